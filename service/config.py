@@ -1,0 +1,265 @@
+"""Configuration: one TOML file plus ``INGEST_<SECTION>__<KEY>`` environment overrides.
+
+Every setting is a typed field of a frozen dataclass below, so the schema, the defaults and the
+validation live in one place. ``config/default.toml`` mirrors these defaults with comments; a test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "INGEST_"
+
+
+class ConfigError(ValueError):
+    """A bad or unknown setting; ``key`` is its dotted name (``kafka.group_id``)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    bootstrap_servers: str = ""
+    group_id: str = "article-ingest"
+    client_id: str = "article-ingest"
+    embedded_port: int = 9092
+    embedded_partitions: int = 3
+    create_topics: bool = True
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = ""
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+    sasl_password_file: str = ""
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+    session_timeout_ms: int = 10000
+    heartbeat_interval_ms: int = 3000
+    max_poll_records: int = 500
+    max_in_flight: int = 1000
+    producer_max_batch_bytes: int = 262144
+    producer_linger_ms: int = 5
+    compression: str = "none"
+    acks: str = "all"
+    commit_interval_ms: int = 1000
+
+
+@dataclass(frozen=True)
+class TopicsConfig:
+    raw: str = "articles.raw"
+    clean: str = "articles.clean"
+    clusters: str = "articles.clusters"
+    dlq: str = "articles.dlq"
+    state: str = "articles.internal.state"
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = "127.0.0.1"
+    port: int = 9400
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    enabled: bool = True
+    allow_private_networks: bool = False
+    user_agent: str = "article-ingest/0.1 (+https://github.com/article-ingest)"
+    concurrency: int = 32
+    per_host: int = 2
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 10.0
+    total_timeout_s: float = 30.0
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    retries: int = 3
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 8.0
+    retry_after_cap_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_message_bytes: int = 5_000_000
+    message_deadline_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    shutdown_grace_s: float = 10.0
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class Config:
+    kafka: KafkaConfig = KafkaConfig()
+    topics: TopicsConfig = TopicsConfig()
+    http: HttpConfig = HttpConfig()
+    fetch: FetchConfig = FetchConfig()
+    limits: LimitsConfig = LimitsConfig()
+    service: ServiceConfig = ServiceConfig()
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "kafka.security_protocol": ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+    "kafka.sasl_mechanism": ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    "kafka.compression": ("none", "gzip", "snappy", "lz4", "zstd"),
+    "kafka.acks": ("all", "1", "0"),
+    "service.log_level": ("debug", "info", "warning", "error"),
+}
+_NON_NEGATIVE = (int, float)
+_NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "topics.state",
+              "kafka.group_id"}
+
+
+def _field_types(cls: type) -> dict[str, type]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _coerce(key: str, kind: type, value: Any, from_env: bool) -> Any:
+    """Turn a TOML or environment value into ``kind`` or raise ConfigError naming ``key``."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if from_env and isinstance(value, str) and value.lower() in ("true", "1", "yes", "false",
+                                                                     "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ConfigError(key, f"expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if from_env and isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise ConfigError(key, f"expected an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if from_env and isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(key, f"expected a number, got {value!r}")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(key, f"expected a string, got {value!r}")
+    raise ConfigError(key, f"unsupported setting type {kind!r}")  # pragma: no cover
+
+
+def _validate(key: str, value: Any) -> None:
+    choices = _CHOICES.get(key)
+    if choices is not None and value not in choices:
+        raise ConfigError(key, f"must be one of {', '.join(repr(c) for c in choices)}")
+    if isinstance(value, _NON_NEGATIVE) and not isinstance(value, bool) and value < 0:
+        raise ConfigError(key, f"must not be negative, got {value!r}")
+    if key in _NON_EMPTY and not value:
+        raise ConfigError(key, "must not be empty")
+    if key.endswith("port") and not (0 <= value <= 65535):
+        raise ConfigError(key, f"must be a port number 0-65535, got {value!r}")
+
+
+def _section_classes() -> dict[str, type]:
+    return {name: kind for name, kind in _field_types(Config).items()}
+
+
+def _apply(overrides: dict[str, dict[str, tuple[Any, bool]]]) -> Config:
+    sections: dict[str, Any] = {}
+    for section, cls in _section_classes().items():
+        kinds = _field_types(cls)
+        values: dict[str, Any] = {}
+        for name, (raw, from_env) in overrides.get(section, {}).items():
+            values[name] = _coerce(f"{section}.{name}", kinds[name], raw, from_env)
+        sections[section] = cls(**values)
+    config = Config(**sections)
+    for section in _section_classes():
+        for name, value in dataclasses.asdict(getattr(config, section)).items():
+            _validate(f"{section}.{name}", value)
+    _check_combinations(config)
+    return config
+
+
+def _check_combinations(config: Config) -> None:
+    kafka = config.kafka
+    if kafka.heartbeat_interval_ms >= kafka.session_timeout_ms:
+        raise ConfigError("kafka.heartbeat_interval_ms", "must be below kafka.session_timeout_ms")
+    if kafka.sasl_mechanism and not kafka.security_protocol.startswith("SASL_"):
+        raise ConfigError("kafka.security_protocol",
+                          "must be SASL_PLAINTEXT or SASL_SSL when kafka.sasl_mechanism is set")
+    if kafka.security_protocol.startswith("SASL_") and not kafka.sasl_mechanism:
+        raise ConfigError("kafka.sasl_mechanism", f"required with {kafka.security_protocol}")
+    if kafka.sasl_password_file and not Path(kafka.sasl_password_file).is_file():
+        raise ConfigError("kafka.sasl_password_file", f"no such file: {kafka.sasl_password_file}")
+    for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        path = getattr(kafka, key)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"kafka.{key}", f"no such file: {path}")
+    if kafka.max_in_flight < 1:
+        raise ConfigError("kafka.max_in_flight", "must be at least 1")
+    if config.fetch.concurrency < 1 or config.fetch.per_host < 1:
+        key = "fetch.concurrency" if config.fetch.concurrency < 1 else "fetch.per_host"
+        raise ConfigError(key, "must be at least 1")
+
+
+def _collect_file(data: Mapping[str, Any]) -> dict[str, dict[str, tuple[Any, bool]]]:
+    known = _section_classes()
+    found: dict[str, dict[str, tuple[Any, bool]]] = {}
+    for section, body in data.items():
+        if section not in known:
+            raise ConfigError(section, "unknown section")
+        if not isinstance(body, dict):
+            raise ConfigError(section, "expected a table")
+        names = _field_types(known[section])
+        for name, value in body.items():
+            if name not in names:
+                raise ConfigError(f"{section}.{name}", "unknown key")
+            found.setdefault(section, {})[name] = (value, False)
+    return found
+
+
+def _collect_env(env: Mapping[str, str], into: dict[str, dict[str, tuple[Any, bool]]]) -> None:
+    known = _section_classes()
+    for var, value in env.items():
+        if not var.startswith(ENV_PREFIX):
+            continue
+        section, sep, name = var[len(ENV_PREFIX):].lower().partition("__")
+        if not sep or section not in known or name not in _field_types(known[section]):
+            raise ConfigError(var, "unknown setting (expected INGEST_<SECTION>__<KEY>)")
+        into.setdefault(section, {})[name] = (value, True)
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                env: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (or only the built-in defaults) and apply environment overrides."""
+    overrides: dict[str, dict[str, tuple[Any, bool]]] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except OSError as exc:
+            raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from exc
+        overrides = _collect_file(data)
+    _collect_env(os.environ if env is None else env, overrides)
+    return _apply(overrides)
+
+
+def sasl_password(kafka: KafkaConfig) -> str:
+    """The SASL password, read from its file when one is configured (files beat inline)."""
+    if kafka.sasl_password_file:
+        return Path(kafka.sasl_password_file).read_text(encoding="utf-8").strip()
+    return kafka.sasl_password
