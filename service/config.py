@@ -33,7 +33,7 @@ class KafkaConfig:
     group_id: str = "article-ingest"
     client_id: str = "article-ingest"
     embedded_port: int = 9092
-    embedded_partitions: int = 3
+    topic_partitions: int = 3
     create_topics: bool = True
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = ""
@@ -52,6 +52,7 @@ class KafkaConfig:
     compression: str = "none"
     acks: str = "all"
     commit_interval_ms: int = 1000
+    state_shards: int = 1
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class TopicsConfig:
     clean: str = "articles.clean"
     clusters: str = "articles.clusters"
     dlq: str = "articles.dlq"
+    prepared: str = "articles.internal.prepared"
     state: str = "articles.internal.state"
 
 
@@ -117,8 +119,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "service.log_level": ("debug", "info", "warning", "error"),
 }
 _NON_NEGATIVE = (int, float)
-_NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "topics.state",
-              "kafka.group_id"}
+_NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "topics.prepared",
+              "topics.state", "kafka.group_id"}
 
 
 def _field_types(cls: type) -> dict[str, type]:
@@ -207,8 +209,9 @@ def _check_combinations(config: Config) -> None:
         path = getattr(kafka, key)
         if path and not Path(path).is_file():
             raise ConfigError(f"kafka.{key}", f"no such file: {path}")
-    if kafka.max_in_flight < 1:
-        raise ConfigError("kafka.max_in_flight", "must be at least 1")
+    for key in ("max_in_flight", "state_shards", "topic_partitions", "max_poll_records"):
+        if getattr(kafka, key) < 1:
+            raise ConfigError(f"kafka.{key}", "must be at least 1")
     if config.fetch.concurrency < 1 or config.fetch.per_host < 1:
         key = "fetch.concurrency" if config.fetch.concurrency < 1 else "fetch.per_host"
         raise ConfigError(key, "must be at least 1")

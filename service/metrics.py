@@ -6,7 +6,16 @@ workers in one process without colliding in the global registry.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+)
+
+from service import __version__
 
 # Stage latencies span 10 µs (hashing) to seconds (a slow fetch).
 _STAGE_BUCKETS = (0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -67,3 +76,6 @@ class Metrics:
             "ingest_fetch_seconds", "Time per URL fetch, retries included.",
             buckets=_STAGE_BUCKETS, registry=r)
         self.build_info = Info("ingest_build", "Version of the running service.", registry=r)
+        self.build_info.info({"version": __version__})
+        # process_start_time_seconds and friends: restart-loop alerts key on them.
+        ProcessCollector(registry=r)

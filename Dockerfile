@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# article-ingest container: `docker build -t article-ingest .`
+# Configure with INGEST_<SECTION>__<KEY> variables; set INGEST_KAFKA__BOOTSTRAP_SERVERS (the
+# embedded broker, used when it is empty, is for development on a laptop only).
+
+# Stage 1: wheels for the service and every dependency, built once from the source tree.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY service ./service
+RUN pip wheel --wheel-dir /wheels .
+
+# Stage 2: the runtime, with no compiler, no source tree and no wheel cache.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    INGEST_HTTP__HOST=0.0.0.0
+RUN groupadd --system --gid 10001 ingest \
+    && useradd --system --uid 10001 --gid ingest --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin ingest
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-index --find-links /wheels article-ingest
+# The samples, where the compose crawler stand-in replays them from.
+COPY service/samples/ /app/samples/
+WORKDIR /app
+# Numeric so that Kubernetes can verify runAsNonRoot. Nothing is written outside /tmp, so the
+# root file system can be mounted read-only.
+USER 10001:10001
+EXPOSE 9400
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('INGEST_HTTP__PORT', '9400') + '/healthz', timeout=3)"]
+ENTRYPOINT ["article-ingest"]
+CMD ["run"]

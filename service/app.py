@@ -1,0 +1,226 @@
+"""The wiring: config in, the running service (or an offline run) out. Nothing else lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
+
+from service.config import Config
+from service.edges.broker import EmbeddedBroker
+from service.edges.fetch import Fetcher
+from service.edges.http import Health, HttpServer
+from service.edges.kafka import Worker, client_options, ensure_topics
+from service.flow import prepare_batch
+from service.metrics import Metrics
+from service.pipeline import Pipeline, Sink
+from service.records import Origin
+from service.state.stories import StoryState
+
+log = logging.getLogger("service")
+
+_FILE_BATCH = 64
+_CONNECT_RETRY_MAX_S = 10.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_pipeline(config: Config, metrics: Metrics | None = None) -> Pipeline:
+    def observe(stage: str, seconds: float) -> None:
+        if metrics is not None:
+            metrics.processing_seconds.labels(stage).observe(seconds)
+
+    return Pipeline(max_message_bytes=config.limits.max_message_bytes, clock=utc_now,
+                    observe=observe)
+
+
+def build_fetcher(config: Config, metrics: Metrics) -> Fetcher | None:
+    return Fetcher(config.fetch, metrics) if config.fetch.enabled else None
+
+
+async def run_service(config: Config, embedded: bool, replay: Path | None = None,
+                      stop: asyncio.Event | None = None) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop``); 0 on a clean shutdown."""
+    stop = stop if stop is not None else asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+
+    metrics, health = Metrics(), Health()
+    broker: EmbeddedBroker | None = None
+    if embedded:
+        broker = EmbeddedBroker(config.kafka.embedded_port)
+        await broker.start_async()
+        config = dataclasses.replace(
+            config, kafka=dataclasses.replace(config.kafka, bootstrap_servers=broker.bootstrap))
+        log.info("embedded broker started", extra={"bootstrap": broker.bootstrap,
+                                                   "pid": broker.pid})
+    http = HttpServer(config.http.host, config.http.port, metrics, health)
+    try:
+        await http.start()
+        log.info("http listening", extra={"host": config.http.host, "port": http.port})
+        pipeline = build_pipeline(config, metrics)
+        fetcher = build_fetcher(config, metrics)
+        async with contextlib.AsyncExitStack() as stack:
+            if fetcher is not None:
+                await stack.enter_async_context(fetcher)
+            service = asyncio.create_task(_serve(config, pipeline, fetcher, metrics, health,
+                                                 stop, embedded), name="worker")
+            if replay is not None:
+                feeder = asyncio.create_task(_replay_when_ready(config, replay, health, stop))
+                service.add_done_callback(lambda _: feeder.cancel())
+            await stop.wait() if not service.done() else None
+            stop.set()
+            log.info("stopping", extra={"grace_s": config.service.shutdown_grace_s})
+            try:
+                await asyncio.wait_for(asyncio.shield(service),
+                                       config.service.shutdown_grace_s)
+            except TimeoutError:
+                log.error("shutdown grace exceeded; uncommitted work will be redelivered")
+                service.cancel()
+                await asyncio.gather(service, return_exceptions=True)
+                return 1
+            return 0 if service.exception() is None else 1
+    finally:
+        await http.stop()
+        if broker is not None:
+            broker.stop()
+            log.info("embedded broker stopped")
+
+
+async def _serve(config: Config, pipeline: Pipeline, fetcher: Fetcher | None, metrics: Metrics,
+                 health: Health, stop: asyncio.Event, embedded: bool) -> None:
+    """Connect (retrying while the broker is unreachable) and run a worker until ``stop``."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            if config.kafka.create_topics:
+                await ensure_topics(config, embedded)
+            await Worker(config, pipeline, metrics, health, fetcher).run(stop)
+            return
+        except KafkaConnectionError as exc:
+            health.set_ready(False, f"broker unreachable: {exc}")
+            log.warning("broker unreachable, retrying", extra={"error": str(exc),
+                                                               "retry_in_s": delay})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(_CONNECT_RETRY_MAX_S, delay * 2)
+        except Exception:
+            log.exception("worker failed")
+            stop.set()
+            raise
+
+
+async def _replay_when_ready(config: Config, path: Path, health: Health,
+                             stop: asyncio.Event) -> None:
+    while not health.ready and not stop.is_set():
+        await asyncio.sleep(0.1)
+    if not stop.is_set():
+        with path.open("rb") as source:
+            sent = await replay(config, _lines(source), config.topics.raw, rate=0)
+        log.info("replayed samples", extra={"file": str(path), "messages": sent})
+
+
+def _lines(source: BinaryIO) -> Iterable[bytes]:
+    for line in source:
+        line = line.rstrip(b"\r\n")
+        if line.strip():
+            yield line
+
+
+async def replay(config: Config, lines: Iterable[bytes], topic: str, rate: float) -> int:
+    """Publish raw messages as a crawler would: keyed by ``id`` (else ``url``) when readable."""
+    bootstrap = config.kafka.bootstrap_servers or f"127.0.0.1:{config.kafka.embedded_port}"
+    options = client_options(dataclasses.replace(config.kafka, bootstrap_servers=bootstrap))
+    producer = AIOKafkaProducer(**options, enable_idempotence=False,
+                                max_request_size=max(1_048_576,
+                                                     2 * config.limits.max_message_bytes))
+    await producer.start()
+    sent, started = 0, asyncio.get_running_loop().time()
+    try:
+        for line in lines:
+            if rate > 0:
+                due = started + sent / rate
+                await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
+            await producer.send(topic, line, key=_key_of(line))
+            sent += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+def _key_of(line: bytes) -> bytes | None:
+    try:
+        message = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(message, dict):
+        for field in ("id", "url"):
+            value = message.get(field)
+            if isinstance(value, (str, int)) and not isinstance(value, bool):
+                return str(value).encode()
+    return None
+
+
+async def process_file(config: Config, source: BinaryIO, name: str, out_dir: Path) -> dict[str, int]:
+    """The pipeline offline: raw JSONL in, clean/clusters/dlq JSONL out (same records as ``run``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics = Metrics()
+    pipeline = build_pipeline(config, metrics)
+    state = pipeline.new_state()
+    fetcher = build_fetcher(config, metrics)
+    counts = {"consumed": 0, "clean": 0, "clusters": 0, "dlq": 0}
+    files = {sink: (out_dir / f"{sink.value}.jsonl").open("wb")
+             for sink in (Sink.CLEAN, Sink.CLUSTERS, Sink.DLQ)}
+
+    def write(sink: Sink, value: bytes) -> None:
+        files[sink].write(value + b"\n")
+        counts[sink.value] += 1
+
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if fetcher is not None:
+                await stack.enter_async_context(fetcher)
+            batch: list[tuple[bytes | None, Origin]] = []
+            for offset, line in enumerate(source):
+                line = line.rstrip(b"\r\n")
+                if not line.strip():
+                    continue
+                batch.append((line, Origin(name, 0, offset)))
+                if len(batch) >= _FILE_BATCH:
+                    await _process_batch(pipeline, fetcher, state, batch, write)
+                    counts["consumed"] += len(batch)
+                    batch = []
+            if batch:
+                await _process_batch(pipeline, fetcher, state, batch, write)
+                counts["consumed"] += len(batch)
+    finally:
+        for handle in files.values():
+            handle.close()
+    return counts
+
+
+async def _process_batch(pipeline: Pipeline, fetcher: Fetcher | None, state: StoryState,
+                         batch: list[tuple[bytes | None, Origin]],
+                         write: Callable[[Sink, bytes], None]) -> None:
+    for result in await prepare_batch(pipeline, fetcher, batch):
+        for output in result.outputs:
+            if output.sink is not Sink.PREPARED:
+                write(output.sink, output.value)
+        if result.prepared is not None:
+            for output in pipeline.decide(state, result.prepared).outputs:
+                write(output.sink, output.value)

@@ -1,0 +1,106 @@
+"""article-ingest: run the service, process files offline, or replay files into Kafka.
+
+Exit status: 0 success, 1 runtime failure, 2 bad usage or configuration (one-line reason).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+
+import orjson
+
+from service import __version__
+from service.config import Config, ConfigError, load_config
+from service.edges.broker import BrokerError
+from service.logs import setup_logging
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="article-ingest", description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--version", action="version", version=f"article-ingest {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run the service until SIGTERM/SIGINT")
+    run.add_argument("--config", type=Path, help="TOML file replacing config/default.toml")
+    run.add_argument("--embedded-broker", action="store_true",
+                     help="start a local broker on loopback (default when no bootstrap servers)")
+    run.add_argument("--replay", type=Path, metavar="FILE",
+                     help="once ready, publish this raw JSONL file to the raw topic (demos)")
+
+    process = commands.add_parser("process", help="run the pipeline offline on a JSONL file")
+    process.add_argument("input", help="raw messages, one JSON object per line, or - for stdin")
+    process.add_argument("--out", type=Path, required=True,
+                         help="directory for clean.jsonl, clusters.jsonl and dlq.jsonl")
+    process.add_argument("--config", type=Path, help="TOML file replacing config/default.toml")
+
+    replay = commands.add_parser("replay", help="publish raw messages to Kafka, as a crawler")
+    replay.add_argument("input", help="raw messages, one per line, or - for stdin")
+    replay.add_argument("--topic", help="target topic (default: topics.raw)")
+    replay.add_argument("--rate", type=float, default=0.0,
+                        help="messages per second (default: as fast as possible)")
+    replay.add_argument("--config", type=Path, help="TOML file replacing config/default.toml")
+    return parser
+
+
+def _open_input(name: str) -> BinaryIO:
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return open(name, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise ConfigError("input", f"cannot read {name}: {exc.strerror}") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config: Config = load_config(args.config)
+        if args.command == "replay" and args.rate < 0:
+            raise ConfigError("--rate", "must not be negative")
+        if args.command == "run" and args.replay is not None and not args.replay.is_file():
+            raise ConfigError("--replay", f"no such file: {args.replay}")
+    except ConfigError as exc:
+        print(f"article-ingest: configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.service.log_level)
+    try:
+        return _dispatch(args, config)
+    except ConfigError as exc:
+        print(f"article-ingest: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except BrokerError as exc:
+        print(f"article-ingest: embedded broker: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    from service import app  # imported late: `--help` and config errors stay fast
+
+    if args.command == "run":
+        embedded = args.embedded_broker or not config.kafka.bootstrap_servers
+        return asyncio.run(app.run_service(config, embedded, replay=args.replay))
+    source = _open_input(args.input)
+    try:
+        if args.command == "process":
+            name = "stdin" if args.input == "-" else Path(args.input).name
+            counts = asyncio.run(app.process_file(config, source, name, args.out))
+            sys.stderr.write(orjson.dumps(counts).decode() + "\n")
+            return 0
+        lines = (line.rstrip(b"\r\n") for line in source if line.strip())
+        sent = asyncio.run(app.replay(config, lines, args.topic or config.topics.raw, args.rate))
+        sys.stderr.write(orjson.dumps({"sent": sent}).decode() + "\n")
+        return 0
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()

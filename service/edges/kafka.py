@@ -1,0 +1,428 @@
+"""The Kafka edge: consume, hand messages to the pipeline, produce, commit.
+
+Guarantee: at-least-once. A consumed offset is committed only after every record it produced
+(clean record, cluster events, changelog entries, or its dead letter) is acknowledged by the
+broker. Output keys are article ids, so a redelivered message overwrites rather than adds.
+
+Shape: one consumer (one group) reads two topics. ``topics.raw`` partitions get the stateless
+step; ``topics.prepared`` partitions are state shards, each owned by the worker that holds the
+partition, restored from its ``topics.state`` changelog partition when assigned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import xxhash
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+from aiokafka.structs import OffsetAndMetadata
+
+from service.config import Config, KafkaConfig, sasl_password
+from service.edges.fetch import Fetcher
+from service.edges.http import Health
+from service.flow import prepare_batch
+from service.metrics import Metrics
+from service.pipeline import Output, Pipeline, Prepared, Result, Sink
+from service.records import Origin, Outcome, Reason, Rejection
+from service.state.stories import StoryState
+from service.timefmt import parse_timestamp
+
+log = logging.getLogger("service.kafka")
+
+_LAG_INTERVAL_S = 5.0
+_RESTORE_IDLE_MS = 500
+_RETRY_BASE_S = 0.2
+_RETRY_MAX_S = 5.0
+
+
+def client_options(kafka: KafkaConfig) -> dict[str, Any]:
+    """Connection and security settings shared by every client (passed through as given)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "client_id": kafka.client_id,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.sasl_mechanism:
+        options.update(sasl_mechanism=kafka.sasl_mechanism,
+                       sasl_plain_username=kafka.sasl_username,
+                       sasl_plain_password=sasl_password(kafka))
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(
+            cafile=kafka.ssl_cafile or None, certfile=kafka.ssl_certfile or None,
+            keyfile=kafka.ssl_keyfile or None)
+    return options
+
+
+def consumer_lag(end_offset: int, position: int) -> int:
+    """Messages behind the end; never negative (some brokers under-report the end offset)."""
+    return max(0, end_offset - position)
+
+
+def shard_for(lang: str, shards: int) -> int:
+    """The state shard of an article: by language, so one story's reports share a shard."""
+    return xxhash.xxh3_64_intdigest(lang.encode()) % shards
+
+
+async def ensure_topics(config: Config, embedded: bool) -> None:
+    """Create missing topics; the changelog is compacted so restore reads only live state."""
+    replication = 1 if embedded else -1
+    partitions = config.kafka.topic_partitions
+    shards = config.kafka.state_shards
+    wanted = [NewTopic(name, partitions, replication) for name in
+              (config.topics.raw, config.topics.clean, config.topics.clusters, config.topics.dlq)]
+    wanted.append(NewTopic(config.topics.prepared, shards, replication))
+    wanted.append(NewTopic(config.topics.state, shards, replication,
+                           topic_configs={"cleanup.policy": "compact"}))
+    admin = AIOKafkaAdminClient(**client_options(config.kafka))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [topic for topic in wanted if topic.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another worker created them first
+    finally:
+        await admin.close()
+
+
+@dataclass
+class _Send:
+    topic: str
+    partition: int | None
+    key: bytes | None
+    value: bytes
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class _Batch:
+    """Consumed messages whose offsets may be committed once ``sends`` are acknowledged."""
+
+    offsets: dict[TopicPartition, int]
+    count: int
+    sends: list[_Send] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    born: list[float] = field(default_factory=list)
+
+
+class Worker:
+    """One consumer-group member running the pipeline until ``stop`` is set."""
+
+    def __init__(self, config: Config, pipeline: Pipeline, metrics: Metrics, health: Health,
+                 fetcher: Fetcher | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.health = health
+        self.fetcher = fetcher
+        self.wall_clock = wall_clock
+        self.shards: dict[int, StoryState] = {}
+        options = client_options(config.kafka)
+        kafka = config.kafka
+        self.producer = AIOKafkaProducer(
+            **options, acks="all" if kafka.acks == "all" else int(kafka.acks),
+            enable_idempotence=False, max_batch_size=kafka.producer_max_batch_bytes,
+            linger_ms=kafka.producer_linger_ms,
+            compression_type=None if kafka.compression == "none" else kafka.compression,
+            max_request_size=max(1_048_576, 2 * config.limits.max_message_bytes))
+        self.consumer = AIOKafkaConsumer(
+            **options, group_id=kafka.group_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_records=kafka.max_poll_records,
+            session_timeout_ms=kafka.session_timeout_ms,
+            heartbeat_interval_ms=kafka.heartbeat_interval_ms,
+            max_partition_fetch_bytes=max(1_048_576, config.limits.max_message_bytes + 65536))
+        self._pending: deque[_Batch] = deque()
+        self._wakeup = asyncio.Event()
+        self._acked: dict[TopicPartition, int] = {}
+        self._in_flight = 0
+        self._room = asyncio.Condition()
+        self._handling = asyncio.Lock()
+        self._last_commit = time.monotonic()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        topics = self.config.topics
+        await self.producer.start()
+        try:
+            self.consumer.subscribe([topics.raw, topics.prepared], listener=_Rebalance(self))
+            await self.consumer.start()
+            acker = asyncio.create_task(self._ack_loop(), name="ack-loop")
+            lag = asyncio.create_task(self._lag_loop(), name="lag-loop")
+            try:
+                await self._poll_loop(stop)
+                await self.flush()
+            finally:
+                for task in (acker, lag):
+                    task.cancel()
+                await asyncio.gather(acker, lag, return_exceptions=True)
+                self.health.set_ready(False, "stopping")
+                await self.consumer.stop()
+        finally:
+            await self.producer.stop()
+
+    async def _poll_loop(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                async with self._room:
+                    await self._room.wait_for(
+                        lambda: self._in_flight < self.config.kafka.max_in_flight)
+                try:
+                    records = await self.consumer.getmany(
+                        timeout_ms=200, max_records=self.config.kafka.max_poll_records)
+                except KafkaError as exc:
+                    self.health.set_ready(False, f"consume failed: {exc}")
+                    log.warning("consume failed", extra={"error": str(exc)})
+                    await asyncio.wait([stopping], timeout=1.0)
+                    continue
+                if records:
+                    async with self._handling:
+                        await self._handle(records)
+                if self.consumer.assignment():
+                    self.health.set_ready(True)
+        finally:
+            stopping.cancel()
+
+    # -- processing ------------------------------------------------------------------------
+
+    async def _handle(self, records: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
+        count = sum(len(messages) for messages in records.values())
+        batch = _Batch({tp: messages[-1].offset + 1 for tp, messages in records.items()}, count)
+        self.metrics.batch_size.observe(count)
+        for tp, messages in records.items():
+            self.metrics.messages_consumed.labels(tp.topic).inc(len(messages))
+            if tp.topic == self.config.topics.raw:
+                await self._prepare(tp, messages, batch)
+            else:
+                await self._decide(tp, messages, batch)
+        self._in_flight += count
+        self.metrics.in_flight.set(self._in_flight)
+        self._pending.append(batch)
+        self._wakeup.set()
+
+    async def _prepare(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
+                       batch: _Batch) -> None:
+        inputs = [(m.value, Origin(tp.topic, tp.partition, m.offset, m.key)) for m in messages]
+        results = await prepare_batch(self.pipeline, self.fetcher, inputs)
+        for message, result in zip(messages, results, strict=True):
+            born = parse_timestamp(result.prepared.article.fetched_at) if result.prepared else None
+            batch.born.append(born.timestamp() if born else message.timestamp / 1000)
+            batch.results.append(result)
+            for output in result.outputs:
+                partition = None
+                if output.sink is Sink.PREPARED and result.prepared is not None:
+                    partition = shard_for(result.prepared.article.lang,
+                                          self.config.kafka.state_shards)
+                batch.sends.append(await self._send(self._topic(output.sink), partition,
+                                                    output.key, output.value))
+
+    async def _decide(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
+                      batch: _Batch) -> None:
+        state = self.shards.get(tp.partition)
+        if state is None:  # assigned but not restored (restore failed): do not guess
+            raise RuntimeError(f"state shard {tp.partition} is not restored")
+        for message in messages:
+            try:
+                prepared = Prepared.from_bytes(message.value)
+            except (ValueError, TypeError, KeyError) as exc:
+                rejection = Rejection(Reason.INTERNAL_ERROR, f"unreadable internal record: {exc}",
+                                      "cluster")
+                origin = Origin(tp.topic, tp.partition, message.offset, message.key)
+                result = self.pipeline.reject(rejection, origin, message.value)
+            else:
+                result = self.pipeline.decide(state, prepared)
+            batch.results.append(result)
+            for output in result.outputs:
+                batch.sends.append(await self._send(self._topic(output.sink), None,
+                                                    output.key, output.value))
+        for key, value in state.drain_changes():
+            batch.sends.append(await self._send(self.config.topics.state, tp.partition, key,
+                                                value))
+        self.metrics.clusters_active.set(sum(s.active_clusters() for s in self.shards.values()))
+        self.metrics.state_articles.set(sum(s.article_count() for s in self.shards.values()))
+
+    def _topic(self, sink: Sink) -> str:
+        topics = self.config.topics
+        return {Sink.CLEAN: topics.clean, Sink.CLUSTERS: topics.clusters, Sink.DLQ: topics.dlq,
+                Sink.PREPARED: topics.prepared}[sink]
+
+    async def _send(self, topic: str, partition: int | None, key: bytes | None,
+                    value: bytes) -> _Send:
+        future = await self.producer.send(topic, value, key=key, partition=partition)
+        return _Send(topic, partition, key, value, future)
+
+    # -- acknowledgements and commits -----------------------------------------------------
+
+    async def _ack_loop(self) -> None:
+        interval = self.config.kafka.commit_interval_ms / 1000
+        while True:
+            if not self._pending:
+                self._wakeup.clear()
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), interval)
+                except TimeoutError:
+                    pass
+            if self._pending:
+                await self._acknowledge(self._pending[0])
+                self._pending.popleft()
+            if self._acked and (not self._pending
+                                or time.monotonic() - self._last_commit >= interval):
+                await self._commit()
+
+    async def _acknowledge(self, batch: _Batch) -> None:
+        for send in batch.sends:
+            await self._deliver(send)
+            self.metrics.records_produced.labels(send.topic).inc()
+        for tp, offset in batch.offsets.items():
+            self._acked[tp] = max(offset, self._acked.get(tp, 0))
+        now = self.wall_clock()
+        for born in batch.born:
+            self.metrics.end_to_end_seconds.observe(max(0.0, now - born))
+        for result in batch.results:
+            self._count(result)
+        async with self._room:
+            self._in_flight -= batch.count
+            self.metrics.in_flight.set(self._in_flight)
+            self._room.notify_all()
+
+    def _count(self, result: Result) -> None:
+        if result.outcome is not None:
+            self.metrics.articles.labels(str(result.outcome)).inc()
+        if result.outcome is Outcome.DEAD_LETTER and result.reason is not None:
+            self.metrics.dead_letters.labels(str(result.reason)).inc()
+        if result.duplicate_kind:
+            self.metrics.duplicates.labels(result.duplicate_kind).inc()
+
+    async def _deliver(self, send: _Send) -> None:
+        """Wait for the broker's ack; retry with backoff until it comes (never skip a record)."""
+        future, attempt = send.future, 0
+        while True:
+            try:
+                await future
+                if attempt:
+                    self.health.set_ready(True)
+                return
+            except KafkaError as exc:
+                attempt += 1
+                self.health.set_ready(False, f"produce failing: {type(exc).__name__}")
+                log.warning("produce failed, retrying",
+                            extra={"topic": send.topic, "attempt": attempt, "error": str(exc)})
+                delay = min(_RETRY_MAX_S, _RETRY_BASE_S * 2 ** attempt)
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                future = await self.producer.send(send.topic, send.value, key=send.key,
+                                                  partition=send.partition)
+
+    async def _commit(self) -> None:
+        offsets = {tp: OffsetAndMetadata(offset, "") for tp, offset in self._acked.items()
+                   if tp in self.consumer.assignment()}
+        self._acked.clear()
+        if not offsets:
+            return
+        started = time.perf_counter()
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as exc:  # e.g. a rebalance took the partitions: they are redelivered
+            log.warning("commit failed", extra={"error": str(exc)})
+            return
+        self._last_commit = time.monotonic()
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+
+    async def flush(self) -> None:
+        """Acknowledge and commit everything consumed so far."""
+        while self._pending:
+            self._wakeup.set()
+            await asyncio.sleep(0.005)
+        await self._commit()
+
+    # -- rebalance and state ---------------------------------------------------------------
+
+    async def on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        async with self._handling:
+            await self.flush()
+        for tp in revoked:
+            if tp.topic == self.config.topics.prepared:
+                self.shards.pop(tp.partition, None)
+            with contextlib.suppress(KeyError):  # never reported for this partition
+                self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
+
+    async def on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        for tp in assigned:
+            if tp.topic == self.config.topics.prepared and tp.partition not in self.shards:
+                self.shards[tp.partition] = await self._restore(tp.partition)
+        if self.consumer.assignment():
+            self.health.set_ready(True)
+        else:
+            self.health.set_ready(False, "no partitions assigned")
+
+    async def _restore(self, shard: int) -> StoryState:
+        """Rebuild one shard from its changelog partition, read from the beginning."""
+        started = time.perf_counter()
+        state = self.pipeline.new_state()
+        reader = AIOKafkaConsumer(**client_options(self.config.kafka), enable_auto_commit=False,
+                                  group_id=None)
+        await reader.start()
+        try:
+            tp = TopicPartition(self.config.topics.state, shard)
+            reader.assign([tp])
+            await reader.seek_to_beginning(tp)
+            end = (await reader.end_offsets([tp]))[tp]
+            entries: list[tuple[bytes, bytes | None]] = []
+            while True:
+                records = await reader.getmany(tp, timeout_ms=_RESTORE_IDLE_MS, max_records=5000)
+                messages = records.get(tp, [])
+                entries.extend((m.key, m.value) for m in messages if m.key is not None)
+                if not messages and await reader.position(tp) >= end:
+                    break
+            state.restore(entries)
+        finally:
+            await reader.stop()
+        seconds = time.perf_counter() - started
+        self.metrics.restore_seconds.set(seconds)
+        log.info("state restored", extra={"shard": shard, "entries": len(entries),
+                                          "seconds": round(seconds, 3)})
+        return state
+
+    async def _lag_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_LAG_INTERVAL_S)
+            await self.update_lag()
+
+    async def update_lag(self) -> None:
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return
+        try:
+            ends = await self.consumer.end_offsets(assigned)
+            for tp in assigned:
+                position = await self.consumer.position(tp)
+                lag = consumer_lag(ends.get(tp, position), position)
+                self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+        except (KafkaError, AssertionError, asyncio.TimeoutError) as exc:
+            log.debug("lag update failed", extra={"error": str(exc)})
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.worker.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.worker.on_assigned(assigned)

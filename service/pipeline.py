@@ -1,0 +1,164 @@
+"""The functional core: one raw message in, the records it yields out.
+
+Processing has two steps, as a Kafka Streams topology would:
+
+* ``prepare`` (stateless but for the furniture memory; CPU-heavy): decode, normalize and
+  fingerprint. Runs on every worker, scaling with the raw topic's partitions.
+* ``decide`` (stateful): duplicate detection and story clustering against ``StoryState``. Its
+  state belongs to one shard; in ``run`` the shard is one partition of an internal topic, owned
+  by one worker at a time and restored from a changelog.
+
+Neither does I/O: ``run`` (Kafka) and ``process`` (files) both feed them and write what they
+return, which is why they emit the same records for the same input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from service.records import (
+    Article,
+    Fingerprint,
+    Origin,
+    Outcome,
+    RawArticle,
+    Reason,
+    Rejection,
+    clean_record,
+    cluster_event,
+    dead_letter,
+)
+from service.stages.decode import decode
+from service.stages.fingerprint import fingerprint
+from service.stages.normalize import FurnitureMemory, normalize
+from service.state.stories import StorySettings, StoryState
+from service.timefmt import iso_utc
+
+Clock = Callable[[], datetime]
+StageObserver = Callable[[str, float], None]
+
+
+class Sink(StrEnum):
+    """Logical outputs; the shell maps them to configured topics (or files)."""
+
+    CLEAN = "clean"
+    CLUSTERS = "clusters"
+    DLQ = "dlq"
+    PREPARED = "prepared"
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    sink: Sink
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A normalized, fingerprinted article on its way to the stateful step."""
+
+    article: Article
+    fingerprint: Fingerprint
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps({"article": asdict(self.article),
+                             "fingerprint": asdict(self.fingerprint)})
+
+    @classmethod
+    def from_bytes(cls, value: bytes) -> Prepared:
+        data: dict[str, Any] = orjson.loads(value)
+        return cls(Article(**data["article"]), Fingerprint(**data["fingerprint"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one message became. ``outputs`` are acknowledged before its offset is committed."""
+
+    outcome: Outcome | None
+    outputs: tuple[Output, ...]
+    reason: Reason | None = None
+    duplicate_kind: str | None = None
+    prepared: Prepared | None = None
+
+
+def _ignore(stage: str, seconds: float) -> None:
+    """Default observer: stage timings are optional instrumentation."""
+
+
+class Pipeline:
+    def __init__(self, *, max_message_bytes: int, clock: Clock,
+                 stories: StorySettings | None = None,
+                 observe: StageObserver = _ignore) -> None:
+        self.max_message_bytes = max_message_bytes
+        self.clock = clock
+        self.observe = observe
+        self.story_settings = stories if stories is not None else StorySettings()
+        self.furniture = FurnitureMemory()
+
+    def new_state(self) -> StoryState:
+        """Empty duplicate and cluster state for one shard."""
+        return StoryState(self.story_settings)
+
+    def decode(self, value: bytes | None) -> RawArticle | Rejection:
+        started = time.perf_counter()
+        decoded = decode(value, self.max_message_bytes)
+        self.observe("decode", time.perf_counter() - started)
+        return decoded
+
+    def reject(self, rejection: Rejection, origin: Origin, value: bytes | None) -> Result:
+        letter = dead_letter(rejection, origin, value or b"", iso_utc(self.clock()))
+        output = Output(Sink.DLQ, origin.key, orjson.dumps(letter))
+        return Result(Outcome.DEAD_LETTER, (output,), reason=rejection.reason)
+
+    def prepare(self, value: bytes | None, origin: Origin,
+                decoded: RawArticle | Rejection | None = None) -> Result:
+        """Stateless step. ``decoded`` is given when the shell already decoded (and fetched)."""
+        raw = decoded if decoded is not None else self.decode(value)
+        if isinstance(raw, Rejection):
+            return self.reject(raw, origin, value)
+        try:
+            return self._prepare(raw, origin, value)
+        except Exception as exc:  # a bug must cost one dead letter, not the partition
+            detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return self.reject(Rejection(Reason.INTERNAL_ERROR, detail, "pipeline"), origin, value)
+
+    def _prepare(self, raw: RawArticle, origin: Origin, value: bytes | None) -> Result:
+        if raw.html is None and raw.text is None:
+            detail = "no html or text in the message and fetching is disabled"
+            return self.reject(Rejection(Reason.NO_CONTENT, detail, "fetch"), origin, value)
+        started = time.perf_counter()
+        article = normalize(raw, self.furniture)
+        self.observe("normalize", time.perf_counter() - started)
+        if isinstance(article, Rejection):
+            return self.reject(article, origin, value)
+
+        started = time.perf_counter()
+        prepared = Prepared(article, fingerprint(article.text))
+        self.observe("fingerprint", time.perf_counter() - started)
+
+        started = time.perf_counter()
+        record = clean_record(article, prepared.fingerprint, iso_utc(self.clock()))
+        key = article.id.encode()
+        outputs = (Output(Sink.CLEAN, key, orjson.dumps(record)),
+                   Output(Sink.PREPARED, key, prepared.to_bytes()))
+        self.observe("serialize", time.perf_counter() - started)
+        return Result(None, outputs, prepared=prepared)
+
+    def decide(self, state: StoryState, prepared: Prepared) -> Result:
+        """Stateful step: duplicate and cluster decisions, as cluster events."""
+        started = time.perf_counter()
+        assignments = state.decide(prepared.article, prepared.fingerprint)
+        self.observe("cluster", time.perf_counter() - started)
+        now = iso_utc(self.clock())
+        outputs = tuple(Output(Sink.CLUSTERS, a.article_id.encode(),
+                               orjson.dumps(cluster_event(a, now))) for a in assignments)
+        kind = assignments[0].duplicate_kind
+        return Result(Outcome.DUPLICATE if kind else Outcome.CLEAN, outputs, duplicate_kind=kind)

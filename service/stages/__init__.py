@@ -1,0 +1,1 @@
+"""Pure processing stages, in pipeline order: decode, normalize, fingerprint, dedup, cluster."""

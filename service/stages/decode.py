@@ -1,0 +1,89 @@
+"""Decode: raw Kafka bytes to a validated ``RawArticle``, or the reason they cannot be one.
+
+Only ``url`` is required. Hints with the wrong JSON type are rejected (``invalid_field``) rather
+than guessed at, because ``id`` decides output keys; unparseable dates are dropped, as a crawler's
+date hint is advisory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from service.records import RawArticle, Reason, Rejection
+from service.timefmt import normalize_timestamp
+
+STAGE = "decode"
+MAX_URL_CHARS = 4096
+MAX_HINT_CHARS = 2048
+_TEXT_FIELDS = ("source", "title", "lang")
+_BODY_FIELDS = ("html", "text")
+_DATE_FIELDS = ("published_at", "fetched_at")
+
+
+def _reject(reason: Reason, detail: str) -> Rejection:
+    return Rejection(reason, detail, STAGE)
+
+
+def _optional_str(message: dict[str, Any], name: str, limit: int | None) -> str | None | Rejection:
+    value = message.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return _reject(Reason.INVALID_FIELD, f"'{name}' must be a string, got {type(value).__name__}")
+    if limit is not None and len(value) > limit:
+        return _reject(Reason.INVALID_FIELD, f"'{name}' is longer than {limit} characters")
+    return value
+
+
+def decode(value: bytes | None, max_bytes: int) -> RawArticle | Rejection:
+    """Parse and validate one raw message; never raises."""
+    if value is None:
+        return _reject(Reason.INVALID_JSON, "empty message (null value)")
+    if len(value) > max_bytes:
+        return _reject(Reason.TOO_LARGE, f"message is {len(value)} bytes, limit {max_bytes}")
+    try:
+        message = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return _reject(Reason.INVALID_JSON, f"not JSON: {str(exc)[:200]}")
+    if not isinstance(message, dict):
+        return _reject(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(message).__name__}")
+    url = message.get("url")
+    if url is None or (isinstance(url, str) and not url.strip()):
+        return _reject(Reason.MISSING_URL, "the required field 'url' is missing or empty")
+    if not isinstance(url, str):
+        return _reject(Reason.INVALID_FIELD, f"'url' must be a string, got {type(url).__name__}")
+    if len(url) > MAX_URL_CHARS:
+        return _reject(Reason.INVALID_FIELD, f"'url' is longer than {MAX_URL_CHARS} characters")
+
+    fields: dict[str, Any] = {"url": url.strip()}
+    raw_id = message.get("id")
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    checked = _optional_str({"id": raw_id}, "id", MAX_HINT_CHARS)
+    if isinstance(checked, Rejection):
+        return checked
+    fields["id"] = checked.strip() or None if checked else None
+    for name in _TEXT_FIELDS:
+        hint = _optional_str(message, name, MAX_HINT_CHARS)
+        if isinstance(hint, Rejection):
+            return hint
+        fields[name] = hint.strip() or None if hint else None
+    for name in _BODY_FIELDS:
+        body = _optional_str(message, name, None)
+        if isinstance(body, Rejection):
+            return body
+        fields[name] = body
+    for name in _DATE_FIELDS:
+        stamp = message.get(name)
+        if stamp is not None and not isinstance(stamp, (str, int, float)):
+            return _reject(Reason.INVALID_FIELD,
+                           f"'{name}' must be ISO 8601 text or epoch seconds")
+        fields[name] = normalize_timestamp(stamp)
+    return RawArticle(**fields)
+
+
+def needs_fetch(raw: RawArticle) -> bool:
+    """A message that carries no body at all: its URL is the content."""
+    return raw.html is None and raw.text is None

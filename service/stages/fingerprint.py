@@ -1,0 +1,68 @@
+"""Fingerprints of a normalized body: an exact content hash and a 64-bit SimHash.
+
+Both are computed from the body as words, so re-wrapped whitespace does not change the content
+hash and typographic quote changes do not change the SimHash. The word and shingle hashes are
+shared with the duplicate detector (``service.stages.dedup``), which needs the same view of the
+text; every hash is seeded and stable across processes, so state restored after a restart
+compares equal to state computed now.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from service.records import Fingerprint
+
+U64 = npt.NDArray[np.uint64]
+
+_WORD = re.compile(r"\w+")
+SHINGLE_WORDS = 3
+_BITS = np.arange(64, dtype=np.uint64)
+# Odd 64-bit multipliers (from SplitMix64) that mix word hashes into shingle hashes.
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens; punctuation and typography are not part of a word."""
+    return _WORD.findall(text.lower())
+
+
+def word_hashes(tokens: list[str]) -> U64:
+    hash_word = xxhash.xxh3_64_intdigest
+    return np.fromiter((hash_word(t.encode()) for t in tokens), dtype=np.uint64, count=len(tokens))
+
+
+def shingle_hashes(hashes: U64, size: int = SHINGLE_WORDS) -> U64:
+    """Hashes of every run of ``size`` consecutive words (the whole text when it is shorter)."""
+    if len(hashes) == 0:
+        return hashes
+    count = max(1, len(hashes) - size + 1)
+    mixed = np.zeros(count, dtype=np.uint64)
+    for offset in range(min(size, len(hashes))):
+        part = hashes[offset:offset + count]
+        mixed = (mixed ^ (part * _MIX[offset % len(_MIX)])) * _MIX[0]
+        mixed ^= mixed >> np.uint64(29)
+    return mixed
+
+
+def simhash(shingles: U64) -> int:
+    """Charikar's SimHash: each bit is the majority vote of that bit over the shingle hashes."""
+    if len(shingles) == 0:
+        return 0
+    ones = ((shingles[:, None] >> _BITS) & np.uint64(1)).sum(axis=0, dtype=np.int64)
+    bits = (2 * ones > len(shingles)).astype(np.uint64)
+    return int((bits << _BITS).sum(dtype=np.uint64))
+
+
+def content_hash(text: str) -> str:
+    """xxh3-128 of the body with whitespace folded: the identity of an exact duplicate."""
+    return xxhash.xxh3_128_hexdigest(" ".join(text.split()).encode("utf-8"))
+
+
+def fingerprint(text: str) -> Fingerprint:
+    shingles = shingle_hashes(word_hashes(words(text)))
+    return Fingerprint(content=content_hash(text), simhash=f"{simhash(shingles):016x}")

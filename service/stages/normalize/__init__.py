@@ -1,0 +1,115 @@
+"""Normalize: a raw article (HTML or text) to a clean ``Article``, or a ``no_content`` rejection.
+
+Steps: bound the input, repair the text, extract the body (``html`` or ``text``), drop lines the
+source repeats across articles (``FurnitureMemory``), then fill metadata (title, language,
+publication time, canonical URL, source, id). Any failure becomes a rejection, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from service.records import Article, RawArticle, Reason, Rejection
+from service.stages.normalize import html as html_extract
+from service.stages.normalize import metadata
+from service.stages.normalize.memory import FurnitureMemory
+from service.stages.normalize.repair import repair
+from service.stages.normalize.text import extract_lines, split_lines
+from service.stages.normalize.urls import (
+    canonical_url,
+    derived_id,
+    registered_domain,
+    url_words,
+)
+
+__all__ = ["FurnitureMemory", "NormalizeSettings", "normalize"]
+
+STAGE = "normalize"
+
+
+@dataclass(frozen=True)
+class NormalizeSettings:
+    """Input bounds: parsing cost grows with size and nesting, so both are capped first."""
+
+    max_html_chars: int = 3_000_000
+    max_text_chars: int = 1_000_000
+    min_body_words: int = 15
+
+
+def _reject(detail: str) -> Rejection:
+    return Rejection(Reason.NO_CONTENT, detail, STAGE)
+
+
+@dataclass(slots=True)
+class _Extracted:
+    paragraphs: list[str]
+    title: str | None = None
+    canonical: str | None = None
+    published: str | None = None
+
+
+def _from_html(html: str, settings: NormalizeSettings) -> _Extracted | Rejection:
+    root = html_extract.parse(html[: settings.max_html_chars])
+    if root is None:
+        return _reject("html could not be parsed")
+    paragraphs = [repair(p) for p in html_extract.extract(root)]
+    return _Extracted(
+        paragraphs=[p for p in paragraphs if p.strip()],
+        title=metadata.page_title(root),
+        canonical=metadata.declared_canonical(root),
+        published=metadata.page_published(root),
+    )
+
+
+def _from_text(raw: RawArticle, text: str, source: str, memory: FurnitureMemory,
+               article_id: str, settings: NormalizeSettings) -> _Extracted:
+    lines = split_lines(repair(text[: settings.max_text_chars]))
+    furniture = memory.furniture(source, lines)
+    title = raw.title
+    body = extract_lines(lines, furniture, title, anchor=url_words(raw.url))
+    memory.learn(source, article_id, lines)
+    guessed_title = title or (lines[0] if lines else None)
+    return _Extracted(paragraphs=body, title=guessed_title, published=metadata.dateline(lines))
+
+
+def normalize(raw: RawArticle, memory: FurnitureMemory,
+              settings: NormalizeSettings | None = None) -> Article | Rejection:
+    """The clean article for ``raw``; a ``no_content`` rejection when no body is recoverable."""
+    try:
+        return _normalize(raw, memory, settings or NormalizeSettings())
+    except (RecursionError, MemoryError, ValueError, TypeError, etree.LxmlError) as error:
+        return _reject(f"normalization failed: {type(error).__name__}")
+
+
+def _normalize(raw: RawArticle, memory: FurnitureMemory,
+               settings: NormalizeSettings) -> Article | Rejection:
+    source = registered_domain(raw.url) or (raw.source or "")
+    provisional_id = raw.id or derived_id(canonical_url(raw.url, None))
+    if raw.html and raw.html.strip():
+        extracted = _from_html(raw.html, settings)
+        if isinstance(extracted, Rejection):
+            return extracted
+    elif raw.text and raw.text.strip():
+        extracted = _from_text(raw, raw.text, source, memory, provisional_id, settings)
+    else:
+        return _reject("message has neither html nor text")
+    text = "\n\n".join(" ".join(p.split()) for p in extracted.paragraphs)
+    words = len(text.split())
+    if words < settings.min_body_words:
+        return _reject(f"no article body found ({words} words after removing page furniture)")
+    canonical = canonical_url(raw.url, extracted.canonical)
+    title = " ".join(repair(raw.title or extracted.title or "").split())
+    return Article(
+        id=raw.id or derived_id(canonical),
+        url=raw.url,
+        canonical_url=canonical,
+        source=source,
+        title=title,
+        text=text,
+        lang=metadata.language_hint(raw.lang) or metadata.detect_language(text),
+        published_at=raw.published_at or extracted.published,
+        fetched_at=raw.fetched_at,
+        word_count=words,
+    )

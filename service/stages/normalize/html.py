@@ -1,0 +1,331 @@
+"""Main-content extraction from HTML: lxml parsing plus our own block scoring.
+
+The page is cut into text blocks (one per block-level element). Each block is judged on
+general signals — length, sentence punctuation, link density, the class/id vocabulary of its
+ancestors — and the article is the DOM subtree that holds the most body-like text for the least
+furniture. Inside that subtree, blocks that are link lists, share bars, captions or similar are
+dropped. No rule is keyed to a site.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from service.stages.normalize.lines import (
+    is_call_to_action,
+    is_truncated,
+    looks_like_sentence,
+    word_count,
+)
+
+# Elements that never carry article prose.
+_SKIP = frozenset({
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "video", "audio", "select", "option", "button", "input", "textarea", "label",
+    "figcaption", "head", "title", "meta", "link", "dialog", "map", "picture", "source",
+})
+# Landmarks that hold navigation and furniture around the article.
+_LANDMARKS = frozenset({"nav", "aside", "footer", "menu"})
+_BLOCKS = frozenset({
+    "p", "div", "li", "ul", "ol", "dl", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "td",
+    "th", "tr", "table", "tbody", "thead", "tfoot", "caption", "blockquote", "pre", "section",
+    "article", "main", "header", "footer", "figure", "form", "fieldset", "address", "center",
+    "body", "html", "details", "summary", "hr", "br_block",
+})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+# Class/id vocabulary used across the web for furniture, matched at the start of a token.
+_NEGATIVE = re.compile(
+    r"(?:^|[-_\s])(?:comment|disqus|share|sharing|social|sidebar|widget|promo|newsletter|"
+    r"subscri|signup|sign-up|advert|ads?(?:$|[-_\s])|sponsor|banner|breadcrumb|byline|author|"
+    r"caption|credit|tags?(?:$|\s)|toolbar|popup|modal|cookie|consent|paywall|related|"
+    r"recommend|more-|read-?more|nav|menu|masthead|skip|footer|foot(?:$|[-_\s])|rating|"
+    r"outbrain|taboola|teaser|trending|popular|most-|signin|login|print|meta(?:$|[-_\s])|"
+    r"dateline|timestamp|publish|hidden|visually-hidden|sr-only|screen-reader|jump|"
+    r"follow|donat|support-|breaking|alert|overlay|header|masthead|topbar|utility)",
+    re.IGNORECASE,
+)
+# Furniture words distinctive enough to count anywhere in a name ("imageEmbedCaption").
+_ANYWHERE_NEGATIVE = re.compile(r"caption|credit|byline|newsletter|paywall")
+# Furniture names unambiguous enough to veto a whole subtree in the search for the article
+# container (comment threads, related-story rails, sidebars), when a class name or id starts
+# with them: layout classes such as "content-with-sidebar" merely mention them.
+_STRONG_NEGATIVE = re.compile(
+    r"(?:^|\s)(?:comment|disqus|related|recommend|sidebar|outbrain|taboola|newsletter|"
+    r"promo|trending|popular|most-read|footer|share|social|ad-|advert|modal|popup|cookie|"
+    r"consent|dialog|overlay)",
+    re.IGNORECASE,
+)
+NARROW_SHARE = 0.7
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+@dataclass(slots=True)
+class Block:
+    """A run of text owned by one block-level element."""
+
+    owner: etree._Element
+    text: str
+    link_chars: int
+    heading: bool
+    list_item: bool
+    quote: bool
+
+    @property
+    def link_density(self) -> float:
+        return self.link_chars / max(1, len(self.text))
+
+
+@dataclass(slots=True)
+class _Builder:
+    """Accumulates inline text between block boundaries during the walk."""
+
+    blocks: list[Block] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    link_chars: int = 0
+
+    def add(self, text: str | None, in_link: bool) -> None:
+        if text:
+            self.parts.append(text)
+            if in_link:
+                self.link_chars += len(text.strip())
+
+    def flush(self, owner: etree._Element) -> None:
+        if not self.parts:
+            return
+        lines = [_SPACE.sub(" ", line).strip() for line in "".join(self.parts).split("\n")]
+        text = "\n".join(line for line in lines if line)
+        self.parts.clear()
+        link_chars, self.link_chars = self.link_chars, 0
+        if not text:
+            return
+        tag = _tag(owner)
+        ancestors = {_tag(a) for a in owner.iterancestors()}
+        self.blocks.append(Block(
+            owner=owner, text=text, link_chars=min(link_chars, len(text)),
+            heading=tag in _HEADINGS, list_item=tag == "li" or "li" in ancestors,
+            quote=tag == "blockquote" or "blockquote" in ancestors,
+        ))
+
+
+def _tag(element: etree._Element) -> str:
+    tag = element.tag
+    return tag.lower() if isinstance(tag, str) else ""
+
+
+def _is_hidden(element: etree._Element) -> bool:
+    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+        return True
+    style = element.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def parse(html: str) -> etree._Element | None:
+    """The parsed document, or None when nothing parseable is there."""
+    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
+                                  default_doctype=False)
+    try:
+        root = lxml_html.document_fromstring(html, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+    return root
+
+
+def blocks_of(root: etree._Element) -> list[Block]:
+    """Text blocks in document order, with invisible and non-prose elements left out."""
+    builder = _Builder()
+    owners: list[etree._Element] = [root]
+    link_depth = 0
+    walker = etree.iterwalk(root, events=("start", "end"))
+    skipped: set[etree._Element] = set()
+    for event, element in walker:
+        tag = _tag(element)
+        if event == "start":
+            if not tag or tag in _SKIP or tag in _LANDMARKS or _is_hidden(element):
+                skipped.add(element)
+                walker.skip_subtree()
+                continue
+            if tag in _BLOCKS:
+                builder.flush(owners[-1])
+                owners.append(element)
+            elif tag == "br":
+                builder.add("\n", False)
+            elif tag == "a":
+                link_depth += 1
+            builder.add(element.text, link_depth > 0)
+            continue
+        if element in skipped:
+            skipped.discard(element)
+        elif tag in _BLOCKS:
+            builder.flush(element)
+            owners.pop()
+        elif tag == "a":
+            link_depth -= 1
+        builder.add(element.tail, link_depth > 0)
+    builder.flush(owners[-1])
+    return builder.blocks
+
+
+def _named_furniture(element: etree._Element) -> bool:
+    """Class or id in the web's furniture vocabulary; embeds (quoted posts) are content."""
+    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+    if not names.strip() or _tag(element) in ("html", "body"):
+        return False
+    lowered = names.lower()
+    if _ANYWHERE_NEGATIVE.search(lowered):
+        return True
+    return "embed" not in lowered and bool(_NEGATIVE.search(names))
+
+
+def _vetoed(element: etree._Element, prose: dict[etree._Element, int], limit: float,
+            cache: dict[etree._Element, bool]) -> bool:
+    """Whether ``element`` or an ancestor is named as comments, related links, sidebar, ...
+
+    Long class lists are ignored (CMSs list an article's tags and categories there), and so is
+    an element holding most of the page's prose: that is the article, however it is named."""
+    chain: list[etree._Element] = []
+    node: etree._Element | None = element
+    verdict = False
+    while node is not None:
+        if node in cache:
+            verdict = cache[node]
+            break
+        chain.append(node)
+        classes = (node.get("class") or "").split()
+        names = f"{' '.join(classes) if len(classes) <= 4 else ''} {node.get('id') or ''}"
+        if (names.strip() and _STRONG_NEGATIVE.search(names)
+                and prose.get(node, 0) <= limit):
+            verdict = True
+            break
+        node = node.getparent()
+    for item in chain:
+        cache[item] = verdict
+    return verdict
+
+
+def _is_body_like(block: Block) -> bool:
+    """Prose: long enough, few links, reads like a sentence."""
+    if block.heading or block.link_density > 0.4 or is_truncated(block.text):
+        return False
+    return len(block.text) >= 80 or (len(block.text) >= 40 and looks_like_sentence(block.text))
+
+
+def _prose(blocks: list[Block]) -> tuple[list[bool], dict[etree._Element, int]]:
+    """Which blocks read as prose, and the prose characters under every element."""
+    flags = [_is_body_like(block) for block in blocks]
+    prose: dict[etree._Element, int] = {}
+    for block, flag in zip(blocks, flags, strict=True):
+        if flag:
+            for node in _self_and_ancestors(block.owner):
+                prose[node] = prose.get(node, 0) + len(block.text)
+    return flags, prose
+
+
+def _self_and_ancestors(element: etree._Element) -> list[etree._Element]:
+    return [element, *element.iterancestors()]
+
+
+def _container(blocks: list[Block]) -> tuple[etree._Element | None, dict[etree._Element, int]]:
+    """The subtree with the most prose for the least furniture, and the prose characters under
+    every element."""
+    flags, prose = _prose(blocks)
+    limit = 0.5 * max(prose.values(), default=0)
+    vetoes: dict[etree._Element, bool] = {}
+    scores: dict[etree._Element, float] = {}
+    counts: dict[etree._Element, int] = {}
+    for block, flag in zip(blocks, flags, strict=True):
+        if flag and not _vetoed(block.owner, prose, limit, vetoes):
+            value = float(len(block.text))
+        elif is_truncated(block.text) and block.link_density < 0.4:
+            value = 0.0  # a teaser, or the last paragraph before a paywall: no evidence
+        else:
+            value = -0.35 * len(block.text) - 0.5 * block.link_chars
+        for node in _self_and_ancestors(block.owner):
+            scores[node] = scores.get(node, 0.0) + value
+            counts[node] = counts.get(node, 0) + 1
+    if not scores:
+        return None, prose
+    best, score = max(scores.items(), key=lambda item: item[1])
+    if score <= 0:
+        return None, prose
+    return _narrow(best, score, scores, counts), prose
+
+
+def _narrow(node: etree._Element, score: float, scores: dict[etree._Element, float],
+            counts: dict[etree._Element, int]) -> etree._Element:
+    """Step down to a child that carries most of the score: what the parent adds besides it
+    is a rail of teasers or cards, each a little prose, not more of the article. A single
+    block is never the article, so the walk stops above it."""
+    while True:
+        child = max(node, key=lambda c: scores.get(c, 0.0), default=None)
+        if (child is None or scores.get(child, 0.0) < NARROW_SHARE * score
+                or counts.get(child, 0) < 2):
+            return node
+        node, score = child, scores[child]
+
+
+def _under_furniture(block: Block, container: etree._Element, prose: dict[etree._Element, int],
+                     cache: dict[int, bool]) -> bool:
+    """Whether an element between the block and the container is named like furniture.
+
+    An element holding a large share of the container's prose is the article itself, however
+    it is named (CMSs put tag and category names in the article's class list)."""
+    node: etree._Element | None = block.owner
+    path: list[int] = []
+    verdict = False
+    limit = 0.3 * prose.get(container, 0)
+    while node is not None and node is not container:
+        key = id(node)
+        if key in cache:
+            verdict = cache[key]
+            break
+        path.append(key)
+        if _named_furniture(node) and prose.get(node, 0) <= limit:
+            verdict = True
+            break
+        node = node.getparent()
+    for key in path:
+        cache[key] = verdict
+    return verdict
+
+
+def _keep(block: Block) -> bool:
+    """Inside the article container: drop link lists, calls to action and stray labels."""
+    if block.link_density > 0.6 and len(block.text) < 400:
+        return False
+    if is_call_to_action(block.text):
+        return False
+    return _tag(block.owner) != "h1"
+
+
+def _trim_edges(kept: list[Block]) -> list[Block]:
+    """Drop short non-sentence blocks (bylines, dates, kickers) before the first paragraph."""
+    start = 0
+    while start < len(kept) and not _is_body_like(kept[start]):
+        start += 1
+    if start == len(kept):
+        return kept
+    end = len(kept)
+    while end > start and not _is_body_like(kept[end - 1]) and word_count(kept[end - 1].text) < 6:
+        end -= 1
+    return kept[start:end]
+
+
+def extract(root: etree._Element) -> list[str]:
+    """Body paragraphs of the article in ``root`` (empty when none is found)."""
+    blocks = blocks_of(root)
+    container, prose = _container(blocks)
+    if container is None:
+        return []
+    inside = [b for b in blocks if b.owner is container or container in b.owner.iterancestors()]
+    cache: dict[int, bool] = {}
+    kept = [b for b in inside if not _under_furniture(b, container, prose, cache) and _keep(b)]
+    # Teasers end in an ellipsis; so does an article cut short by a paywall, at its very end.
+    last_prose = max((i for i, b in enumerate(kept) if word_count(b.text) >= 10), default=-1)
+    kept = [b for i, b in enumerate(kept) if i >= last_prose or not is_truncated(b.text)]
+    return [b.text for b in _trim_edges(kept)]

@@ -1,0 +1,72 @@
+"""Language-light signals about one line or block of text, shared by the HTML and text paths.
+
+These are general properties of prose versus page furniture (sentence punctuation, length,
+title-casing, truncation, imperative calls to action), not phrases of any particular site.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"\w+")
+# Scripts written without spaces between words: count characters instead of words.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+_SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\u061f\u0964]['\"\u2019\u201d\u00bb)\]]*$")
+_TRUNCATED = re.compile(r"(?:\.\.\.|\u2026)\s*$")
+_SENTENCE_INSIDE = re.compile(
+    r"\w[.!?\u3002]['\"\u2019\u201d]?\s+['\"\u2018\u201c]?[A-Z\u00c0-\u00de]"
+)
+
+# Verbs that open calls to action on web pages (English and the commonest European languages);
+# a line opening with one is furniture only when it is also short or addresses the reader.
+_CTA_VERBS = frozenset({
+    "subscribe", "sign", "share", "follow", "download", "click", "tap", "join", "support",
+    "donate", "listen", "watch", "get", "register", "log", "login", "skip", "continue",
+    "remind", "back", "explore", "discover", "install", "tweet", "email", "print",
+    "comment", "contribute", "upgrade", "advertisement", "advertising", "sponsored", "abonnieren",
+    "teilen", "suivez", "partager", "abonnez", "inscrivez", "compartir", "suscríbete", "síguenos",
+    "condividi", "iscriviti", "seguici",
+})
+_READER = frozenset({
+    "you", "your", "yours", "our", "us", "we", "sie", "ihr", "unser", "vous", "votre", "nous",
+    "notre", "tu", "nuestro", "nostro", "newsletter", "inbox", "app", "apps", "podcasts",
+})
+
+
+def word_count(text: str) -> int:
+    """Words, counting each character of unspaced scripts (CJK, Thai) as a word."""
+    unspaced = len(_UNSPACED.findall(text))
+    return len(_WORD.findall(text)) + (unspaced * 2) // 3
+
+
+def looks_like_sentence(text: str) -> bool:
+    """Ends like a sentence and is long enough to be one."""
+    stripped = text.rstrip()
+    return bool(_SENTENCE_END.search(stripped)) and word_count(stripped) >= 5
+
+
+def is_truncated(text: str) -> bool:
+    """Teasers cut off with an ellipsis."""
+    return bool(_TRUNCATED.search(text))
+
+
+def sentence_count(text: str) -> int:
+    return len(_SENTENCE_INSIDE.findall(text)) + (1 if _SENTENCE_END.search(text.rstrip()) else 0)
+
+
+def title_case_ratio(text: str) -> float:
+    """Share of words (of three letters or more) that start with a capital: high for menus."""
+    words = [w for w in _WORD.findall(text) if len(w) >= 3 and not w.isdigit()]
+    if not words:
+        return 0.0
+    return sum(1 for w in words if w[0].isupper()) / len(words)
+
+
+def is_call_to_action(text: str) -> bool:
+    """An imperative aimed at the reader: 'Sign up…', 'Share this…', 'Download our apps'."""
+    words = _WORD.findall(text.lower())
+    if not words or len(words) > 25:
+        return False
+    if words[0] not in _CTA_VERBS:
+        return False
+    return len(words) <= 6 or any(w in _READER for w in words)

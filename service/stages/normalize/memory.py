@@ -1,0 +1,99 @@
+"""Furniture learned from the stream: lines that recur across many articles of one source.
+
+Per source (registered domain) the memory counts, for each short-to-medium line, how many
+distinct articles carried it. A line seen in ``min_articles`` different articles of the source is
+furniture (a newsletter box, a donation appeal, a footer), whatever its wording or language.
+
+Behaviour, by design:
+- Deterministic: state depends only on the order of ``learn`` calls.
+- Bounded: at most ``max_sources`` sources (least recently used evicted) and ``max_lines`` line
+  counters per source (the least-seen, then oldest, evicted first).
+- Redelivery-safe: an article (by id) is counted once per source, so processing the same article
+  again neither reinforces its own lines nor changes what is judged furniture in it. Callers also
+  ask ``furniture`` before ``learn``, so an article is never judged on lines it taught.
+- Early in a stream it knows nothing; the general signals in ``text``/``html`` do the work then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+_DIGITS = re.compile(r"\d+")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def line_key(line: str) -> bytes | None:
+    """A digest of the line with case, punctuation and numbers folded (dates vary per page)."""
+    folded = _NON_WORD.sub(" ", _DIGITS.sub("0", line.lower())).strip()
+    if len(folded) < 4 or len(folded) > 600:
+        return None
+    return hashlib.blake2b(folded.encode("utf-8"), digest_size=8).digest()
+
+
+@dataclass(slots=True)
+class _Source:
+    counts: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
+    articles: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+
+class FurnitureMemory:
+    """Per-worker memory of recurring lines, one bounded table per source."""
+
+    def __init__(self, *, max_sources: int = 2000, max_lines: int = 4000,
+                 max_articles: int = 500, min_articles: int = 3) -> None:
+        self.max_sources = max_sources
+        self.max_lines = max_lines
+        self.max_articles = max_articles
+        self.min_articles = min_articles
+        self._sources: OrderedDict[str, _Source] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def furniture(self, source: str, lines: list[str]) -> set[int]:
+        """Indexes of ``lines`` that earlier articles of ``source`` showed to be furniture."""
+        table = self._sources.get(source)
+        if table is None:
+            return set()
+        found: set[int] = set()
+        for index, line in enumerate(lines):
+            key = line_key(line)
+            if key is not None and table.counts.get(key, 0) >= self.min_articles:
+                found.add(index)
+        return found
+
+    def learn(self, source: str, article_id: str, lines: list[str]) -> None:
+        """Count each distinct line of one article once; a repeated article_id is ignored."""
+        table = self._sources.get(source)
+        if table is None:
+            table = _Source()
+            self._sources[source] = table
+            if len(self._sources) > self.max_sources:
+                self._sources.popitem(last=False)
+        else:
+            self._sources.move_to_end(source)
+        if article_id in table.articles:
+            table.articles.move_to_end(article_id)
+            return
+        table.articles[article_id] = None
+        if len(table.articles) > self.max_articles:
+            table.articles.popitem(last=False)
+        keys = {key for key in map(line_key, lines) if key is not None}
+        for key in sorted(keys):
+            table.counts[key] = table.counts.get(key, 0) + 1
+            table.counts.move_to_end(key)
+        self._evict(table)
+
+    def _evict(self, table: _Source) -> None:
+        """Drop lines seen once (oldest first), then the oldest of any count, down to the cap."""
+        excess = len(table.counts) - self.max_lines
+        if excess <= 0:
+            return
+        singles = [key for key, count in table.counts.items() if count == 1][:excess]
+        for key in singles:
+            del table.counts[key]
+        while len(table.counts) > self.max_lines:
+            table.counts.popitem(last=False)

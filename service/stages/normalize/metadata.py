@@ -1,0 +1,203 @@
+"""Page metadata: title, declared canonical URL, publication date, language.
+
+Each value is taken from the crawler's hint first, then the page's own markup (Open Graph,
+schema.org JSON-LD, ``<time>``), then the text (a dateline or "Published …" line).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import py3langid
+from lxml import etree
+
+from service.stages.normalize.lines import word_count
+from service.timefmt import iso_utc, normalize_timestamp
+
+_DATE_META = (
+    "article:published_time", "og:article:published_time", "datepublished", "pubdate",
+    "publishdate", "publish-date", "publish_date", "date", "dc.date", "dc.date.issued",
+    "dcterms.created", "sailthru.date", "parsely-pub-date", "article.published", "dc.date.created",
+)
+_JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_MONTHS = {
+    name: number
+    for number, names in enumerate((
+        ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+        ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+        ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+        ("december", "dec"),
+    ), start=1)
+    for name in names
+}
+_MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
+_DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.IGNORECASE)
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_PUBLISHED = re.compile(r"^\W*(published|posted|first published|updated|last updated)\b",
+                        re.IGNORECASE)
+_TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\u00b7\u2022:-]\s+")
+
+
+def _meta(root: etree._Element, names: tuple[str, ...]) -> str | None:
+    wanted = set(names)
+    for element in root.iter("meta"):
+        key = (element.get("property") or element.get("name") or element.get("itemprop") or "")
+        if key.lower() in wanted:
+            content = (element.get("content") or "").strip()
+            if content:
+                return str(content)
+    return None
+
+
+def page_title(root: etree._Element) -> str | None:
+    """og:title, else the first h1, else <title> without its site-name suffix."""
+    title = _meta(root, ("og:title", "twitter:title"))
+    if title:
+        return title
+    for h1 in root.iter("h1"):
+        text = " ".join(h1.text_content().split())
+        if text:
+            return text
+    for element in root.iter("title"):
+        text = " ".join((element.text or "").split())
+        if text:
+            parts = _TITLE_SEPARATORS.split(text)
+            return max(parts, key=len) if len(parts) > 1 else text
+    return None
+
+
+def declared_canonical(root: etree._Element) -> str | None:
+    for element in root.iter("link"):
+        rel = (element.get("rel") or "").lower().split()
+        href = element.get("href")
+        if "canonical" in rel and href:
+            return str(href)
+    return _meta(root, ("og:url",))
+
+
+def page_published(root: etree._Element) -> str | None:
+    """Publication time declared in meta tags, JSON-LD or the first ``<time datetime>``."""
+    for candidate in (_meta(root, _DATE_META), _jsonld_date(root), _time_element(root)):
+        if candidate:
+            value = normalize_timestamp(candidate) or text_date(candidate)
+            if value:
+                return value
+    return None
+
+
+def _jsonld_date(root: etree._Element) -> str | None:
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        match = _JSONLD_DATE.search(script.text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _time_element(root: etree._Element) -> str | None:
+    for element in root.iter("time"):
+        value = element.get("datetime")
+        if value:
+            return str(value)
+    return None
+
+
+def text_date(text: str) -> str | None:
+    """The first date written out in ``text`` ("May 31, 2018", "31 May 2018", "2018-05-31")."""
+    found: list[tuple[int, datetime]] = []
+    for match in _MDY.finditer(text):
+        day = _day(match.group(3), _MONTHS[match.group(1).lower()], match.group(2))
+        if day:
+            found.append((match.start(), day))
+    for match in _DMY.finditer(text):
+        day = _day(match.group(3), _MONTHS[match.group(2).lower()], match.group(1))
+        if day:
+            found.append((match.start(), day))
+    for match in _ISO_DAY.finditer(text):
+        day = _day(match.group(1), int(match.group(2)), match.group(3))
+        if day:
+            found.append((match.start(), day))
+    if not found:
+        return None
+    return iso_utc(min(found, key=lambda item: item[0])[1])
+
+
+def _day(year: str, month: int, day: str) -> datetime | None:
+    try:
+        return datetime(int(year), month, int(day), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def dateline(lines: list[str]) -> str | None:
+    """A date from a "Published …" line or a short date-only line near the top of the text."""
+    fallback: str | None = None
+    for line in lines[:40]:
+        if len(line) > 80:
+            continue
+        found = text_date(line)
+        if not found:
+            continue
+        label = _PUBLISHED.match(line)
+        if label and "updated" not in label.group(1).lower():
+            return found
+        if fallback is None and word_count(line) <= 8:
+            fallback = found
+    return fallback
+
+
+def jsonld_body(root: etree._Element) -> str | None:
+    """schema.org ``articleBody`` when the page declares one (used to locate the article)."""
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        if "articleBody" not in script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except ValueError:
+            continue
+        body = _find_key(data, "articleBody", 0)
+        if body:
+            return body
+    return None
+
+
+def _find_key(data: object, key: str, depth: int) -> str | None:
+    if depth > 6:
+        return None
+    if isinstance(data, dict):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+        items = list(data.values())
+    elif isinstance(data, list):
+        items = data
+    else:
+        return None
+    for item in items:
+        found = _find_key(item, key, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of ``text`` from py3langid's bundled model ("und" when empty)."""
+    sample = text[:3000]
+    if not sample.strip():
+        return "und"
+    code, _score = py3langid.classify(sample)
+    return str(code)
+
+
+def language_hint(value: str | None) -> str | None:
+    """``en-US`` -> ``en``; None for values that are not language tags."""
+    if not value:
+        return None
+    code = value.strip().split("-")[0].split("_")[0].lower()
+    return code if len(code) == 2 and code.isalpha() else None

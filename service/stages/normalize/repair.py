@@ -1,0 +1,57 @@
+"""Text repair: mojibake, HTML entities left in text, control characters, odd whitespace, NFC.
+
+ftfy's encoding repair is accurate but costs milliseconds per page, so it runs only where a cheap
+scan finds the byte patterns that UTF-8 read as Latin-1/cp1252 leaves behind.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import ftfy
+
+# A lead byte of a UTF-8 sequence seen as Latin-1/cp1252, followed by a continuation byte seen
+# the same way: the signature of mojibake ("Ã©", "â€™").
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+    "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# C0/C1 controls (except tab and newline), zero-width and bidi marks, soft hyphen, BOM.
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b\u000e-\u001f\u007f-\u009f\u00ad\u200b-\u200d\u2060-\u2064"
+    "\u206a-\u206f\ufeff\ufff9-\ufffb\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+# Typographic spaces (no-break, thin, em, ideographic, ...) become a plain space.
+_SPACES = re.compile("[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_LINE_BREAKS = re.compile("\r\n?|[\u2028\u2029\u0085]")
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
+    fix_character_width=False, normalization=None, explain=False,
+)
+
+
+def repair(text: str) -> str:
+    """The text with encoding damage undone and invisible or odd characters made plain."""
+    if _MOJIBAKE.search(text):
+        text = ftfy.fix_text(text, _FTFY)
+    if "&" in text and _ENTITY.search(text):
+        text = html.unescape(text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _INVISIBLE.sub("", text)
+    text = _SPACES.sub(" ", text)
+    return unicodedata.normalize("NFC", text)
+
+
+def tidy_lines(text: str) -> str:
+    """Spaces collapsed and trimmed on each line; blank lines kept as single blank lines."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = " ".join(line.split())
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)

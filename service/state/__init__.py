@@ -1,0 +1,1 @@
+"""Duplicate and story-cluster state of one shard, with its changelog."""

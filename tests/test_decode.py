@@ -1,0 +1,60 @@
+"""Decode: every malformed raw message gets a stable reason; hints are normalized."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from service.records import RawArticle, Reason, Rejection
+from service.stages.decode import decode, needs_fetch
+
+LIMIT = 10_000
+
+
+def test_minimal_message_needs_only_a_url() -> None:
+    raw = decode(b'{"url": "https://example.com/a"}', LIMIT)
+    assert isinstance(raw, RawArticle)
+    assert raw.url == "https://example.com/a"
+    assert needs_fetch(raw)
+
+
+def test_hints_are_kept_and_dates_normalized_to_utc() -> None:
+    raw = decode(orjson.dumps({
+        "url": "https://example.com/a", "id": 42, "title": " T ", "text": "body",
+        "published_at": "2018-05-31T20:00:00+02:00", "fetched_at": 1527789600, "extra": [1],
+    }), LIMIT)
+    assert isinstance(raw, RawArticle)
+    assert raw.id == "42"
+    assert raw.title == "T"
+    assert raw.published_at == "2018-05-31T18:00:00Z"
+    assert raw.fetched_at == "2018-05-31T18:00:00Z"
+    assert not needs_fetch(raw)
+
+
+def test_unparseable_date_hint_is_dropped_not_fatal() -> None:
+    raw = decode(b'{"url": "u", "text": "t", "published_at": "last tuesday"}', LIMIT)
+    assert isinstance(raw, RawArticle) and raw.published_at is None
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (None, Reason.INVALID_JSON),
+    (b"not json at all", Reason.INVALID_JSON),
+    (b"\xff\xfe\x00garbage", Reason.INVALID_JSON),
+    (b'["url"]', Reason.NOT_AN_OBJECT),
+    (b'"https://example.com"', Reason.NOT_AN_OBJECT),
+    (b'{"text": "no url"}', Reason.MISSING_URL),
+    (b'{"url": "   "}', Reason.MISSING_URL),
+    (b'{"url": 5}', Reason.INVALID_FIELD),
+    (b'{"url": "u", "html": 5}', Reason.INVALID_FIELD),
+    (b'{"url": "u", "title": {"a": 1}}', Reason.INVALID_FIELD),
+    (b'{"url": "u", "id": true}', Reason.INVALID_FIELD),
+    (b'{"url": "u", "published_at": [2018]}', Reason.INVALID_FIELD),
+    (b'{"url": "' + b"x" * 5000 + b'"}', Reason.INVALID_FIELD),
+    (b'{"url": "u", "text": "' + b"x" * LIMIT + b'"}', Reason.TOO_LARGE),
+])
+def test_malformed_messages_are_rejected_with_a_reason(value: bytes | None, reason: Reason) -> None:
+    result = decode(value, LIMIT)
+    assert isinstance(result, Rejection)
+    assert result.reason is reason
+    assert result.stage == "decode"
+    assert result.detail and "\n" not in result.detail

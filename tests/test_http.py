@@ -1,0 +1,69 @@
+"""HTTP endpoints and lag arithmetic, without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from service.edges.http import Health, HttpServer
+from service.edges.kafka import consumer_lag, shard_for
+from service.metrics import Metrics
+
+
+def test_readyz_follows_health_and_healthz_always_answers() -> None:
+    health = Health()
+    server = HttpServer("127.0.0.1", 0, Metrics(), health)
+    assert server.respond("GET", "/healthz")[0] == 200
+    status, _, body = server.respond("GET", "/readyz")
+    assert status == 503 and b"starting" in body
+    health.set_ready(True)
+    assert server.respond("GET", "/readyz")[0] == 200
+    assert server.respond("GET", "/nope")[0] == 404
+    assert server.respond("POST", "/metrics")[0] == 405
+
+
+def test_metrics_expose_the_spec_names() -> None:
+    metrics = Metrics()
+    metrics.messages_consumed.labels("articles.raw").inc()
+    metrics.articles.labels("dead_letter").inc()
+    metrics.consumer_lag.labels("articles.raw", "0").set(3)
+    metrics.processing_seconds.labels("normalize").observe(0.01)
+    _, kind, body = HttpServer("127.0.0.1", 0, metrics, Health()).respond("GET", "/metrics")
+    text = body.decode()
+    assert kind.startswith("text/plain")
+    for line in ('ingest_messages_consumed_total{topic="articles.raw"} 1.0',
+                 'ingest_articles_total{outcome="dead_letter"} 1.0',
+                 'ingest_consumer_lag{partition="0",topic="articles.raw"} 3.0',
+                 'ingest_processing_seconds_bucket{le="0.025",stage="normalize"} 1.0',
+                 "ingest_clusters_active 0.0", "ingest_ready 0.0", "process_start_time_seconds"):
+        assert line in text
+
+
+@pytest.mark.parametrize(("end", "position", "lag"), [(10, 4, 6), (10, 10, 0), (7, 9, 0), (0, 0, 0)])
+def test_lag_is_never_negative(end: int, position: int, lag: int) -> None:
+    assert consumer_lag(end, position) == lag
+
+
+def test_shards_are_stable_and_in_range() -> None:
+    assert shard_for("en", 1) == 0
+    assert {shard_for(lang, 4) for lang in ("en", "de", "fr", "ru", "es", "it")} <= set(range(4))
+    assert shard_for("en", 4) == shard_for("en", 4)
+
+
+def test_server_answers_over_tcp() -> None:
+    async def scenario() -> bytes:
+        server = HttpServer("127.0.0.1", 0, Metrics(), Health(ready=True))
+        await server.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            data = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            return data
+        finally:
+            await server.stop()
+
+    response = asyncio.run(scenario())
+    assert response.startswith(b"HTTP/1.1 200 OK") and response.endswith(b"ready\n")

@@ -1,0 +1,136 @@
+"""Normalize stage: interface, metadata, repair, furniture memory, hostile input."""
+
+from __future__ import annotations
+
+from service.records import Article, RawArticle, Reason, Rejection
+from service.stages.normalize import FurnitureMemory, normalize
+from service.stages.normalize.repair import repair
+from service.stages.normalize.text import split_lines
+from service.stages.normalize.urls import canonical_url, clean_url, registered_domain
+
+PARAGRAPHS = [
+    "The city council voted on Tuesday to approve a new budget for the coming year, "
+    "after months of debate over spending on roads, schools and public transport.",
+    "Council members said the plan would raise property taxes slightly but protect "
+    "services that residents had asked them to keep, including libraries and parks.",
+    "The mayor is expected to sign the budget later this week, officials said, and the "
+    "new spending rules will take effect at the start of next month.",
+]
+
+PAGE = f"""<html lang="en"><head><title>Council approves budget | Daily Example</title>
+<link rel="canonical" href="/news/council-budget">
+<meta property="article:published_time" content="2024-03-05T10:00:00+01:00">
+</head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<article class="story-body"><h1>Council approves budget</h1>
+<p>{PARAGRAPHS[0]}</p><figure><img src="x.jpg"><figcaption>The council chamber.</figcaption>
+</figure><p>{PARAGRAPHS[1]}</p><div class="share-tools"><a href="#">Share on Facebook</a></div>
+<p>{PARAGRAPHS[2]}</p></article>
+<aside class="related"><p>Another story entirely about a football match that ended in a
+draw after extra time and penalties were not needed.</p></aside>
+<footer>Copyright 2024 Daily Example. All rights reserved.</footer></body></html>"""
+
+
+def _clean(raw: RawArticle, memory: FurnitureMemory | None = None) -> Article:
+    result = normalize(raw, memory or FurnitureMemory())
+    assert isinstance(result, Article), result
+    return result
+
+
+def test_html_body_keeps_story_and_drops_furniture() -> None:
+    article = _clean(RawArticle(url="https://www.example.co.uk/news/x?utm_source=tw", html=PAGE))
+    assert article.text.split("\n\n") == PARAGRAPHS
+    assert article.title == "Council approves budget"
+    assert article.canonical_url == "https://www.example.co.uk/news/council-budget"
+    assert article.source == "example.co.uk"
+    assert article.published_at == "2024-03-05T09:00:00Z"
+    assert article.lang == "en"
+    assert article.word_count == len(article.text.split())
+    assert len(article.id) >= 16 and article.id == _clean(
+        RawArticle(url="https://www.example.co.uk/news/x", html=PAGE)).id
+
+
+def test_hints_win_over_page_metadata() -> None:
+    raw = RawArticle(url="https://example.com/a", id="given-id", title="Hinted title",
+                     lang="de-DE", published_at="2020-01-01T00:00:00Z", html=PAGE)
+    article = _clean(raw)
+    assert (article.id, article.title, article.lang, article.published_at) == (
+        "given-id", "Hinted title", "de", "2020-01-01T00:00:00Z")
+
+
+def test_text_input_drops_furniture_lines_and_repeated_caption() -> None:
+    caption = "The mayor, left, speaks to reporters outside city hall on Tuesday afternoon."
+    text = "\n".join([
+        "Skip to content", "Home", "News", "Sport", "Council approves budget", "",
+        "Published March 5, 2024", caption, caption, *PARAGRAPHS,
+        "Sign up for our newsletter", "Share this with your friends", "Read more",
+    ])
+    article = _clean(RawArticle(url="https://example.com/news/council-approves-budget",
+                                text=text))
+    for paragraph in PARAGRAPHS:
+        assert paragraph in article.text
+    for furniture in ("Skip to content", "Sign up", "Share this", "Read more"):
+        assert furniture not in article.text
+    assert article.text.count(caption) <= 1
+    assert article.published_at == "2024-03-05T00:00:00Z"
+
+
+def test_glued_sentences_are_split() -> None:
+    assert split_lines("It makes all the difference.North Korean leaders met.") == [
+        "It makes all the difference.", "North Korean leaders met."]
+    assert split_lines("The U.S. economy grew.") == ["The U.S. economy grew."]
+
+
+def test_repair_fixes_mojibake_entities_controls_and_spaces() -> None:
+    assert repair("It\u00e2\u20ac\u2122s caf\u00c3\u00a9") == "It\u2019s caf\u00e9"
+    assert repair("Fish &amp; chips\u00a0today\u200b\x07") == "Fish & chips today"
+    assert repair("cafe\u0301") == "caf\u00e9"
+
+
+def test_urls() -> None:
+    assert clean_url("HTTPS://Example.com/a?utm_medium=x&id=3&fbclid=y#top") == \
+        "https://example.com/a?id=3"
+    assert canonical_url("https://example.com/a", "javascript:alert(1)") == \
+        "https://example.com/a"
+    assert canonical_url("https://example.com/a", "//cdn.example.com/b") == \
+        "https://cdn.example.com/b"
+    assert registered_domain("https://news.bbc.co.uk/x") == "bbc.co.uk"
+    assert registered_domain("http://10.0.0.1/x") == "10.0.0.1"
+
+
+def test_memory_learns_recurring_lines_per_source_and_ignores_redelivery() -> None:
+    memory = FurnitureMemory(min_articles=3)
+    lines = ["Support our journalism today", "A unique story line number one"]
+    for index in range(2):
+        memory.learn("example.com", f"id-{index}", lines)
+    memory.learn("example.com", "id-1", lines)  # redelivered: not counted again
+    assert memory.furniture("example.com", lines) == set()
+    memory.learn("example.com", "id-2", lines)
+    assert memory.furniture("example.com", lines) == {0, 1}
+    assert memory.furniture("other.org", lines) == set()
+
+
+def test_memory_is_bounded() -> None:
+    memory = FurnitureMemory(max_sources=3, max_lines=10)
+    for source in range(5):
+        for article in range(4):
+            memory.learn(f"s{source}.com", f"a{article}",
+                         [f"line {source} {article} {n} words" for n in range(8)])
+    assert len(memory) == 3
+    assert all(len(table.counts) <= 10 for table in memory._sources.values())
+
+
+def test_empty_and_hostile_input_become_rejections() -> None:
+    memory = FurnitureMemory()
+    cases = [
+        RawArticle(url="https://example.com/a"),
+        RawArticle(url="https://example.com/a", html="<html><body><nav>Home</nav></body></html>"),
+        RawArticle(url="https://example.com/a", html="<div>" * 200_000 + "deep" + "</div>" * 10),
+        RawArticle(url="https://example.com/a", html="\x00\xff\xfe" * 100_000),
+        RawArticle(url="https://example.com/a", text="\u0000" * 10_000),
+    ]
+    for raw in cases:
+        result = normalize(raw, memory)
+        assert isinstance(result, Rejection)
+        assert result.reason is Reason.NO_CONTENT and result.stage == "normalize"
+        assert result.detail

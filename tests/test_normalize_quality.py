@@ -1,0 +1,47 @@
+"""Extraction quality floors on the dev data and the seed labels (skipped without ../shared)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.eval_extraction import evaluate, normalize_extractor, seed_failures  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+needs_shared = pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="../shared absent")
+
+# What the current extractor reaches on dev (see bench/eval_extraction.py); a change that
+# drops below fails here.
+HTML_F1_FLOOR = 0.955
+TEXT_F1_FLOOR = 0.893
+
+
+@needs_shared
+def test_html_extraction_f1_floor() -> None:
+    score, _ = evaluate(SHARED / "data" / "extraction", normalize_extractor())
+    assert score.f1 >= HTML_F1_FLOOR, score
+
+
+@needs_shared
+def test_text_extraction_f1_floor() -> None:
+    score, _ = evaluate(SHARED / "data" / "extraction-text", normalize_extractor())
+    assert score.f1 >= TEXT_F1_FLOOR, score
+
+
+@needs_shared
+def test_seed_must_keep_at_most_once_and_dates() -> None:
+    failures = [f for f in seed_failures(SHARED) if ": kept " not in f]
+    assert failures == []
+
+
+@needs_shared
+@pytest.mark.xfail(reason="donation appeals adjoining the story (seeds 000, 001) and a video "
+                          "placeholder line (004) still survive; see issue 4", strict=False)
+def test_seed_must_drop() -> None:
+    assert [f for f in seed_failures(SHARED) if ": kept " in f] == []

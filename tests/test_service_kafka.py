@@ -1,0 +1,148 @@
+"""The service end to end on a real broker (Tansu over TCP), read back with confluent-kafka."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from service.edges.broker import EmbeddedBroker
+from tests.conftest import SEEDS
+from tests.harness import ServiceProcess, publish, read_topic, synthetic_articles, wait_for_topic
+
+pytestmark = pytest.mark.integration
+
+MALFORMED = [b"this is not json", b'{"title": "no url here", "text": "body"}',
+             bytes(range(256)) * 3]
+
+
+def test_samples_and_malformed_messages_flow_to_all_three_topics(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    service = ServiceProcess(broker.bootstrap, tmp_path)
+    try:
+        service.wait_ready()
+        seeds = SEEDS.read_bytes().splitlines()
+        publish(broker.bootstrap, "articles.raw", [*seeds, *MALFORMED])
+
+        clean = read_topic(broker.bootstrap, "articles.clean", expect=5)
+        clusters = read_topic(broker.bootstrap, "articles.clusters", expect=5)
+        dlq = read_topic(broker.bootstrap, "articles.dlq", expect=3)
+
+        assert len(clean) == 5
+        assert {record["schema"] for _, record in clean} == {"article.clean/1"}
+        assert all(key == record["id"].encode() for key, record in clean)
+        assert all(len(record["fingerprint"]["content"]) == 32 for _, record in clean)
+        assert len(clusters) == 5
+        assert len({event["cluster_id"] for _, event in clusters}) == 1
+        assert {event["article_id"] for _, event in clusters} == {r["id"] for _, r in clean}
+        assert all(event["duplicate_of"] is None for _, event in clusters)
+        assert sorted(letter["reason"] for _, letter in dlq) == [
+            "invalid_json", "invalid_json", "missing_url"]
+        binary = next(letter for _, letter in dlq if letter.get("raw_encoding") == "base64")
+        assert binary["topic"] == "articles.raw" and binary["offset"] >= 0
+
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if service.metric("ingest_articles_total", outcome="dead_letter") == 3:
+                break
+            time.sleep(0.3)
+        assert service.metric("ingest_articles_total", outcome="dead_letter") == 3
+        consumed = service.metric("ingest_messages_consumed_total", topic="articles.raw")
+        assert consumed is not None and consumed >= 8
+        assert service.metric("ingest_clusters_active") == 1
+        text = service.get("/metrics")[1]
+        assert "ingest_processing_seconds_bucket" in text
+        assert "ingest_consumer_lag{" in text or service.metric("ingest_ready") == 1
+
+        started = time.monotonic()
+        assert service.stop(signal.SIGTERM) == 0
+        assert time.monotonic() - started < 20
+    finally:
+        service.kill()
+
+
+def test_two_workers_in_one_group_share_the_partitions(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    first = ServiceProcess(broker.bootstrap, tmp_path, group="pair")
+    second = ServiceProcess(broker.bootstrap, tmp_path, group="pair")
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        messages = synthetic_articles(120)
+        publish(broker.bootstrap, "articles.raw", messages)
+        clean = read_topic(broker.bootstrap, "articles.clean", expect=120, timeout_s=60)
+        assert {record["id"] for _, record in clean} == {f"syn-7-{i}" for i in range(120)}
+        events = read_topic(broker.bootstrap, "articles.clusters", expect=120, timeout_s=60)
+        assert {event["article_id"] for _, event in events} >= {f"syn-7-{i}" for i in range(120)}
+        shares = [w.metric("ingest_messages_consumed_total", topic="articles.raw") or 0
+                  for w in (first, second)]
+        assert all(share > 0 for share in shares), shares
+        assert sum(shares) >= 120
+        assert first.stop() == 0 and second.stop() == 0
+    finally:
+        first.kill()
+        second.kill()
+
+
+def test_a_restarted_worker_loses_nothing(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    messages = synthetic_articles(200, seed=11)
+    service = ServiceProcess(broker.bootstrap, tmp_path, group="restart")
+    try:
+        service.wait_ready()
+        publish(broker.bootstrap, "articles.raw", messages[:100])
+        read_topic(broker.bootstrap, "articles.clean", expect=100, settle_s=0.2)
+        assert service.stop() == 0
+    finally:
+        service.kill()
+    publish(broker.bootstrap, "articles.raw", messages[100:])
+    again = ServiceProcess(broker.bootstrap, tmp_path, group="restart")
+    try:
+        again.wait_ready()
+        clean = read_topic(broker.bootstrap, "articles.clean", expect=200, timeout_s=60)
+        ids = [record["id"] for _, record in clean]
+        assert set(ids) == {f"syn-11-{i}" for i in range(200)}
+        assert len(ids) == 200, "a clean shutdown commits everything: no redelivery"
+        events = read_topic(broker.bootstrap, "articles.clusters", expect=200, timeout_s=60)
+        latest = {event["article_id"]: event for _, event in events}
+        assert len(latest) == 200
+        assert again.stop() == 0
+    finally:
+        again.kill()
+
+
+def test_embedded_broker_mode_starts_and_stops_its_own_broker(tmp_path: Path) -> None:
+    from service.edges.broker import free_port
+
+    port = free_port()
+    service = ServiceProcess("", tmp_path, **{"kafka__embedded_port": str(port)})
+    try:
+        service.wait_ready(timeout_s=40)
+        wait_for_topic(f"127.0.0.1:{port}", "articles.raw")
+        publish(f"127.0.0.1:{port}", "articles.raw", SEEDS.read_bytes().splitlines())
+        clean = read_topic(f"127.0.0.1:{port}", "articles.clean", expect=5)
+        assert len(clean) == 5
+        assert service.stop() == 0
+        assert "embedded broker stopped" in service.logs()
+        with pytest.raises(OSError):
+            import socket
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    finally:
+        service.kill()
+
+
+def test_records_are_plain_json_objects_readable_by_any_client(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    service = ServiceProcess(broker.bootstrap, tmp_path)
+    try:
+        service.wait_ready()
+        publish(broker.bootstrap, "articles.raw", SEEDS.read_bytes().splitlines()[:1])
+        ((key, record),) = read_topic(broker.bootstrap, "articles.clean", expect=1)
+        assert orjson.loads(orjson.dumps(record)) == record
+        assert key is not None and record["id"] == key.decode()
+        assert os.environ.get("INGEST_KAFKA__BOOTSTRAP_SERVERS") is None
+    finally:
+        service.stop()
