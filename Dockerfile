@@ -30,6 +30,7 @@ WORKDIR /app
 # root file system can be mounted read-only.
 USER 10001:10001
 EXPOSE 9400
+# Probes the port in INGEST_HTTP__PORT (default 9400): change the port with that variable.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('INGEST_HTTP__PORT', '9400') + '/healthz', timeout=3)"]
 ENTRYPOINT ["article-ingest"]

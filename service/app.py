@@ -176,8 +176,9 @@ def _key_of(line: bytes) -> bytes | None:
     return None
 
 
-async def process_file(config: Config, source: BinaryIO, name: str, out_dir: Path) -> dict[str, int]:
-    """The pipeline offline: raw JSONL in, clean/clusters/dlq JSONL out (same records as ``run``)."""
+async def process_file(config: Config, source: BinaryIO, name: str,
+                       out_dir: Path) -> dict[str, int]:
+    """The pipeline offline: raw JSONL in, clean/clusters/dlq JSONL out (the records of ``run``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = Metrics()
     pipeline = build_pipeline(config, metrics)

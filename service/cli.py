@@ -55,7 +55,7 @@ def _open_input(name: str) -> BinaryIO:
     if name == "-":
         return sys.stdin.buffer
     try:
-        return open(name, "rb")  # noqa: SIM115 - closed by the caller
+        return open(name, "rb")
     except OSError as exc:
         raise ConfigError("input", f"cannot read {name}: {exc.strerror}") from exc
 

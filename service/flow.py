@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from service.edges.fetch import FetchedPage, Fetcher
 from service.pipeline import Pipeline, Result
 from service.records import Origin, RawArticle, Rejection
 from service.stages.decode import needs_fetch
+
+if TYPE_CHECKING:
+    from service.edges.fetch import FetchedPage, Fetcher
 
 
 async def prepare_batch(pipeline: Pipeline, fetcher: Fetcher | None,
@@ -34,7 +37,8 @@ def _url(raw: RawArticle | Rejection) -> str:
     return raw.url
 
 
-def _with_page(raw: RawArticle | Rejection, page: FetchedPage | Rejection) -> RawArticle | Rejection:
+def _with_page(raw: RawArticle | Rejection,
+               page: FetchedPage | Rejection) -> RawArticle | Rejection:
     """The fetched page becomes the body; its final address (after redirects) the ``url``."""
     if isinstance(page, Rejection) or isinstance(raw, Rejection):
         return page

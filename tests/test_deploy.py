@@ -51,7 +51,7 @@ def load_yaml(path: Path) -> Any:
 # --- metric names -------------------------------------------------------------------------------
 
 _SUFFIXES = {"counter": ("_total",), "gauge": ("",), "info": ("_info",),
-             "histogram": ("_bucket", "_sum", "_count")}
+             "histogram": ("_bucket", "_sum", "_count"), "summary": ("", "_sum", "_count")}
 
 
 def exported_series() -> set[str]:
@@ -356,6 +356,8 @@ def test_compose_service_runs_two_replicas_the_scraper_finds() -> None:
     discovery = scrape["article-ingest"]["dns_sd_configs"][0]
     assert discovery["names"] == ["ingest"] and discovery["port"] == config.http.port
     assert ingest["read_only"] is True and "/tmp" in ingest["tmpfs"]
+    grace = re.fullmatch(r"(\d+)s", ingest["stop_grace_period"])
+    assert grace is not None and int(grace[1]) > config.service.shutdown_grace_s
 
 
 def test_compose_crawler_replays_samples_shipped_in_the_image() -> None:
@@ -481,3 +483,9 @@ def test_k8s_scaler_follows_the_consumer_group() -> None:
     assert trigger["metadata"]["bootstrapServers"] == config.kafka.bootstrap_servers
     assert trigger["metadata"]["consumerGroup"] == config.kafka.group_id
     assert trigger["metadata"]["topic"] == config.topics.raw
+
+
+def test_k8s_rollout_never_needs_a_spare_partition() -> None:
+    """A surge pod gets no partition when replicas equal partitions, so it would never be ready."""
+    rolling = manifests()["Deployment"]["spec"]["strategy"]["rollingUpdate"]
+    assert rolling == {"maxSurge": 0, "maxUnavailable": 1}

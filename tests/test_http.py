@@ -40,7 +40,8 @@ def test_metrics_expose_the_spec_names() -> None:
         assert line in text
 
 
-@pytest.mark.parametrize(("end", "position", "lag"), [(10, 4, 6), (10, 10, 0), (7, 9, 0), (0, 0, 0)])
+@pytest.mark.parametrize(("end", "position", "lag"),
+                         [(10, 4, 6), (10, 10, 0), (7, 9, 0), (0, 0, 0)])
 def test_lag_is_never_negative(end: int, position: int, lag: int) -> None:
     assert consumer_lag(end, position) == lag
 

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xxhash
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -30,14 +30,16 @@ from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import OffsetAndMetadata
 
 from service.config import Config, KafkaConfig, sasl_password
-from service.edges.fetch import Fetcher
 from service.edges.http import Health
 from service.flow import prepare_batch
 from service.metrics import Metrics
-from service.pipeline import Output, Pipeline, Prepared, Result, Sink
+from service.pipeline import Pipeline, Prepared, Result, Sink
 from service.records import Origin, Outcome, Reason, Rejection
 from service.state.stories import StoryState
 from service.timefmt import parse_timestamp
+
+if TYPE_CHECKING:
+    from service.edges.fetch import Fetcher
 
 log = logging.getLogger("service.kafka")
 
@@ -91,10 +93,8 @@ async def ensure_topics(config: Config, embedded: bool) -> None:
         existing = set(await admin.list_topics())
         missing = [topic for topic in wanted if topic.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another worker created them first
     finally:
         await admin.close()
 
@@ -132,6 +132,7 @@ class Worker:
         self.fetcher = fetcher
         self.wall_clock = wall_clock
         self.shards: dict[int, StoryState] = {}
+        self._restores: dict[int, asyncio.Future[StoryState]] = {}
         options = client_options(config.kafka)
         kafka = config.kafka
         self.producer = AIOKafkaProducer(
@@ -194,7 +195,7 @@ class Worker:
                 if records:
                     async with self._handling:
                         await self._handle(records)
-                if self.consumer.assignment():
+                if self.consumer.assignment() and all(r.done() for r in self._restores.values()):
                     self.health.set_ready(True)
         finally:
             stopping.cancel()
@@ -234,9 +235,7 @@ class Worker:
 
     async def _decide(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
                       batch: _Batch) -> None:
-        state = self.shards.get(tp.partition)
-        if state is None:  # assigned but not restored (restore failed): do not guess
-            raise RuntimeError(f"state shard {tp.partition} is not restored")
+        state = await self._shard(tp.partition)
         for message in messages:
             try:
                 prepared = Prepared.from_bytes(message.value)
@@ -274,10 +273,8 @@ class Worker:
         while True:
             if not self._pending:
                 self._wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), interval)
-                except TimeoutError:
-                    pass
             if self._pending:
                 await self._acknowledge(self._pending[0])
                 self._pending.popleft()
@@ -358,17 +355,31 @@ class Worker:
         for tp in revoked:
             if tp.topic == self.config.topics.prepared:
                 self.shards.pop(tp.partition, None)
+                self._restores.pop(tp.partition, None)
             with contextlib.suppress(KeyError):  # never reported for this partition
                 self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 
     async def on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         for tp in assigned:
-            if tp.topic == self.config.topics.prepared and tp.partition not in self.shards:
-                self.shards[tp.partition] = await self._restore(tp.partition)
+            if tp.topic == self.config.topics.prepared:
+                await self._shard(tp.partition)
         if self.consumer.assignment():
             self.health.set_ready(True)
         else:
             self.health.set_ready(False, "no partitions assigned")
+
+    async def _shard(self, shard: int) -> StoryState:
+        """The state of an owned shard, restored once (records may arrive while it restores)."""
+        restoring = self._restores.get(shard)
+        if restoring is None:
+            restoring = self._restores[shard] = asyncio.ensure_future(self._restore(shard))
+        try:
+            state = await asyncio.shield(restoring)
+        except BaseException:
+            self._restores.pop(shard, None)
+            raise
+        self.shards[shard] = state
+        return state
 
     async def _restore(self, shard: int) -> StoryState:
         """Rebuild one shard from its changelog partition, read from the beginning."""
@@ -413,7 +424,7 @@ class Worker:
                 position = await self.consumer.position(tp)
                 lag = consumer_lag(ends.get(tp, position), position)
                 self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
-        except (KafkaError, AssertionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, AssertionError) as exc:
             log.debug("lag update failed", extra={"error": str(exc)})
 
 

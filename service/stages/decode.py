@@ -26,12 +26,13 @@ def _reject(reason: Reason, detail: str) -> Rejection:
     return Rejection(reason, detail, STAGE)
 
 
-def _optional_str(message: dict[str, Any], name: str, limit: int | None) -> str | None | Rejection:
+def _optional_str(message: dict[str, Any], name: str, limit: int | None) -> str | Rejection | None:
     value = message.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        return _reject(Reason.INVALID_FIELD, f"'{name}' must be a string, got {type(value).__name__}")
+        kind = type(value).__name__
+        return _reject(Reason.INVALID_FIELD, f"'{name}' must be a string, got {kind}")
     if limit is not None and len(value) > limit:
         return _reject(Reason.INVALID_FIELD, f"'{name}' is longer than {limit} characters")
     return value
@@ -48,7 +49,8 @@ def decode(value: bytes | None, max_bytes: int) -> RawArticle | Rejection:
     except orjson.JSONDecodeError as exc:
         return _reject(Reason.INVALID_JSON, f"not JSON: {str(exc)[:200]}")
     if not isinstance(message, dict):
-        return _reject(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {type(message).__name__}")
+        kind = type(message).__name__
+        return _reject(Reason.NOT_AN_OBJECT, f"expected a JSON object, got {kind}")
     url = message.get("url")
     if url is None or (isinstance(url, str) and not url.strip()):
         return _reject(Reason.MISSING_URL, "the required field 'url' is missing or empty")

@@ -253,6 +253,9 @@ def _container(blocks: list[Block]) -> tuple[etree._Element | None, dict[etree._
     best, score = max(scores.items(), key=lambda item: item[1])
     if score <= 0:
         return None, prose
+    parent = best.getparent()
+    while parent is not None and scores.get(parent, 0.0) >= score:
+        best, parent = parent, parent.getparent()  # on a tie, the wider element
     return _narrow(best, score, scores, counts), prose
 
 
