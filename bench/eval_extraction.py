@@ -2,7 +2,7 @@
 
 Per page: precision and recall of the clean text's 4-word shingles (``\\w+`` tokens, counted with
 multiplicity) against the gold body; both averaged over pages; F1 from the two means. Also checks
-the seed labels (must_keep / must_drop / at_most_once, published_at).
+the seed labels (must_keep / must_drop / at_most_once, title, published_at).
 
     python bench/eval_extraction.py [--shared ../shared] [--extractor normalize|trafilatura|...]
                                     [--worst N]
@@ -139,6 +139,8 @@ def seed_failures(shared: Path) -> list[str]:
         failures += [f"{name}: kept {p!r}" for p in label["must_drop"] if _folded(p) in body]
         failures += [f"{name}: repeated {p!r}" for p in label.get("at_most_once", [])
                      if body.count(_folded(p)) > 1]
+        if label.get("title") and _folded(result.title) != _folded(label["title"]):
+            failures.append(f"{name}: title {result.title!r} != {label['title']!r}")
         wanted = label.get("published_at")
         if wanted and not (result.published_at or "").startswith(wanted):
             failures.append(f"{name}: published_at {result.published_at} != {wanted}")

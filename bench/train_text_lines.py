@@ -7,12 +7,15 @@ counts words). Cross-validation by page reports the extraction F1 the fitted wei
 on pages they were not fitted on; the final weights (fitted on every page) are printed ready to
 paste into text.py.
 
-    python bench/train_text_lines.py [--shared ../shared] [--folds 5] [--l2 1.0]
+    python bench/train_text_lines.py [--shared ../shared] [--folds 5] [--l2 1.0] [--write]
+
+``--write`` replaces the WEIGHTS and BIAS of text.py with the fitted values.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,8 +93,9 @@ def score(pages: list[Page], weights: np.ndarray, bias: float) -> tuple[float, f
     saved = text.WEIGHTS, text.BIAS
     text.WEIGHTS, text.BIAS = tuple(float(w) for w in weights), bias
     try:
-        results = [page_scores("\n\n".join(text.select(p.items, text.probabilities(
-            p.rows.tolist()))), p.gold) for p in pages]
+        results = [page_scores("\n\n".join(text.select(
+            p.items, text.probabilities(p.rows.tolist()), p.rows[:, text.SHARE].tolist())),
+            p.gold) for p in pages]
     finally:
         text.WEIGHTS, text.BIAS = saved
     return (sum(r[0] for r in results) / len(results), sum(r[1] for r in results) / len(results))
@@ -102,6 +106,7 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--write", action="store_true", help="update text.py's weights")
     args = parser.parse_args()
     pages = load(args.shared)
     precisions: list[float] = []
@@ -120,10 +125,17 @@ def main() -> int:
     precision, recall = score(pages, weights, bias)
     print(f"fitted on all {len(pages)} pages: precision {precision:.3f} recall {recall:.3f} "
           f"F1 {2 * precision * recall / (precision + recall):.3f}")
-    print("WEIGHTS = (")
-    for name, value in zip(text.FEATURES, weights, strict=True):
-        print(f"    {value:.4f},  # {name}")
-    print(f")\nBIAS = {bias:.4f}")
+    block = "WEIGHTS: tuple[float, ...] = (\n" + "".join(
+        f"    {value:.4f},  # {name}\n" for name, value in zip(text.FEATURES, weights, strict=True)
+    ) + f")\nBIAS = {bias:.4f}\n"
+    print(block, end="")
+    if args.write:
+        module = Path(text.__file__)
+        source = module.read_text("utf-8")
+        pattern = r"WEIGHTS: tuple\[float, \.\.\.\] = \(\n.*?\)\nBIAS = [-0-9.]+\n"
+        updated = re.sub(pattern, lambda _: block, source, count=1, flags=re.DOTALL)
+        module.write_text(updated, "utf-8")
+        print(f"written to {module}")
     return 0
 
 

@@ -43,6 +43,7 @@ def build_pipeline(config: Config, metrics: Metrics | None = None) -> Pipeline:
             metrics.processing_seconds.labels(stage).observe(seconds)
 
     return Pipeline(max_message_bytes=config.limits.max_message_bytes, clock=utc_now,
+                    max_dead_letter_raw_bytes=config.limits.max_dead_letter_raw_bytes,
                     observe=observe)
 
 
@@ -78,7 +79,7 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
             if fetcher is not None:
                 await stack.enter_async_context(fetcher)
             service = asyncio.create_task(_serve(config, pipeline, fetcher, metrics, health,
-                                                 stop, embedded), name="worker")
+                                                 stop), name="worker")
             if replay is not None:
                 feeder = asyncio.create_task(_replay_when_ready(config, replay, health, stop))
                 service.add_done_callback(lambda _: feeder.cancel())
@@ -93,7 +94,9 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
                 service.cancel()
                 await asyncio.gather(service, return_exceptions=True)
                 return 1
-            return 0 if service.exception() is None else 1
+            except Exception:  # already logged by _serve
+                return 1
+            return 0
     finally:
         await http.stop()
         if broker is not None:
@@ -102,13 +105,13 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
 
 
 async def _serve(config: Config, pipeline: Pipeline, fetcher: Fetcher | None, metrics: Metrics,
-                 health: Health, stop: asyncio.Event, embedded: bool) -> None:
+                 health: Health, stop: asyncio.Event) -> None:
     """Connect (retrying while the broker is unreachable) and run a worker until ``stop``."""
     delay = 0.5
     while not stop.is_set():
         try:
             if config.kafka.create_topics:
-                await ensure_topics(config, embedded)
+                await ensure_topics(config)
             await Worker(config, pipeline, metrics, health, fetcher).run(stop)
             return
         except KafkaConnectionError as exc:

@@ -34,6 +34,7 @@ class KafkaConfig:
     client_id: str = "article-ingest"
     embedded_port: int = 9092
     topic_partitions: int = 3
+    topic_replication_factor: int = 1
     create_topics: bool = True
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str = ""
@@ -92,6 +93,7 @@ class FetchConfig:
 @dataclass(frozen=True)
 class LimitsConfig:
     max_message_bytes: int = 5_000_000
+    max_dead_letter_raw_bytes: int = 900_000
     message_deadline_s: float = 10.0
 
 
@@ -209,7 +211,8 @@ def _check_combinations(config: Config) -> None:
         path = getattr(kafka, key)
         if path and not Path(path).is_file():
             raise ConfigError(f"kafka.{key}", f"no such file: {path}")
-    for key in ("max_in_flight", "state_shards", "topic_partitions", "max_poll_records"):
+    for key in ("max_in_flight", "state_shards", "topic_partitions", "max_poll_records",
+                "topic_replication_factor"):
         if getattr(kafka, key) < 1:
             raise ConfigError(f"kafka.{key}", "must be at least 1")
     if config.fetch.concurrency < 1 or config.fetch.per_host < 1:

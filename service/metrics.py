@@ -26,7 +26,7 @@ _DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 2
 _BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
 
 # `_created` series double the exposition size and no dashboard or alert here uses them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 STAGES = ("decode", "fetch", "normalize", "fingerprint", "dedup", "cluster", "serialize",
           "produce", "commit")

@@ -95,9 +95,11 @@ def _ignore(stage: str, seconds: float) -> None:
 
 class Pipeline:
     def __init__(self, *, max_message_bytes: int, clock: Clock,
+                 max_dead_letter_raw_bytes: int = 900_000,
                  stories: StorySettings | None = None,
                  observe: StageObserver = _ignore) -> None:
         self.max_message_bytes = max_message_bytes
+        self.max_dead_letter_raw_bytes = max_dead_letter_raw_bytes
         self.clock = clock
         self.observe = observe
         self.story_settings = stories if stories is not None else StorySettings()
@@ -114,7 +116,8 @@ class Pipeline:
         return decoded
 
     def reject(self, rejection: Rejection, origin: Origin, value: bytes | None) -> Result:
-        letter = dead_letter(rejection, origin, value or b"", iso_utc(self.clock()))
+        letter = dead_letter(rejection, origin, value or b"", iso_utc(self.clock()),
+                             self.max_dead_letter_raw_bytes)
         output = Output(Sink.DLQ, origin.key, orjson.dumps(letter))
         return Result(Outcome.DEAD_LETTER, (output,), reason=rejection.reason)
 

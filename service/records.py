@@ -145,7 +145,10 @@ def cluster_event(assignment: Assignment, assigned_at: str) -> dict[str, Any]:
     return event
 
 
-def dead_letter(rejection: Rejection, origin: Origin, raw: bytes, failed_at: str) -> dict[str, Any]:
+def dead_letter(rejection: Rejection, origin: Origin, raw: bytes, failed_at: str,
+                raw_limit: int) -> dict[str, Any]:
+    """``raw`` keeps the original bytes, cut to ``raw_limit`` (then ``raw_truncated``) so that a
+    dead letter always fits the broker's record size limit."""
     letter: dict[str, Any] = {
         "schema": DLQ_SCHEMA,
         "reason": str(rejection.reason),
@@ -156,6 +159,9 @@ def dead_letter(rejection: Rejection, origin: Origin, raw: bytes, failed_at: str
         "offset": origin.offset,
         "failed_at": failed_at,
     }
+    if len(raw) > raw_limit:
+        raw = raw[:raw_limit]
+        letter["raw_truncated"] = True
     try:
         letter["raw"] = raw.decode("utf-8")
     except UnicodeDecodeError:

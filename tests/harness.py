@@ -90,10 +90,12 @@ class ServiceProcess:
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()
 
     def logs(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
 

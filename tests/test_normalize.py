@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import FurnitureMemory, normalize
 from service.stages.normalize.repair import repair
@@ -32,7 +34,7 @@ draw after extra time and penalties were not needed.</p></aside>
 
 
 def _clean(raw: RawArticle, memory: FurnitureMemory | None = None) -> Article:
-    result = normalize(raw, memory or FurnitureMemory())
+    result = normalize(raw, FurnitureMemory() if memory is None else memory)
     assert isinstance(result, Article), result
     return result
 
@@ -116,8 +118,9 @@ def test_memory_is_bounded() -> None:
         for article in range(4):
             memory.learn(f"s{source}.com", f"a{article}",
                          [f"line {source} {article} {n} words" for n in range(8)])
-    assert len(memory) == 3
-    assert all(len(table.counts) <= 10 for table in memory._sources.values())
+    assert memory.source_count == 3
+    assert all(memory.line_count(f"s{source}.com") <= 10 for source in range(5))
+    assert memory.line_count("s4.com") > 0 and memory.line_count("s0.com") == 0
 
 
 def test_empty_and_hostile_input_become_rejections() -> None:
@@ -128,9 +131,48 @@ def test_empty_and_hostile_input_become_rejections() -> None:
         RawArticle(url="https://example.com/a", html="<div>" * 200_000 + "deep" + "</div>" * 10),
         RawArticle(url="https://example.com/a", html="\x00\xff\xfe" * 100_000),
         RawArticle(url="https://example.com/a", text="\u0000" * 10_000),
+        RawArticle(url="https://example.com/a",
+                   html="<p " + " ".join(f'a{i}="x"' for i in range(100_000)) + ">x</p>"),
     ]
     for raw in cases:
+        started = time.perf_counter()
         result = normalize(raw, memory)
+        assert time.perf_counter() - started < 2.0
         assert isinstance(result, Rejection)
         assert result.reason is Reason.NO_CONTENT and result.stage == "normalize"
         assert result.detail
+
+
+def _story(index: int) -> list[str]:
+    topics = ["harbour", "railway", "library", "stadium", "airport", "hospital"]
+    topic = topics[index]
+    return [
+        f"Officials announced on Monday that the {topic} expansion will begin in spring, "
+        f"after the regional assembly approved funding for the {topic} project.",
+        f"The {topic} plan had been debated for three years, with residents divided over "
+        f"its cost and the disruption that construction of the {topic} would bring.",
+        f"Work on the {topic} is expected to take two years, the officials said, and the "
+        f"{topic} should open to the public before the end of the decade.",
+    ]
+
+
+BOILERPLATE = ("The Example Gazette is an independent newspaper founded in 1901 and owned by a "
+               "charitable trust that reinvests all of its profits in journalism.")
+
+
+def test_memory_removes_furniture_recurring_in_a_source_and_keeps_redeliveries_whole() -> None:
+    memory = FurnitureMemory(min_articles=3)
+    outputs = []
+    for index in range(5):
+        text = "\n".join([*_story(index), BOILERPLATE])
+        raw = RawArticle(url=f"https://gazette.example.com/news/{index}", text=text)
+        outputs.append(_clean(raw, memory).text)
+    assert BOILERPLATE in outputs[0]
+    assert BOILERPLATE not in outputs[4]
+    assert all(p in outputs[4] for p in _story(4))
+    again = _clean(RawArticle(url="https://gazette.example.com/news/0",
+                              text="\n".join([*_story(0), BOILERPLATE])), memory)
+    assert all(p in again.text for p in _story(0))
+    copy = _clean(RawArticle(url="https://gazette.example.com/news/copy",
+                             text="\n".join(_story(0))), memory)
+    assert all(p in copy.text for p in _story(0))

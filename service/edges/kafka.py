@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("service.kafka")
 
-_LAG_INTERVAL_S = 5.0
+_LAG_INTERVAL_S = 2.0
+_PROBE_TIMEOUT_S = 3.0
 _RESTORE_IDLE_MS = 500
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 5.0
@@ -77,9 +78,9 @@ def shard_for(lang: str, shards: int) -> int:
     return xxhash.xxh3_64_intdigest(lang.encode()) % shards
 
 
-async def ensure_topics(config: Config, embedded: bool) -> None:
+async def ensure_topics(config: Config) -> None:
     """Create missing topics; the changelog is compacted so restore reads only live state."""
-    replication = 1 if embedded else -1
+    replication = config.kafka.topic_replication_factor
     partitions = config.kafka.topic_partitions
     shards = config.kafka.state_shards
     wanted = [NewTopic(name, partitions, replication) for name in
@@ -104,7 +105,7 @@ class _Send:
     topic: str
     partition: int | None
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a changelog tombstone
     future: asyncio.Future[Any]
 
 
@@ -195,8 +196,6 @@ class Worker:
                 if records:
                     async with self._handling:
                         await self._handle(records)
-                if self.consumer.assignment() and all(r.done() for r in self._restores.values()):
-                    self.health.set_ready(True)
         finally:
             stopping.cancel()
 
@@ -262,7 +261,7 @@ class Worker:
                 Sink.PREPARED: topics.prepared}[sink]
 
     async def _send(self, topic: str, partition: int | None, key: bytes | None,
-                    value: bytes) -> _Send:
+                    value: bytes | None) -> _Send:
         future = await self.producer.send(topic, value, key=key, partition=partition)
         return _Send(topic, partition, key, value, future)
 
@@ -415,17 +414,23 @@ class Worker:
             await self.update_lag()
 
     async def update_lag(self) -> None:
+        """Lag per partition; doubles as the broker probe that readiness follows."""
         assigned = list(self.consumer.assignment())
         if not assigned:
+            self.health.set_ready(False, "no partitions assigned")
             return
         try:
-            ends = await self.consumer.end_offsets(assigned)
+            ends = await asyncio.wait_for(self.consumer.end_offsets(assigned), _PROBE_TIMEOUT_S)
             for tp in assigned:
                 position = await self.consumer.position(tp)
                 lag = consumer_lag(ends.get(tp, position), position)
                 self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
-        except (TimeoutError, KafkaError, AssertionError) as exc:
-            log.debug("lag update failed", extra={"error": str(exc)})
+        except (KafkaError, AssertionError, TimeoutError) as exc:
+            self.health.set_ready(False, f"broker unreachable: {type(exc).__name__}")
+            log.warning("broker probe failed", extra={"error": repr(exc)})
+            return
+        if all(restore.done() for restore in self._restores.values()):
+            self.health.set_ready(True)
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lxml import etree
-
 from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import html as html_extract
 from service.stages.normalize import metadata
 from service.stages.normalize.memory import FurnitureMemory
 from service.stages.normalize.repair import repair
+from service.stages.normalize.settings import NormalizeSettings
 from service.stages.normalize.text import extract_lines, split_lines
 from service.stages.normalize.urls import (
     canonical_url,
@@ -27,15 +26,6 @@ from service.stages.normalize.urls import (
 __all__ = ["FurnitureMemory", "NormalizeSettings", "normalize"]
 
 STAGE = "normalize"
-
-
-@dataclass(frozen=True)
-class NormalizeSettings:
-    """Input bounds: parsing cost grows with size and nesting, so both are capped first."""
-
-    max_html_chars: int = 3_000_000
-    max_text_chars: int = 1_000_000
-    min_body_words: int = 15
 
 
 def _reject(detail: str) -> Rejection:
@@ -50,16 +40,33 @@ class _Extracted:
     published: str | None = None
 
 
-def _from_html(html: str, settings: NormalizeSettings) -> _Extracted | Rejection:
+def _without_learned_furniture(paragraphs: list[str], furniture: set[int]) -> list[str]:
+    """``paragraphs`` less the ones the source repeats in every article, unless they are most of
+    the text: then this article is a copy of an earlier one (a redelivery or a syndicated
+    duplicate), not furniture, and it is kept whole so it comes out the same."""
+    if not furniture:
+        return paragraphs
+    dropped = sum(len(paragraphs[i]) for i in furniture)
+    if dropped * 2 > sum(len(p) for p in paragraphs):
+        return paragraphs
+    return [p for i, p in enumerate(paragraphs) if i not in furniture]
+
+
+def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
+               article_id: str, settings: NormalizeSettings) -> _Extracted | Rejection:
     root = html_extract.parse(html[: settings.max_html_chars])
     if root is None:
         return _reject("html could not be parsed")
-    paragraphs = [repair(p) for p in html_extract.extract(root)]
+    extraction = html_extract.extract(root)
+    paragraphs = [line for line in (repair(p).strip() for p in extraction.paragraphs) if line]
+    furniture = memory.furniture(source, paragraphs)
+    memory.learn(source, article_id, paragraphs)
     return _Extracted(
-        paragraphs=[p for p in paragraphs if p.strip()],
+        paragraphs=_without_learned_furniture(paragraphs, furniture),
         title=metadata.page_title(root),
         canonical=metadata.declared_canonical(root),
-        published=metadata.page_published(root),
+        published=(metadata.page_published(root)
+                   or metadata.dateline([repair(line) for line in extraction.preamble])),
     )
 
 
@@ -67,20 +74,23 @@ def _from_text(raw: RawArticle, text: str, source: str, memory: FurnitureMemory,
                article_id: str, settings: NormalizeSettings) -> _Extracted:
     lines = split_lines(repair(text[: settings.max_text_chars]))
     furniture = memory.furniture(source, lines)
-    title = raw.title
-    body = extract_lines(lines, furniture, title, anchor=url_words(raw.url))
+    body = extract_lines(lines, furniture, raw.title, anchor=url_words(raw.url))
     memory.learn(source, article_id, lines)
-    guessed_title = title or (lines[0] if lines else None)
-    return _Extracted(paragraphs=body, title=guessed_title, published=metadata.dateline(lines))
+    title = raw.title or body.headline or (metadata.strip_site_name(lines[0]) if lines else None)
+    return _Extracted(paragraphs=body.paragraphs, title=title,
+                      published=metadata.dateline(lines))
 
 
 def normalize(raw: RawArticle, memory: FurnitureMemory,
               settings: NormalizeSettings | None = None) -> Article | Rejection:
-    """The clean article for ``raw``; a ``no_content`` rejection when no body is recoverable."""
+    """The clean article for ``raw``; a ``no_content`` rejection when no body is recoverable.
+
+    Never raises: whatever a hostile page provokes in the parser or the heuristics becomes a
+    rejection naming the error, so one message cannot stop a worker."""
     try:
         return _normalize(raw, memory, settings or NormalizeSettings())
-    except (RecursionError, MemoryError, ValueError, TypeError, etree.LxmlError) as error:
-        return _reject(f"normalization failed: {type(error).__name__}")
+    except Exception as error:  # a dead letter, never a crashed worker
+        return _reject(f"normalization failed: {type(error).__name__}: {error}"[:300])
 
 
 def _normalize(raw: RawArticle, memory: FurnitureMemory,
@@ -88,7 +98,7 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
     source = registered_domain(raw.url) or (raw.source or "")
     provisional_id = raw.id or derived_id(canonical_url(raw.url, None))
     if raw.html and raw.html.strip():
-        extracted = _from_html(raw.html, settings)
+        extracted = _from_html(raw, raw.html, source, memory, provisional_id, settings)
         if isinstance(extracted, Rejection):
             return extracted
     elif raw.text and raw.text.strip():

@@ -61,7 +61,16 @@ _STRONG_NEGATIVE = re.compile(
     re.IGNORECASE,
 )
 NARROW_SHARE = 0.7
+CAPTION_MAX_CHARS = 250
+_PROSE_TAGS = frozenset({"p", "li", "blockquote", "h2", "h3", "h4", "h5", "h6", "td", "pre"})
+LINK_LIST_SHARE = 0.6
+LINK_LIST_DENSITY = 0.35
+_HIDDEN_NAMES = re.compile(
+    r"tooltip|popover|hovercard|rollover|flyout|sr-only|visually-?hidden|screen-?reader|"
+    r"offscreen", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# A start tag of more than 8,000 characters ([^<>] keeps the scan linear).
+_OVERLONG_TAG = re.compile(r"<([A-Za-z][\w:-]{0,30})[^<>]{8000,}>")
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -119,14 +128,23 @@ def _tag(element: etree._Element) -> str:
 
 
 def _is_hidden(element: etree._Element) -> bool:
+    """Not shown on the page: hidden attributes or styles, and the vocabulary of content shown
+    only on hover or to screen readers (tooltips, pop-over cards, "sr-only" labels)."""
     if element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True
     style = element.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    names = element.get("class")
+    return bool(names and _HIDDEN_NAMES.search(names))
 
 
 def parse(html: str) -> etree._Element | None:
-    """The parsed document, or None when nothing parseable is there."""
+    """The parsed document, or None when nothing parseable is there.
+
+    Tags longer than any real one are cut to their name first: libxml2 checks attributes for
+    duplicates pairwise, so one tag with 100,000 attributes would cost seconds."""
+    html = _OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", html)
     parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
                                   default_doctype=False)
     try:
@@ -301,9 +319,23 @@ def _keep(block: Block) -> bool:
     """Inside the article container: drop link lists, calls to action and stray labels."""
     if block.link_density > 0.6 and len(block.text) < 400:
         return False
-    if is_call_to_action(block.text):
+    if is_call_to_action(block.text) or _is_caption(block):
         return False
     return _tag(block.owner) != "h1"
+
+
+def _is_caption(block: Block) -> bool:
+    """Short text alone with an image in a non-paragraph element: the image's caption. (An
+    element that also holds other blocks is a section of the article with a picture in it.)"""
+    if len(block.text) > CAPTION_MAX_CHARS or _tag(block.owner) in _PROSE_TAGS:
+        return False
+    image = False
+    for node in block.owner.iterdescendants():
+        tag = _tag(node)
+        if tag in _BLOCKS:
+            return False
+        image = image or tag in ("img", "picture")
+    return image
 
 
 def _trim_edges(kept: list[Block]) -> list[Block]:
@@ -319,16 +351,56 @@ def _trim_edges(kept: list[Block]) -> list[Block]:
     return kept[start:end]
 
 
-def extract(root: etree._Element) -> list[str]:
-    """Body paragraphs of the article in ``root`` (empty when none is found)."""
+def _list_of(block: Block) -> etree._Element | None:
+    """The ul/ol a list-item block belongs to."""
+    if not block.list_item:
+        return None
+    for node in _self_and_ancestors(block.owner):
+        if _tag(node) in ("ul", "ol"):
+            return node
+    return None
+
+
+def _link_lists(blocks: list[Block]) -> set[etree._Element]:
+    """Lists whose items are mostly links (related stories, "more from us"), not body lists."""
+    items: dict[etree._Element, list[Block]] = {}
+    for block in blocks:
+        owner = _list_of(block)
+        if owner is not None:
+            items.setdefault(owner, []).append(block)
+    found: set[etree._Element] = set()
+    for owner, members in items.items():
+        linked = sum(1 for b in members if b.link_chars > 0)
+        chars = sum(len(b.text) for b in members)
+        density = sum(b.link_chars for b in members) / max(1, chars)
+        if linked >= LINK_LIST_SHARE * len(members) and density >= LINK_LIST_DENSITY:
+            found.add(owner)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """The article's paragraphs, and the lines just above it (where datelines sit)."""
+
+    paragraphs: list[str]
+    preamble: list[str]
+
+
+def extract(root: etree._Element) -> Extraction:
+    """Body paragraphs of the article in ``root`` (none when no article is found)."""
     blocks = blocks_of(root)
     container, prose = _container(blocks)
     if container is None:
-        return []
+        return Extraction([], [b.text for b in blocks[:40]])
     inside = [b for b in blocks if b.owner is container or container in b.owner.iterancestors()]
     cache: dict[int, bool] = {}
-    kept = [b for b in inside if not _under_furniture(b, container, prose, cache) and _keep(b)]
+    links = _link_lists(inside)
+    kept = [b for b in inside if not _under_furniture(b, container, prose, cache) and _keep(b)
+            and _list_of(b) not in links]
     # Teasers end in an ellipsis; so does an article cut short by a paywall, at its very end.
     last_prose = max((i for i, b in enumerate(kept) if word_count(b.text) >= 10), default=-1)
     kept = [b for i, b in enumerate(kept) if i >= last_prose or not is_truncated(b.text)]
-    return [b.text for b in _trim_edges(kept)]
+    kept = _trim_edges(kept)
+    first = blocks.index(kept[0]) if kept else len(blocks)
+    paragraphs = [line for b in kept for line in b.text.split("\n")]
+    return Extraction(paragraphs, [b.text for b in blocks[max(0, first - 40):first]])

@@ -22,14 +22,19 @@ _SENTENCE_INSIDE = re.compile(
 _CTA_VERBS = frozenset({
     "subscribe", "sign", "share", "follow", "download", "click", "tap", "join", "support",
     "donate", "listen", "watch", "get", "register", "log", "login", "skip", "continue",
-    "remind", "back", "explore", "discover", "install", "tweet", "email", "print",
-    "comment", "contribute", "upgrade", "advertisement", "advertising", "sponsored", "abonnieren",
+    "remind", "read", "back", "explore", "discover", "install", "tweet", "email", "print",
+    "comment", "contribute", "upgrade", "advertisement", "advertising", "advert", "sponsored",
+    "anzeige", "publicité", "publicidad", "pubblicità", "abonnieren",
     "teilen", "suivez", "partager", "abonnez", "inscrivez", "compartir", "suscríbete", "síguenos",
     "condividi", "iscriviti", "seguici",
 })
+# "You can sign up…", "Vous pouvez vous abonner…": an invitation phrased as a possibility.
+_MODAL_OPENERS = frozenset({"you", "vous", "sie", "puoi", "puedes"})
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _READER = frozenset({
     "you", "your", "yours", "our", "us", "we", "sie", "ihr", "unser", "vous", "votre", "nous",
     "notre", "tu", "nuestro", "nostro", "newsletter", "inbox", "app", "apps", "podcasts",
+    "here", "facebook", "twitter", "instagram", "youtube", "whatsapp", "linkedin", "telegram",
 })
 
 
@@ -62,11 +67,22 @@ def title_case_ratio(text: str) -> float:
     return sum(1 for w in words if w[0].isupper()) / len(words)
 
 
-def is_call_to_action(text: str) -> bool:
-    """An imperative aimed at the reader: 'Sign up…', 'Share this…', 'Download our apps'."""
-    words = _WORD.findall(text.lower())
+def _is_cta_sentence(words: list[str]) -> bool:
+    """'Sign up…', 'Share this…', 'Download our apps', 'You can sign up…'."""
     if not words or len(words) > 25:
         return False
+    if words[0] in _MODAL_OPENERS and len(words) > 2 and words[2] in _CTA_VERBS:
+        return True
     if words[0] not in _CTA_VERBS:
         return False
     return len(words) <= 6 or any(w in _READER for w in words)
+
+
+def is_call_to_action(text: str) -> bool:
+    """A line that is mostly imperatives aimed at the reader (by sentence)."""
+    sentences = [_WORD.findall(part.lower()) for part in _SENTENCE_SPLIT.split(text)]
+    sentences = [words for words in sentences if words]
+    if not sentences:
+        return False
+    calls = sum(1 for words in sentences if _is_cta_sentence(words))
+    return calls * 2 >= len(sentences)

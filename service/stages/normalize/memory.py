@@ -6,11 +6,14 @@ furniture (a newsletter box, a donation appeal, a footer), whatever its wording 
 
 Behaviour, by design:
 - Deterministic: state depends only on the order of ``learn`` calls.
-- Bounded: at most ``max_sources`` sources (least recently used evicted) and ``max_lines`` line
-  counters per source (the least-seen, then oldest, evicted first).
+- Bounded: at most ``max_sources`` sources (least recently used evicted), ``max_lines`` line
+  counters per source (lines seen once, then the oldest, evicted first) and ``max_articles``
+  remembered article ids per source.
 - Redelivery-safe: an article (by id) is counted once per source, so processing the same article
   again neither reinforces its own lines nor changes what is judged furniture in it. Callers also
-  ask ``furniture`` before ``learn``, so an article is never judged on lines it taught.
+  ask ``furniture`` before ``learn``, so an article is never judged on lines it taught, and keep
+  an article whole when its "furniture" would be most of its body (a copy of an article seen
+  before, not page furniture): a redelivered article loses at most the furniture lines.
 - Early in a stream it knows nothing; the general signals in ``text``/``html`` do the work then.
 """
 
@@ -20,6 +23,8 @@ import hashlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+
+from service.stages.normalize.settings import NormalizeSettings
 
 _DIGITS = re.compile(r"\d+")
 _NON_WORD = re.compile(r"[\W_]+")
@@ -50,8 +55,22 @@ class FurnitureMemory:
         self.min_articles = min_articles
         self._sources: OrderedDict[str, _Source] = OrderedDict()
 
-    def __len__(self) -> int:
+    @classmethod
+    def from_settings(cls, settings: NormalizeSettings) -> FurnitureMemory:
+        return cls(max_sources=settings.memory_sources,
+                   max_lines=settings.memory_lines_per_source,
+                   max_articles=settings.memory_articles_per_source,
+                   min_articles=settings.memory_min_articles)
+
+    @property
+    def source_count(self) -> int:
+        """Sources currently remembered (at most ``max_sources``)."""
         return len(self._sources)
+
+    def line_count(self, source: str) -> int:
+        """Line counters held for ``source`` (at most ``max_lines``)."""
+        table = self._sources.get(source)
+        return 0 if table is None else len(table.counts)
 
     def furniture(self, source: str, lines: list[str]) -> set[int]:
         """Indexes of ``lines`` that earlier articles of ``source`` showed to be furniture."""
@@ -88,12 +107,14 @@ class FurnitureMemory:
         self._evict(table)
 
     def _evict(self, table: _Source) -> None:
-        """Drop lines seen once (oldest first), then the oldest of any count, down to the cap."""
-        excess = len(table.counts) - self.max_lines
-        if excess <= 0:
+        """Over the cap, cut to 90% of it (so eviction runs rarely): lines seen once go first,
+        oldest first, then the oldest of any count."""
+        if len(table.counts) <= self.max_lines:
             return
+        target = self.max_lines * 9 // 10
+        excess = len(table.counts) - target
         singles = [key for key, count in table.counts.items() if count == 1][:excess]
         for key in singles:
             del table.counts[key]
-        while len(table.counts) > self.max_lines:
+        while len(table.counts) > target:
             table.counts.popitem(last=False)

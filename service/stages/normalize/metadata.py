@@ -53,20 +53,31 @@ def _meta(root: etree._Element, names: tuple[str, ...]) -> str | None:
 
 
 def page_title(root: etree._Element) -> str | None:
-    """og:title, else the first h1, else <title> without its site-name suffix."""
-    title = _meta(root, ("og:title", "twitter:title"))
-    if title:
-        return title
+    """The headline: the first h1 when the page's own title metadata contains it (so it is the
+    story's, not the site logo's), else og:title or <title> without a site-name suffix."""
+    declared = _meta(root, ("og:title", "twitter:title"))
+    document = next((" ".join((e.text or "").split()) for e in root.iter("title")), "")
     for h1 in root.iter("h1"):
         text = " ".join(h1.text_content().split())
-        if text:
+        if text and 2 <= len(text.split()) <= 40 and (text in (declared or "")
+                                                       or text in document):
             return text
-    for element in root.iter("title"):
-        text = " ".join((element.text or "").split())
-        if text:
-            parts = _TITLE_SEPARATORS.split(text)
-            return max(parts, key=len) if len(parts) > 1 else text
+        break
+    for candidate in (declared, document):
+        if candidate:
+            return strip_site_name(" ".join(candidate.split()))
     return None
+
+
+def strip_site_name(title: str) -> str:
+    """"Story headline - Site" -> "Story headline": the longest separated part, when the rest
+    is short enough to be a site or section name."""
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    longest = max(parts, key=len)
+    rest = sum(len(part.split()) for part in parts if part is not longest)
+    return longest if rest <= 6 else title
 
 
 def declared_canonical(root: etree._Element) -> str | None:

@@ -31,23 +31,51 @@ _BULLET = re.compile(
 )
 _WORDS = re.compile(r"\w+")
 _ADDRESS = frozenset({"you", "your", "yours", "we", "our", "ours", "us"})
+_QUOTES = frozenset("\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
 _LINKISH = re.compile(r"https?://|www\.|@\w|\.com\b")
 _REPEAT_MAX_WORDS = 20
+CONTENT_MIN = 5
+# Lines mentioning the headline that must also use a word for it to count as the story's.
+TOPIC_SUPPORT = 2
 
 FEATURES = (
     "log_words", "sentence", "long_sentence", "title_case", "truncated", "call_to_action",
     "furniture_shape", "digits", "reader_address", "topic_share", "mentions_headline",
     "repeated", "position", "upper_case", "linkish", "ends_colon",
     "near_long_sentences", "wide_long_sentences", "prev_long_sentence", "next_long_sentence",
-    "near_topic_share",
+    "near_topic_share", "in_prose_run",
 )
 # Fitted by bench/train_text_lines.py on the extraction-text dev split (see its output).
-WEIGHTS = (
-    0.0, 0.0, 1.0, 0.0, -1.0, -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0,
-    1.0, 1.0, 0.0, 0.0, 0.0,
+WEIGHTS: tuple[float, ...] = (
+    0.6207,  # log_words
+    1.0436,  # sentence
+    -0.4005,  # long_sentence
+    -0.2328,  # title_case
+    -2.1521,  # truncated
+    -1.3869,  # call_to_action
+    -1.7398,  # furniture_shape
+    3.7684,  # digits
+    -1.6657,  # reader_address
+    -0.5193,  # topic_share
+    0.0331,  # mentions_headline
+    1.0537,  # repeated
+    -0.8194,  # position
+    -1.3056,  # upper_case
+    0.3287,  # linkish
+    0.4977,  # ends_colon
+    0.5402,  # near_long_sentences
+    1.2900,  # wide_long_sentences
+    0.4126,  # prev_long_sentence
+    0.3144,  # next_long_sentence
+    0.2945,  # near_topic_share
+    2.6723,  # in_prose_run
 )
-BIAS = -1.0
+BIAS = -3.8614
+SHARE = FEATURES.index("topic_share")
+APPEAL_ADDRESS = 0.05
+APPEAL_TOPIC = 0.2
+APPEAL_SHARE_RATIO = 0.5
 # A line joins the body when its probability clears this; the run is chosen on p - THRESHOLD.
 THRESHOLD = 0.5
 
@@ -88,22 +116,23 @@ def _is_furniture_shape(line: Line) -> bool:
 
 
 def _content_words(text: str) -> set[str]:
-    """Lower-cased words of four letters or more: a crude, language-light topic signature."""
-    return {w for w in _WORDS.findall(text.lower()) if len(w) >= 4}
+    """Lower-cased words of five letters or more: a crude, language-light topic signature
+    (shorter words are mostly function words in European languages)."""
+    return {w for w in _WORDS.findall(text.lower()) if len(w) >= CONTENT_MIN}
 
 
 def _reader_address(text: str) -> float:
     """Share of words that address the reader or speak for the outlet (you, your, we, our)."""
-    words = _WORDS.findall(text.lower())
-    return sum(1 for w in words if w in _ADDRESS) / max(1, len(words))
+    words = _WORDS.findall(text)
+    return sum(1 for w in words if w.lower() in _ADDRESS and w != "US") / max(1, len(words))
 
 
 def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     """Per line, the share of its content words found in the headline or in other lines that
     mention the headline (appeals and teasers around a story share few), and whether the line
     itself mentions the headline."""
-    anchor_words = _content_words(anchor)
     signatures = [_content_words(item.text) for item in items]
+    anchor_words = _content_words(anchor)
     on_topic = [len(words & anchor_words) >= 2 for words in signatures]
     support: dict[str, int] = {}
     for words, flag in zip(signatures, on_topic, strict=True):
@@ -113,7 +142,8 @@ def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     shares: list[float] = []
     for words, flag in zip(signatures, on_topic, strict=True):
         own = 1 if flag else 0
-        hits = sum(1 for w in words if w in anchor_words or support.get(w, 0) > own)
+        hits = sum(1 for w in words
+                   if w in anchor_words or support.get(w, 0) - own >= TOPIC_SUPPORT)
         shares.append(hits / len(words) if words else 0.0)
     return shares, on_topic
 
@@ -135,11 +165,23 @@ def _window_mean(values: list[float], index: int, radius: int) -> float:
     return total / count if count > 0 else 0.0
 
 
+def _shape_score(line: Line, share: float) -> float:
+    """A hand-set prose score: positive for on-topic sentences, negative for furniture."""
+    if _is_furniture_shape(line) or is_call_to_action(line.text) or is_truncated(line.text):
+        return -max(4.0, line.words * 0.5)
+    if line.sentence or line.words >= 25:
+        weight = 1.0 if line.words >= 12 else 0.5
+        return line.words * weight * min(1.0, 0.2 + 3.0 * share)
+    return -6.0 if line.words <= 6 and title_case_ratio(line.text) > 0.6 else -5.0
+
+
 def line_features(items: list[Line], anchor: str) -> list[list[float]]:
     """The feature vector (in ``FEATURES`` order) of every line."""
     shares, on_topic = _topic(items, anchor)
     repeated = _repeated(items)
     long_sentence = [1.0 if item.sentence and item.words >= 12 else 0.0 for item in items]
+    start, end = _best_span([_shape_score(item, share) for item, share in zip(items, shares,
+                                                                              strict=True)])
     count = max(1, len(items) - 1)
     rows: list[list[float]] = []
     for index, item in enumerate(items):
@@ -167,6 +209,7 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
             long_sentence[index - 1] if index > 0 else 0.0,
             long_sentence[index + 1] if index + 1 < len(items) else 0.0,
             _window_mean(shares, index, 3),
+            1.0 if start <= index < end else 0.0,
         ])
     return rows
 
@@ -209,21 +252,106 @@ def prepare(lines: list[str], furniture: set[int], title: str | None) -> list[Li
     return items
 
 
-def select(items: list[Line], probs: list[float]) -> list[str]:
-    """The body: the best run of probable lines, without improbable or learned-furniture ones."""
+def _media_widget(items: list[Line]) -> set[int]:
+    """A clock time on its own line is a player's duration: it and the short lines right
+    around it (title, "your browser does not support…") are the player, not the story."""
+    found: set[int] = set()
+    for index, item in enumerate(items):
+        if _CLOCK.match(item.text):
+            found.add(index)
+            found.update(i for i in (index - 1, index + 1)
+                         if 0 <= i < len(items) and items[i].words <= 10)
+    return found
+
+
+def _is_appeal(item: Line, share: float) -> bool:
+    """A line of an appeal or promo: addresses the reader or shares little of the story's
+    vocabulary; short labels ("Dear readers,") ride along."""
+    if item.words < 8 and not looks_like_sentence(item.text):
+        return True
+    if item.text[:1] in _QUOTES:
+        return False  # someone quoted in the story saying "we"
+    return _reader_address(item.text) >= APPEAL_ADDRESS or share < 0.1
+
+
+def _strip_appeals(body: list[int], items: list[Line], shares: list[float]) -> list[int]:
+    """Drop a run of appeal lines at either end of the body (donation and newsletter boxes sit
+    just before or after the story) when, taken together, it speaks to the reader and shares
+    much less of the story's vocabulary than the rest of the body does."""
+    def mean(run: list[int], value: list[float]) -> float:
+        words = sum(items[i].words for i in run)
+        return sum(value[i] * items[i].words for i in run) / max(1, words)
+
+    address = [_reader_address(item.text) for item in items]
+
+    def is_appeal_run(run: list[int], rest: list[int]) -> bool:
+        if not rest or sum(items[i].words for i in run) < 12:
+            return False
+        topic = mean(rest, shares)
+        return (mean(run, address) >= APPEAL_ADDRESS and topic >= APPEAL_TOPIC
+                and mean(run, shares) < APPEAL_SHARE_RATIO * topic)
+
+    head = 0
+    while head < len(body) and _is_appeal(items[body[head]], shares[body[head]]):
+        head += 1
+    tail = len(body)
+    while tail > head and _is_appeal(items[body[tail - 1]], shares[body[tail - 1]]):
+        tail -= 1
+    start = head if is_appeal_run(body[:head], body[head:tail]) else 0
+    end = tail if is_appeal_run(body[tail:], body[head:tail]) else len(body)
+    return body[start:end]
+
+
+def _body_indexes(items: list[Line], probs: list[float], shares: list[float]) -> list[int]:
     scores = [(p - THRESHOLD) * math.sqrt(item.words) for item, p in zip(items, probs,
                                                                           strict=True)]
     start, end = _best_span(scores)
-    return [items[i].text for i in range(start, end)
-            if probs[i] >= THRESHOLD and not items[i].furniture]
+    widget = _media_widget(items)
+    body = [i for i in range(start, end)
+            if probs[i] >= THRESHOLD and i not in widget
+            and not _is_furniture_shape(items[i]) and not is_call_to_action(items[i].text)]
+    learned = sum(items[i].words for i in body if items[i].furniture)
+    if learned * 2 <= sum(items[i].words for i in body):
+        # Mostly "furniture" means a copy of an article seen before: keep it whole.
+        body = [i for i in body if not items[i].furniture]
+    body = _strip_appeals(body, items, shares)
+    while body and items[body[-1]].text.rstrip().endswith(":"):
+        body.pop()  # a label ("A message from us:") whose content was dropped
+    return body
+
+
+def select(items: list[Line], probs: list[float], shares: list[float]) -> list[str]:
+    """The body: the best run of probable lines, without improbable lines, calls to action,
+    datelines, media players, learned furniture, or appeals at its ends."""
+    return [items[i].text for i in _body_indexes(items, probs, shares)]
+
+
+def _is_headline(item: Line, share: float) -> bool:
+    return 4 <= item.words <= 30 and not looks_like_sentence(item.text) and share >= 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class TextBody:
+    paragraphs: list[str]
+    headline: str | None
 
 
 def extract_lines(lines: list[str], furniture: set[int], title: str | None,
-                  anchor: str = "") -> list[str]:
+                  anchor: str = "") -> TextBody:
     """The body lines among ``lines`` (furniture indexes come from the source memory;
-    ``anchor`` is extra topic text such as the words of the URL path)."""
+    ``anchor`` is extra topic text such as the words of the URL path), and, when no title is
+    given, the headline: the on-topic heading-like line nearest above the body."""
     items = prepare(lines, furniture, title)
     if not items:
-        return []
-    probs = probabilities(line_features(items, f"{title or ''} {anchor}"))
-    return select(items, probs)
+        return TextBody([], None)
+    rows = line_features(items, f"{title or ''} {anchor}")
+    shares = [row[SHARE] for row in rows]
+    body = _body_indexes(items, probabilities(rows), shares)
+    headline: str | None = None
+    if title is None and body:
+        if _is_headline(items[body[0]], shares[body[0]]):
+            headline = items[body.pop(0)].text
+        else:
+            above = [i for i in range(body[0]) if _is_headline(items[i], shares[i])]
+            headline = items[above[-1]].text if above else None
+    return TextBody([items[i].text for i in body], headline)

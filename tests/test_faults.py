@@ -1,0 +1,132 @@
+"""Faults: SIGKILL mid-stream, broker connections cut, workers leaving and joining under load.
+
+The promise under test: every raw message ends as a clean record or a dead letter, none lost.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.edges.broker import EmbeddedBroker, free_port
+from tests.faultproxy import FaultProxy
+from tests.harness import ServiceProcess, publish, read_topic, synthetic_articles
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _mixed_stream(valid: int, seed: int) -> tuple[list[bytes], set[str], int]:
+    """Valid articles with every tenth message malformed; returns messages, ids, malformed count."""
+    messages, ids, malformed = [], set(), 0
+    for index, message in enumerate(synthetic_articles(valid, seed=seed)):
+        messages.append(message)
+        ids.add(f"syn-{seed}-{index}")
+        if index % 10 == 0:
+            messages.append(b"{broken json " + str(index).encode())
+            malformed += 1
+    return messages, ids, malformed
+
+
+def _accounted(bootstrap: str, ids: set[str], malformed: int, timeout_s: float = 90.0) -> None:
+    clean = read_topic(bootstrap, "articles.clean", expect=len(ids), timeout_s=timeout_s)
+    assert {record["id"] for _, record in clean} == ids
+    letters = read_topic(bootstrap, "articles.dlq", expect=malformed, timeout_s=timeout_s)
+    positions = {(letter["partition"], letter["offset"]) for _, letter in letters}
+    assert len(positions) == malformed
+    assert all(letter["reason"] == "invalid_json" for _, letter in letters)
+
+
+def test_sigkill_mid_stream_then_restart_accounts_for_every_message(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    messages, ids, malformed = _mixed_stream(2000, seed=21)
+    publish(broker.bootstrap, "articles.raw", messages)
+    service = ServiceProcess(broker.bootstrap, tmp_path, group="crash")
+    try:
+        service.wait_ready()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            done = service.metric("ingest_records_produced_total", topic="articles.clean") or 0
+            if done >= 300:
+                break
+            time.sleep(0.05)
+        assert service.stop(signal.SIGKILL) == -signal.SIGKILL
+    finally:
+        service.kill()
+    again = ServiceProcess(broker.bootstrap, tmp_path, group="crash")
+    try:
+        again.wait_ready()
+        _accounted(broker.bootstrap, ids, malformed)
+        clean = read_topic(broker.bootstrap, "articles.clean", expect=len(ids), settle_s=0.2)
+        redelivered = len(clean) - len(ids)
+        assert redelivered <= 1000 + 500, "duplicates bounded by the in-flight window"
+        assert again.stop() == 0
+    finally:
+        again.kill()
+
+
+@pytest.fixture
+def proxied_broker() -> Iterator[tuple[EmbeddedBroker, FaultProxy]]:
+    proxy_port = free_port()
+    with EmbeddedBroker(free_port(), advertised_port=proxy_port) as running:
+        proxy = FaultProxy(proxy_port, running.port)
+        try:
+            yield running, proxy
+        finally:
+            proxy.close()
+
+
+def test_broker_connection_cut_and_restored_loses_nothing(
+        proxied_broker: tuple[EmbeddedBroker, FaultProxy], tmp_path: Path) -> None:
+    broker, proxy = proxied_broker
+    bootstrap = f"127.0.0.1:{proxy.port}"
+    messages, ids, malformed = _mixed_stream(600, seed=31)
+    service = ServiceProcess(bootstrap, tmp_path, group="cut")
+    try:
+        service.wait_ready()
+        publish(bootstrap, "articles.raw", messages[: len(messages) // 2])
+        proxy.cut()
+        deadline, saw_not_ready = time.monotonic() + 20, False
+        while time.monotonic() < deadline and not saw_not_ready:
+            saw_not_ready = service.get("/readyz")[0] == 503
+            time.sleep(0.2)
+        assert saw_not_ready, "readiness must drop while the broker is unreachable"
+        assert service.get("/healthz")[0] == 200
+        time.sleep(3)
+        proxy.restore()
+        publish(bootstrap, "articles.raw", messages[len(messages) // 2:])
+        service.wait_ready(timeout_s=60)
+        _accounted(bootstrap, ids, malformed)
+        assert service.stop() == 0
+    finally:
+        service.kill()
+
+
+def test_rebalance_under_load_three_workers_one_leaves_one_joins(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    messages, ids, malformed = _mixed_stream(1500, seed=41)
+    first = ServiceProcess(broker.bootstrap, tmp_path, group="trio")
+    second = ServiceProcess(broker.bootstrap, tmp_path, group="trio")
+    third: ServiceProcess | None = None
+    feeder = threading.Thread(target=lambda: [
+        publish(broker.bootstrap, "articles.raw", messages[i:i + 100])
+        and time.sleep(0.1) for i in range(0, len(messages), 100)])
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        feeder.start()
+        time.sleep(2)
+        third = ServiceProcess(broker.bootstrap, tmp_path, group="trio")
+        assert first.stop() == 0
+        third.wait_ready(timeout_s=60)
+        feeder.join(120)
+        _accounted(broker.bootstrap, ids, malformed, timeout_s=120)
+        assert second.stop() == 0 and third.stop() == 0
+    finally:
+        for worker in (first, second, third):
+            if worker is not None:
+                worker.kill()
