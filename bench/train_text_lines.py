@@ -58,10 +58,11 @@ def load(shared: Path) -> list[Page]:
         gold_shingles = set(shingles(body))
         gold_tokens = f" {' '.join(text._WORDS.findall(body))} "
         title = message.get("title")
-        items = text.prepare(text.split_lines(repair(message["text"])), set(), title)
+        items, features = text.analyse(text.split_lines(repair(message["text"])), set(), title,
+                                       url_words(message["url"]))
         if not items:
             continue
-        rows = np.array(text.line_features(items, f"{title or ''} {url_words(message['url'])}"))
+        rows = np.array(features)
         labels = np.array([_label(item.text, gold_shingles, gold_tokens) for item in items])
         pages.append(Page(items, rows, labels, body))
     return pages

@@ -44,7 +44,7 @@ def build_pipeline(config: Config, metrics: Metrics | None = None) -> Pipeline:
 
     return Pipeline(max_message_bytes=config.limits.max_message_bytes, clock=utc_now,
                     max_dead_letter_raw_bytes=config.limits.max_dead_letter_raw_bytes,
-                    observe=observe)
+                    normalize=config.normalize, stories=config.stories, observe=observe)
 
 
 def build_fetcher(config: Config, metrics: Metrics) -> Fetcher | None:

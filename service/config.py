@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.stages.normalize import NormalizeSettings
+from service.state.stories import StorySettings
+
 ENV_PREFIX = "INGEST_"
 
 
@@ -111,6 +114,8 @@ class Config:
     fetch: FetchConfig = FetchConfig()
     limits: LimitsConfig = LimitsConfig()
     service: ServiceConfig = ServiceConfig()
+    normalize: NormalizeSettings = NormalizeSettings()
+    stories: StorySettings = StorySettings()
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {

@@ -40,6 +40,8 @@ def _url(raw: RawArticle | Rejection) -> str:
 def _with_page(raw: RawArticle | Rejection,
                page: FetchedPage | Rejection) -> RawArticle | Rejection:
     """The fetched page becomes the body; its final address (after redirects) the ``url``."""
-    if isinstance(page, Rejection) or isinstance(raw, Rejection):
+    if isinstance(raw, Rejection):
+        return raw
+    if isinstance(page, Rejection):
         return page
     return dataclasses.replace(raw, url=page.final_url, html=page.html)

@@ -37,7 +37,7 @@ from service.records import (
 )
 from service.stages.decode import decode
 from service.stages.fingerprint import fingerprint
-from service.stages.normalize import FurnitureMemory, normalize
+from service.stages.normalize import FurnitureMemory, NormalizeSettings, normalize
 from service.state.stories import StorySettings, StoryState
 from service.timefmt import iso_utc
 
@@ -96,14 +96,16 @@ def _ignore(stage: str, seconds: float) -> None:
 class Pipeline:
     def __init__(self, *, max_message_bytes: int, clock: Clock,
                  max_dead_letter_raw_bytes: int = 900_000,
+                 normalize: NormalizeSettings | None = None,
                  stories: StorySettings | None = None,
                  observe: StageObserver = _ignore) -> None:
         self.max_message_bytes = max_message_bytes
         self.max_dead_letter_raw_bytes = max_dead_letter_raw_bytes
         self.clock = clock
         self.observe = observe
+        self.normalize_settings = normalize if normalize is not None else NormalizeSettings()
         self.story_settings = stories if stories is not None else StorySettings()
-        self.furniture = FurnitureMemory()
+        self.furniture = FurnitureMemory.from_settings(self.normalize_settings)
 
     def new_state(self) -> StoryState:
         """Empty duplicate and cluster state for one shard."""
@@ -138,7 +140,7 @@ class Pipeline:
             detail = "no html or text in the message and fetching is disabled"
             return self.reject(Rejection(Reason.NO_CONTENT, detail, "fetch"), origin, value)
         started = time.perf_counter()
-        article = normalize(raw, self.furniture)
+        article = normalize(raw, self.furniture, self.normalize_settings)
         self.observe("normalize", time.perf_counter() - started)
         if isinstance(article, Rejection):
             return self.reject(article, origin, value)

@@ -57,6 +57,8 @@ class FaultProxy:
             except OSError:
                 client.close()
                 continue
+            client.settimeout(None)  # blocking: brokers hold some requests for seconds
+            upstream.settimeout(None)
             with self._lock:
                 self._sockets.update((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):

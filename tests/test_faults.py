@@ -82,7 +82,7 @@ def proxied_broker() -> Iterator[tuple[EmbeddedBroker, FaultProxy]]:
 
 def test_broker_connection_cut_and_restored_loses_nothing(
         proxied_broker: tuple[EmbeddedBroker, FaultProxy], tmp_path: Path) -> None:
-    broker, proxy = proxied_broker
+    _, proxy = proxied_broker
     bootstrap = f"127.0.0.1:{proxy.port}"
     messages, ids, malformed = _mixed_stream(600, seed=31)
     service = ServiceProcess(bootstrap, tmp_path, group="cut")

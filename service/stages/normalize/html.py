@@ -34,7 +34,7 @@ _BLOCKS = frozenset({
     "p", "div", "li", "ul", "ol", "dl", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "td",
     "th", "tr", "table", "tbody", "thead", "tfoot", "caption", "blockquote", "pre", "section",
     "article", "main", "header", "footer", "figure", "form", "fieldset", "address", "center",
-    "body", "html", "details", "summary", "hr", "br_block",
+    "body", "html", "details", "summary", "hr",
 })
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
@@ -45,8 +45,8 @@ _NEGATIVE = re.compile(
     r"caption|credit|tags?(?:$|\s)|toolbar|popup|modal|cookie|consent|paywall|related|"
     r"recommend|more-|read-?more|nav|menu|masthead|skip|footer|foot(?:$|[-_\s])|rating|"
     r"outbrain|taboola|teaser|trending|popular|most-|signin|login|print|meta(?:$|[-_\s])|"
-    r"dateline|timestamp|publish|hidden|visually-hidden|sr-only|screen-reader|jump|"
-    r"follow|donat|support-|breaking|alert|overlay|header|masthead|topbar|utility)",
+    r"dateline|timestamp|publish|hidden|jump|follow|donat|support-|breaking|alert|overlay|"
+    r"header|topbar|utility)",
     re.IGNORECASE,
 )
 # Furniture words distinctive enough to count anywhere in a name ("imageEmbedCaption").
@@ -60,9 +60,12 @@ _STRONG_NEGATIVE = re.compile(
     r"consent|dialog|overlay)",
     re.IGNORECASE,
 )
-NARROW_SHARE = 0.7
-CAPTION_MAX_CHARS = 250
 _PROSE_TAGS = frozenset({"p", "li", "blockquote", "h2", "h3", "h4", "h5", "h6", "td", "pre"})
+# Descend from the best-scoring element to a child holding this share of its score.
+NARROW_SHARE = 0.7
+# Longest text taken for an image caption.
+CAPTION_MAX_CHARS = 250
+# A list is a link list when this share of its items hold links, at this link density.
 LINK_LIST_SHARE = 0.6
 LINK_LIST_DENSITY = 0.35
 _HIDDEN_NAMES = re.compile(
@@ -74,16 +77,15 @@ _OVERLONG_TAG = re.compile(r"<([A-Za-z][\w:-]{0,30})[^<>]{8000,}>")
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Block:
-    """A run of text owned by one block-level element."""
+    """A run of text owned by one block-level element (compared by identity)."""
 
     owner: etree._Element
     text: str
     link_chars: int
     heading: bool
     list_item: bool
-    quote: bool
 
     @property
     def link_density(self) -> float:
@@ -118,7 +120,6 @@ class _Builder:
         self.blocks.append(Block(
             owner=owner, text=text, link_chars=min(link_chars, len(text)),
             heading=tag in _HEADINGS, list_item=tag == "li" or "li" in ancestors,
-            quote=tag == "blockquote" or "blockquote" in ancestors,
         ))
 
 
@@ -291,27 +292,26 @@ def _narrow(node: etree._Element, score: float, scores: dict[etree._Element, flo
 
 
 def _under_furniture(block: Block, container: etree._Element, prose: dict[etree._Element, int],
-                     cache: dict[int, bool]) -> bool:
+                     cache: dict[etree._Element, bool]) -> bool:
     """Whether an element between the block and the container is named like furniture.
 
     An element holding a large share of the container's prose is the article itself, however
     it is named (CMSs put tag and category names in the article's class list)."""
     node: etree._Element | None = block.owner
-    path: list[int] = []
+    path: list[etree._Element] = []
     verdict = False
     limit = 0.3 * prose.get(container, 0)
     while node is not None and node is not container:
-        key = id(node)
-        if key in cache:
-            verdict = cache[key]
+        if node in cache:
+            verdict = cache[node]
             break
-        path.append(key)
+        path.append(node)
         if _named_furniture(node) and prose.get(node, 0) <= limit:
             verdict = True
             break
         node = node.getparent()
-    for key in path:
-        cache[key] = verdict
+    for item in path:
+        cache[item] = verdict
     return verdict
 
 
@@ -393,7 +393,7 @@ def extract(root: etree._Element) -> Extraction:
     if container is None:
         return Extraction([], [b.text for b in blocks[:40]])
     inside = [b for b in blocks if b.owner is container or container in b.owner.iterancestors()]
-    cache: dict[int, bool] = {}
+    cache: dict[etree._Element, bool] = {}
     links = _link_lists(inside)
     kept = [b for b in inside if not _under_furniture(b, container, prose, cache) and _keep(b)
             and _list_of(b) not in links]
@@ -401,6 +401,6 @@ def extract(root: etree._Element) -> Extraction:
     last_prose = max((i for i, b in enumerate(kept) if word_count(b.text) >= 10), default=-1)
     kept = [b for i, b in enumerate(kept) if i >= last_prose or not is_truncated(b.text)]
     kept = _trim_edges(kept)
-    first = blocks.index(kept[0]) if kept else len(blocks)
+    first = next((i for i, b in enumerate(blocks) if b is kept[0]), 0) if kept else len(blocks)
     paragraphs = [line for b in kept for line in b.text.split("\n")]
     return Extraction(paragraphs, [b.text for b in blocks[max(0, first - 40):first]])

@@ -13,9 +13,6 @@ _WORD = re.compile(r"\w+")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 _SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\u061f\u0964]['\"\u2019\u201d\u00bb)\]]*$")
 _TRUNCATED = re.compile(r"(?:\.\.\.|\u2026)\s*$")
-_SENTENCE_INSIDE = re.compile(
-    r"\w[.!?\u3002]['\"\u2019\u201d]?\s+['\"\u2018\u201c]?[A-Z\u00c0-\u00de]"
-)
 
 # Verbs that open calls to action on web pages (English and the commonest European languages);
 # a line opening with one is furniture only when it is also short or addresses the reader.
@@ -39,7 +36,7 @@ _READER = frozenset({
 
 
 def word_count(text: str) -> int:
-    """Words, counting each character of unspaced scripts (CJK, Thai) as a word."""
+    """Words; in scripts written without spaces (CJK, Thai) about two per three characters."""
     unspaced = len(_UNSPACED.findall(text))
     return len(_WORD.findall(text)) + (unspaced * 2) // 3
 
@@ -53,10 +50,6 @@ def looks_like_sentence(text: str) -> bool:
 def is_truncated(text: str) -> bool:
     """Teasers cut off with an ellipsis."""
     return bool(_TRUNCATED.search(text))
-
-
-def sentence_count(text: str) -> int:
-    return len(_SENTENCE_INSIDE.findall(text)) + (1 if _SENTENCE_END.search(text.rstrip()) else 0)
 
 
 def title_case_ratio(text: str) -> float:

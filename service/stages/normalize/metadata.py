@@ -6,7 +6,6 @@ schema.org JSON-LD, ``<time>``), then the text (a dateline or "Published …" li
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 
@@ -159,42 +158,6 @@ def dateline(lines: list[str]) -> str | None:
         if fallback is None and word_count(line) <= 8:
             fallback = found
     return fallback
-
-
-def jsonld_body(root: etree._Element) -> str | None:
-    """schema.org ``articleBody`` when the page declares one (used to locate the article)."""
-    for script in root.iter("script"):
-        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
-            continue
-        if "articleBody" not in script.text:
-            continue
-        try:
-            data = json.loads(script.text)
-        except ValueError:
-            continue
-        body = _find_key(data, "articleBody", 0)
-        if body:
-            return body
-    return None
-
-
-def _find_key(data: object, key: str, depth: int) -> str | None:
-    if depth > 6:
-        return None
-    if isinstance(data, dict):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return value
-        items = list(data.values())
-    elif isinstance(data, list):
-        items = data
-    else:
-        return None
-    for item in items:
-        found = _find_key(item, key, depth + 1)
-        if found:
-            return found
-    return None
 
 
 def detect_language(text: str) -> str:

@@ -43,15 +43,3 @@ def repair(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _SPACES.sub(" ", text)
     return unicodedata.normalize("NFC", text)
-
-
-def tidy_lines(text: str) -> str:
-    """Spaces collapsed and trimmed on each line; blank lines kept as single blank lines."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        line = " ".join(line.split())
-        if line or (out and out[-1]):
-            out.append(line)
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out)

@@ -48,30 +48,30 @@ FEATURES = (
 )
 # Fitted by bench/train_text_lines.py on the extraction-text dev split (see its output).
 WEIGHTS: tuple[float, ...] = (
-    0.6207,  # log_words
-    1.0436,  # sentence
-    -0.4005,  # long_sentence
-    -0.2328,  # title_case
-    -2.1521,  # truncated
-    -1.3869,  # call_to_action
-    -1.7398,  # furniture_shape
-    3.7684,  # digits
-    -1.6657,  # reader_address
-    -0.5193,  # topic_share
-    0.0331,  # mentions_headline
-    1.0537,  # repeated
-    -0.8194,  # position
-    -1.3056,  # upper_case
-    0.3287,  # linkish
-    0.4977,  # ends_colon
-    0.5402,  # near_long_sentences
-    1.2900,  # wide_long_sentences
-    0.4126,  # prev_long_sentence
-    0.3144,  # next_long_sentence
-    0.2945,  # near_topic_share
-    2.6723,  # in_prose_run
+    0.6431,  # log_words
+    1.0177,  # sentence
+    -0.4374,  # long_sentence
+    -0.2124,  # title_case
+    -2.0272,  # truncated
+    -1.3189,  # call_to_action
+    -1.6903,  # furniture_shape
+    3.9011,  # digits
+    -1.2507,  # reader_address
+    -0.3421,  # topic_share
+    0.0738,  # mentions_headline
+    1.0774,  # repeated
+    -0.7383,  # position
+    -1.2942,  # upper_case
+    0.2881,  # linkish
+    0.5397,  # ends_colon
+    0.3874,  # near_long_sentences
+    1.3004,  # wide_long_sentences
+    0.4502,  # prev_long_sentence
+    0.3419,  # next_long_sentence
+    -0.3787,  # near_topic_share
+    2.7788,  # in_prose_run
 )
-BIAS = -3.8614
+BIAS = -3.9748
 SHARE = FEATURES.index("topic_share")
 APPEAL_ADDRESS = 0.05
 APPEAL_TOPIC = 0.2
@@ -305,8 +305,8 @@ def _strip_appeals(body: list[int], items: list[Line], shares: list[float]) -> l
 def _body_indexes(items: list[Line], probs: list[float], shares: list[float]) -> list[int]:
     scores = [(p - THRESHOLD) * math.sqrt(item.words) for item, p in zip(items, probs,
                                                                           strict=True)]
-    start, end = _best_span(scores)
     widget = _media_widget(items)
+    start, end = _best_span(scores)
     body = [i for i in range(start, end)
             if probs[i] >= THRESHOLD and i not in widget
             and not _is_furniture_shape(items[i]) and not is_call_to_action(items[i].text)]
@@ -330,6 +330,15 @@ def _is_headline(item: Line, share: float) -> bool:
     return 4 <= item.words <= 30 and not looks_like_sentence(item.text) and share >= 0.5
 
 
+def analyse(lines: list[str], furniture: set[int], title: str | None,
+            anchor: str) -> tuple[list[Line], list[list[float]]]:
+    """Candidate lines and their features. The topic is anchored on the title, the URL's words
+    and the first line (a crawler's text usually opens with the page title)."""
+    items = prepare(lines, furniture, title)
+    topic = f"{title or ''} {anchor} {lines[0] if lines else ''}"
+    return items, line_features(items, topic)
+
+
 @dataclass(frozen=True, slots=True)
 class TextBody:
     paragraphs: list[str]
@@ -341,10 +350,9 @@ def extract_lines(lines: list[str], furniture: set[int], title: str | None,
     """The body lines among ``lines`` (furniture indexes come from the source memory;
     ``anchor`` is extra topic text such as the words of the URL path), and, when no title is
     given, the headline: the on-topic heading-like line nearest above the body."""
-    items = prepare(lines, furniture, title)
+    items, rows = analyse(lines, furniture, title, anchor)
     if not items:
         return TextBody([], None)
-    rows = line_features(items, f"{title or ''} {anchor}")
     shares = [row[SHARE] for row in rows]
     body = _body_indexes(items, probabilities(rows), shares)
     headline: str | None = None

@@ -1,0 +1,63 @@
+"""The functional core without a broker: outputs, keys, and idempotence under redelivery."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from service.pipeline import Pipeline, Prepared, Sink
+from service.records import Origin, Outcome
+from tests.conftest import SEEDS
+
+
+def _pipeline() -> Pipeline:
+    return Pipeline(max_message_bytes=5_000_000, clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def test_a_clean_article_yields_a_clean_record_and_an_internal_record_with_one_key() -> None:
+    line = SEEDS.read_bytes().splitlines()[0]
+    result = _pipeline().prepare(line, Origin("articles.raw", 0, 0))
+    assert result.prepared is not None and result.outcome is None
+    clean, internal = result.outputs
+    assert (clean.sink, internal.sink) == (Sink.CLEAN, Sink.PREPARED)
+    assert clean.key == internal.key == result.prepared.article.id.encode()
+    assert Prepared.from_bytes(internal.value) == result.prepared
+
+
+def test_redelivered_messages_get_the_same_ids_keys_and_decisions() -> None:
+    pipeline = _pipeline()
+    state = pipeline.new_state()
+    lines = SEEDS.read_bytes().splitlines()
+    first = [pipeline.prepare(line, Origin("articles.raw", 0, i)) for i, line in enumerate(lines)]
+    decided = [pipeline.decide(state, r.prepared) for r in first if r.prepared]
+    again = [pipeline.prepare(line, Origin("articles.raw", 0, i)) for i, line in enumerate(lines)]
+    redecided = [pipeline.decide(state, r.prepared) for r in again if r.prepared]
+    assert [r.outputs[0].key for r in first] == [r.outputs[0].key for r in again]
+    assert [orjson.loads(r.outputs[0].value)["id"] for r in first] == [
+        orjson.loads(r.outputs[0].value)["id"] for r in again]
+    for one, two in zip(decided, redecided, strict=True):
+        strip = [{k: v for k, v in orjson.loads(o.value).items() if k != "assigned_at"}
+                 for o in one.outputs[:1]]
+        assert strip == [{k: v for k, v in orjson.loads(o.value).items() if k != "assigned_at"}
+                         for o in two.outputs[:1]]
+    assert state.article_count() == 5
+
+
+def test_dead_letters_keep_origin_and_key() -> None:
+    origin = Origin("articles.raw", 2, 41, b"crawler-key")
+    result = _pipeline().prepare(b"{not json", origin)
+    assert result.outcome is Outcome.DEAD_LETTER
+    (output,) = result.outputs
+    letter = orjson.loads(output.value)
+    assert output.sink is Sink.DLQ and output.key == b"crawler-key"
+    assert (letter["topic"], letter["partition"], letter["offset"]) == ("articles.raw", 2, 41)
+    assert letter["raw"] == "{not json" and letter["stage"] == "decode"
+
+
+def test_oversized_raw_is_truncated_in_the_dead_letter() -> None:
+    pipeline = Pipeline(max_message_bytes=100, clock=lambda: datetime(2024, 1, 1, tzinfo=UTC),
+                        max_dead_letter_raw_bytes=50)
+    letter = orjson.loads(pipeline.prepare(b"x" * 500, Origin("t", 0, 0)).outputs[0].value)
+    assert letter["reason"] == "too_large"
+    assert letter["raw"] == "x" * 50 and letter["raw_truncated"] is True
