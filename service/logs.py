@@ -25,7 +25,10 @@ class JsonFormatter(logging.Formatter):
                 event[key] = value
         if record.exc_info:
             event["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(event, default=str).decode()
+        # Dataclasses go through str() (their repr), which leaves out fields marked repr=False,
+        # such as the SASL password; orjson would otherwise serialize every field.
+        return orjson.dumps(event, default=str,
+                            option=orjson.OPT_PASSTHROUGH_DATACLASS).decode()
 
 
 def setup_logging(level: str) -> None:

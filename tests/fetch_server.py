@@ -38,6 +38,7 @@ def redirect(location: str, status: int = 302) -> Reply:
 class _State:
     routes: dict[str, list[Reply]] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
     served: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     peak: int = 0
@@ -52,6 +53,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             state.seen.append(self.path)
+            state.agents.append(self.headers.get("User-Agent", ""))
             replies = state.routes.get(self.path, [Reply(404, b"not found")])
             index = state.served.get(self.path, 0)
             state.served[self.path] = index + 1
@@ -116,6 +118,11 @@ class LoopbackServer:
     def seen(self) -> list[str]:
         with self._server.state.lock:
             return list(self._server.state.seen)
+
+    @property
+    def agents(self) -> list[str]:
+        with self._server.state.lock:
+            return list(self._server.state.agents)
 
     @property
     def peak_in_flight(self) -> int:

@@ -176,3 +176,12 @@ def test_memory_removes_furniture_recurring_in_a_source_and_keeps_redeliveries_w
     copy = _clean(RawArticle(url="https://gazette.example.com/news/copy",
                              text="\n".join(_story(0))), memory)
     assert all(p in copy.text for p in _story(0))
+
+
+def test_clean_report_text_passes_through_whole() -> None:
+    """Reports that are already clean (one paragraph per line, or one long line) keep every word,
+    even when the last sentence trails off."""
+    trailing = " ".join(PARAGRAPHS) + " The vote, however, was closer than expected \u2026"
+    for text in ("\n".join(PARAGRAPHS), trailing):
+        article = _clean(RawArticle(url="https://outlet.example/news/1", text=text))
+        assert article.text.split() == text.replace("\n", " ").split()

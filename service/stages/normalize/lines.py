@@ -12,6 +12,7 @@ _WORD = re.compile(r"\w+")
 # Scripts written without spaces between words: count characters instead of words.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 _SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\u061f\u0964]['\"\u2019\u201d\u00bb)\]]*$")
+TEASER_MAX_WORDS = 60
 _TRUNCATED = re.compile(r"(?:\.\.\.|\u2026)\s*$")
 
 # Verbs that open calls to action on web pages (English and the commonest European languages);
@@ -48,8 +49,8 @@ def looks_like_sentence(text: str) -> bool:
 
 
 def is_truncated(text: str) -> bool:
-    """Teasers cut off with an ellipsis."""
-    return bool(_TRUNCATED.search(text))
+    """A teaser cut off with an ellipsis (teasers are short; a long paragraph may trail off)."""
+    return bool(_TRUNCATED.search(text)) and word_count(text) <= TEASER_MAX_WORDS
 
 
 def title_case_ratio(text: str) -> float:

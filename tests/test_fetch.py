@@ -1,0 +1,315 @@
+"""The fetcher against scripted loopback servers, and its pure helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+import time
+from collections.abc import Coroutine, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpcore
+import pytest
+
+from service.config import FetchConfig
+from service.edges.fetch import (
+    FetchedPage,
+    Fetcher,
+    decode_html,
+    parse_content_type,
+    retry_after,
+)
+from service.edges.netguard import IPAddress, is_public_address
+from service.metrics import Metrics
+from service.records import Reason, Rejection
+from tests.fetch_server import LoopbackServer, Reply, html, redirect, serving
+
+FAST = FetchConfig(allow_private_networks=True, connect_timeout_s=0.5, read_timeout_s=0.3,
+                   total_timeout_s=3.0, max_bytes=10_000, max_redirects=3, retries=2,
+                   backoff_base_s=0.01, backoff_max_s=0.05, retry_after_cap_s=2.0)
+GUARDED = dataclasses.replace(FAST, allow_private_networks=False)
+PAGE = "<html><head><title>Hello</title></head><body><p>Body text.</p></body></html>"
+
+
+def run(coroutine: Coroutine[Any, Any, Any], limit: float = 15.0) -> Any:
+    async def bounded() -> Any:
+        return await asyncio.wait_for(coroutine, limit)
+    return asyncio.run(bounded())
+
+
+def fetch(url: str, config: FetchConfig = FAST, metrics: Metrics | None = None,
+          **kwargs: Any) -> FetchedPage | Rejection:
+    async def go() -> FetchedPage | Rejection:
+        async with Fetcher(config, metrics or Metrics(), **kwargs) as fetcher:
+            return await fetcher.fetch(url)
+    result: FetchedPage | Rejection = run(go())
+    return result
+
+
+def rejected(result: FetchedPage | Rejection, reason: Reason) -> Rejection:
+    assert isinstance(result, Rejection), result
+    assert result.reason is reason, result
+    assert result.stage == "fetch" and "\n" not in result.detail
+    return result
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with serving() as running:
+        yield running
+
+
+@pytest.fixture
+def connects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every TCP connection the fetcher opens, recorded before it is made."""
+    made: list[tuple[str, int]] = []
+    original = httpcore.AnyIOBackend.connect_tcp
+
+    async def spy(self: httpcore.AnyIOBackend, host: str, port: int,
+                  *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        made.append((host, port))
+        return await original(self, host, port, *args, **kwargs)
+
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", spy)
+    return made
+
+
+# --- fetching --------------------------------------------------------------------------------
+
+def test_page_after_a_redirect_reports_the_final_url(server: LoopbackServer) -> None:
+    server.route("/article", html(PAGE))
+    start = server.route("/short", redirect("/article", 301))
+    metrics = Metrics()
+    page = fetch(start, metrics=metrics)
+    assert page == FetchedPage(server.url("/article"), PAGE)
+    assert server.seen == ["/short", "/article"]
+    assert metrics.fetches.labels("ok")._value.get() == 1
+    assert metrics.fetch_seconds._sum.get() > 0
+
+
+def test_the_configured_user_agent_is_sent(server: LoopbackServer) -> None:
+    url = server.route("/", html(PAGE))
+    assert isinstance(fetch(url, dataclasses.replace(FAST, user_agent="probe/9")), FetchedPage)
+    assert server.agents == ["probe/9"]
+
+
+def test_slow_headers_time_out_and_are_retried(server: LoopbackServer) -> None:
+    url = server.route("/slow", Reply(body=PAGE.encode(), delay=2.0))
+    config = dataclasses.replace(FAST, retries=1)
+    started = time.monotonic()
+    result = rejected(fetch(url, config), Reason.FETCH_FAILED)
+    assert "ReadTimeout" in result.detail
+    assert server.seen == ["/slow", "/slow"]
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_trickling_body_hits_the_total_timeout(server: LoopbackServer) -> None:
+    url = server.route("/trickle", Reply(body=PAGE.encode(), trickle=20, trickle_gap=0.1))
+    config = dataclasses.replace(FAST, total_timeout_s=0.5)
+    started = time.monotonic()
+    result = rejected(fetch(url, config), Reason.FETCH_FAILED)
+    assert "0.5s in total" in result.detail
+    assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize("trickle", [1, 4], ids=["content-length", "streamed"])
+def test_a_body_over_the_limit_is_too_large(server: LoopbackServer, trickle: int) -> None:
+    body = ("<html><body>" + "x" * 20_000 + "</body></html>").encode()
+    url = server.route("/big", Reply(body=body, trickle=trickle))
+    metrics = Metrics()
+    result = rejected(fetch(url, metrics=metrics), Reason.TOO_LARGE)
+    assert "10000" in result.detail
+    assert metrics.fetches.labels("too_large")._value.get() == 1
+
+
+def test_a_redirect_chain_over_the_limit_fails(server: LoopbackServer) -> None:
+    for hop in range(5):
+        server.route(f"/hop{hop}", redirect(f"/hop{hop + 1}"))
+    result = rejected(fetch(server.url("/hop0")), Reason.FETCH_FAILED)
+    assert "more than 3 redirects" in result.detail
+    assert server.seen == ["/hop0", "/hop1", "/hop2", "/hop3"]
+
+
+def test_a_503_succeeds_on_retry(server: LoopbackServer) -> None:
+    url = server.route("/flaky", html("busy", 503), html(PAGE))
+    assert fetch(url) == FetchedPage(url, PAGE)
+    assert server.seen == ["/flaky", "/flaky"]
+
+
+def test_persistent_5xx_fails_after_the_retries_with_the_status(server: LoopbackServer) -> None:
+    url = server.route("/down", html("down", 502))
+    result = rejected(fetch(url), Reason.FETCH_FAILED)
+    assert "HTTP 502" in result.detail and "2 retries" in result.detail
+    assert len(server.seen) == 3
+
+
+def test_429_waits_for_retry_after(server: LoopbackServer) -> None:
+    limited = Reply(429, b"slow down", (("Retry-After", "1"),))
+    url = server.route("/limited", limited, html(PAGE))
+    started = time.monotonic()
+    assert fetch(url) == FetchedPage(url, PAGE)
+    assert time.monotonic() - started >= 0.95
+    assert server.seen == ["/limited", "/limited"]
+
+
+def test_429_with_retry_after_over_the_cap_fails_at_once(server: LoopbackServer) -> None:
+    url = server.route("/limited", Reply(429, b"", (("Retry-After", "120"),)), html(PAGE))
+    result = rejected(fetch(url), Reason.FETCH_FAILED)
+    assert "429" in result.detail and "Retry-After" in result.detail
+    assert server.seen == ["/limited"]
+
+
+def test_404_fails_at_once(server: LoopbackServer) -> None:
+    result = rejected(fetch(server.url("/missing")), Reason.FETCH_FAILED)
+    assert "HTTP 404" in result.detail
+    assert server.seen == ["/missing"]
+
+
+def test_a_pdf_is_not_parsed(server: LoopbackServer) -> None:
+    url = server.route("/doc", Reply(body=b"%PDF-1.4", headers=(("Content-Type",
+                                                                 "application/pdf"),)))
+    assert "application/pdf" in rejected(fetch(url), Reason.FETCH_FAILED).detail
+
+
+def test_windows_1251_without_a_charset_header_round_trips(server: LoopbackServer) -> None:
+    text = ("Правительство объявило о новых мерах поддержки экономики. "
+            "Министр финансов сообщил, что бюджет будет пересмотрен в следующем месяце.")
+    body = f"<html><head><title>Новости</title></head><body><p>{text}</p></body></html>"
+    url = server.route("/ru", Reply(body=body.encode("cp1251"),
+                                    headers=(("Content-Type", "text/html"),)))
+    page = fetch(url)
+    assert isinstance(page, FetchedPage) and text in page.html
+
+
+def test_a_connection_refused_is_retried_then_fails() -> None:
+    with serving() as gone:
+        url = gone.url("/")
+    result = rejected(fetch(url), Reason.FETCH_FAILED)
+    assert "ConnectError" in result.detail
+
+
+def test_limits_bound_concurrency_per_host_and_overall(server: LoopbackServer) -> None:
+    slow = Reply(body=PAGE.encode(), delay=0.2)
+    config = dataclasses.replace(FAST, concurrency=3, per_host=2)
+
+    async def go(urls: list[str]) -> list[FetchedPage | Rejection]:
+        async with Fetcher(config, Metrics()) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+
+    urls = [server.route(f"/p{i}", slow) for i in range(4)]
+    assert all(isinstance(page, FetchedPage) for page in run(go(urls)))
+    assert server.peak_in_flight == 2
+    # Two host names for the same server: the global limit (3) is what binds now.
+    urls += [server.url(f"/p{i}", host="localhost") for i in range(4)]
+    assert all(isinstance(page, FetchedPage) for page in run(go(urls)))
+    assert server.peak_in_flight == 3
+
+
+def test_fetch_never_raises_on_garbage_or_outside_its_context() -> None:
+    rejected(fetch("http://exa mple.com:99999/"), Reason.FETCH_FAILED)
+
+    async def unopened() -> FetchedPage | Rejection:
+        return await Fetcher(FAST, Metrics()).fetch("http://127.0.0.1:9/")
+    assert "async with" in rejected(run(unopened()), Reason.FETCH_FAILED).detail
+
+
+# --- the SSRF guard --------------------------------------------------------------------------
+
+def test_loopback_literal_is_blocked_without_a_request(server: LoopbackServer,
+                                                       connects: list[tuple[str, int]]) -> None:
+    server.route("/", html(PAGE))
+    metrics = Metrics()
+    rejected(fetch(server.url("/"), GUARDED, metrics), Reason.FETCH_BLOCKED)
+    assert server.seen == [] and connects == []
+    assert metrics.fetches.labels("blocked")._value.get() == 1
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data",
+    "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://0177.0.0.1/",
+    "http://10.0.0.1/", "http://0.0.0.0/", "http://224.0.0.1/",
+    "file:///etc/passwd", "ftp://example.com/", "gopher://example.com/", "javascript:alert(1)",
+])
+def test_private_addresses_and_other_schemes_are_blocked(url: str,
+                                                         connects: list[tuple[str, int]]) -> None:
+    rejected(fetch(url, GUARDED), Reason.FETCH_BLOCKED)
+    assert connects == []
+
+
+def test_a_name_resolving_to_loopback_is_blocked(server: LoopbackServer,
+                                                 connects: list[tuple[str, int]]) -> None:
+    url = server.route("/", html(PAGE)).replace("127.0.0.1", "localhost")
+    assert "localhost" in rejected(fetch(url, GUARDED), Reason.FETCH_BLOCKED).detail
+    assert server.seen == [] and connects == []
+
+
+def test_other_schemes_stay_blocked_with_private_networks_allowed() -> None:
+    rejected(fetch("file:///etc/passwd", FAST), Reason.FETCH_BLOCKED)
+
+
+def _treat_127_0_0_2_as_public(address: IPAddress) -> bool:
+    return address == ipaddress.ip_address("127.0.0.2") or is_public_address(address)
+
+
+def test_a_redirect_to_a_private_address_is_blocked(server: LoopbackServer,
+                                                    connects: list[tuple[str, int]]) -> None:
+    private = server.route("/secret", html("internal"))
+    with serving("127.0.0.2") as public:
+        allowed = public.route("/article", html(PAGE))
+        assert fetch(allowed, GUARDED, address_policy=_treat_127_0_0_2_as_public) == \
+            FetchedPage(allowed, PAGE)
+        start = public.route("/go", redirect(private))
+        result = fetch(start, GUARDED, address_policy=_treat_127_0_0_2_as_public)
+        rejected(result, Reason.FETCH_BLOCKED)
+        assert public.seen == ["/article", "/go"]
+    assert server.seen == []
+    assert {host for host, _ in connects} == {"127.0.0.2"}
+
+
+def test_a_redirect_to_another_scheme_is_blocked(server: LoopbackServer) -> None:
+    url = server.route("/go", redirect("file:///etc/passwd"))
+    assert "file" in rejected(fetch(url), Reason.FETCH_BLOCKED).detail
+
+
+@pytest.mark.parametrize(("address", "public"), [
+    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ("127.0.0.1", False), ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False),
+    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False),
+    ("224.0.0.251", False), ("240.0.0.1", False), ("255.255.255.255", False), ("::1", False),
+    ("::", False), ("fe80::1", False), ("fc00::1", False), ("ff02::1", False),
+    ("::ffff:10.0.0.1", False), ("2002:7f00:1::", False), ("2002:5db8:d822::", True),
+])
+def test_address_policy(address: str, public: bool) -> None:
+    assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after("7") == 7.0
+    assert retry_after("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30.0
+    assert retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0.0
+    assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_content_type_parsing() -> None:
+    assert parse_content_type('Text/HTML; Charset="UTF-8"') == ("text/html", "UTF-8")
+    assert parse_content_type("application/xhtml+xml") == ("application/xhtml+xml", None)
+    assert parse_content_type("") == ("", None)
+
+
+@pytest.mark.parametrize(("body", "header", "expected"), [
+    ("<meta charset='windows-1251'><p>Привет</p>".encode("cp1251"), None, "Привет"),
+    ('<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>Привет</p>'
+     .encode("koi8_r"), None, "Привет"),
+    ("<p>Привет</p>".encode("cp1251"), "windows-1251", "Привет"),
+    ("<p>café</p>".encode("cp1252"), "iso-8859-1", "café"),
+    ("<meta charset=cp1251><p>Привет</p>".encode("cp1251"), "no-such-charset", "Привет"),
+    (b"\xef\xbb\xbf<p>caf\xc3\xa9</p>", "windows-1252", "café"),
+    ("<p>naïve — ok</p>".encode(), None, "naïve — ok"),
+])
+def test_decode_html(body: bytes, header: str | None, expected: str) -> None:
+    assert expected in decode_html(body, header)
