@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import html
 import json
 import re
 import sys
@@ -79,13 +80,42 @@ def normalize_extractor() -> Extractor:
     return run
 
 
+def _as_html(message: dict[str, str]) -> str:
+    """The page, or text input as one <p> per line, for extractors that only read HTML."""
+    if message.get("html"):
+        return message["html"]
+    lines = (message.get("text") or "").split("\n")
+    return "<html><body>" + "".join(f"<p>{html.escape(line)}</p>" for line in lines) + \
+        "</body></html>"
+
+
 def trafilatura_extractor(precision: bool) -> Extractor:
     import trafilatura  # only needed for comparisons
 
     def run(message: dict[str, str]) -> str:
-        document = message.get("html") or message.get("text") or ""
-        return trafilatura.extract(document, include_comments=False, favor_precision=precision,
-                                   url=message["url"]) or ""
+        return trafilatura.extract(_as_html(message), include_comments=False,
+                                   favor_precision=precision, url=message["url"]) or ""
+    return run
+
+
+def resiliparse_extractor() -> Extractor:
+    from resiliparse.extract.html2text import extract_plain_text  # only needed for comparisons
+
+    def run(message: dict[str, str]) -> str:
+        if message.get("html"):
+            return str(extract_plain_text(message["html"], main_content=True))
+        return message.get("text") or ""
+    return run
+
+
+def justext_extractor() -> Extractor:
+    import justext  # only needed for comparisons
+
+    stoplist = justext.get_stoplist("English")
+
+    def run(message: dict[str, str]) -> str:
+        paragraphs = justext.justext(_as_html(message).encode("utf-8"), stoplist)
+        return "\n\n".join(p.text for p in paragraphs if not p.is_boilerplate)
     return run
 
 
@@ -98,6 +128,8 @@ EXTRACTORS: dict[str, Callable[[], Extractor]] = {
     "trafilatura": lambda: trafilatura_extractor(False),
     "trafilatura-precision": lambda: trafilatura_extractor(True),
     "passthrough": passthrough_extractor,
+    "resiliparse": resiliparse_extractor,
+    "justext": justext_extractor,
 }
 
 

@@ -26,7 +26,7 @@ class Reply:
     trickle_gap: float = 0.0
 
 
-def html(body: str, status: int = 200) -> Reply:
+def html_page(body: str, status: int = 200) -> Reply:
     return Reply(status, body.encode("utf-8"))
 
 
@@ -38,7 +38,7 @@ def redirect(location: str, status: int = 302) -> Reply:
 class _State:
     routes: dict[str, list[Reply]] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)
-    agents: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
     served: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     peak: int = 0
@@ -53,7 +53,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             state.seen.append(self.path)
-            state.agents.append(self.headers.get("User-Agent", ""))
+            state.headers.append({name.lower(): value for name, value in self.headers.items()})
             replies = state.routes.get(self.path, [Reply(404, b"not found")])
             index = state.served.get(self.path, 0)
             state.served[self.path] = index + 1
@@ -98,15 +98,16 @@ class _Server(http.server.ThreadingHTTPServer):
 class LoopbackServer:
     """The running server: ``route`` scripts it, ``seen`` lists request paths in order."""
 
-    def __init__(self, server: _Server) -> None:
+    def __init__(self, server: _Server, host: str) -> None:
         self._server = server
+        self._host = host
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "/", host: str | None = None) -> str:
-        return f"http://{host or self._server.server_address[0]}:{self.port}{path}"
+        return f"http://{host or self._host}:{self.port}{path}"
 
     def route(self, path: str, *replies: Reply) -> str:
         """Script ``path`` and return its URL."""
@@ -120,9 +121,10 @@ class LoopbackServer:
             return list(self._server.state.seen)
 
     @property
-    def agents(self) -> list[str]:
+    def headers(self) -> list[dict[str, str]]:
+        """The request headers, lower-cased names, in the order of ``seen``."""
         with self._server.state.lock:
-            return list(self._server.state.agents)
+            return list(self._server.state.headers)
 
     @property
     def peak_in_flight(self) -> int:
@@ -137,7 +139,7 @@ def serving(host: str = "127.0.0.1") -> Iterator[LoopbackServer]:
                               daemon=True)
     thread.start()
     try:
-        yield LoopbackServer(server)
+        yield LoopbackServer(server, host)
     finally:
         server.state.stopping.set()
         server.shutdown()

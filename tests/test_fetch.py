@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import socket
 import time
 from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from service.edges.fetch import (
 from service.edges.netguard import IPAddress, is_public_address
 from service.metrics import Metrics
 from service.records import Reason, Rejection
-from tests.fetch_server import LoopbackServer, Reply, html, redirect, serving
+from tests.fetch_server import LoopbackServer, Reply, html_page, redirect, serving
 
 FAST = FetchConfig(allow_private_networks=True, connect_timeout_s=0.5, read_timeout_s=0.3,
                    total_timeout_s=3.0, max_bytes=10_000, max_redirects=3, retries=2,
@@ -79,7 +80,7 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 # --- fetching --------------------------------------------------------------------------------
 
 def test_page_after_a_redirect_reports_the_final_url(server: LoopbackServer) -> None:
-    server.route("/article", html(PAGE))
+    server.route("/article", html_page(PAGE))
     start = server.route("/short", redirect("/article", 301))
     metrics = Metrics()
     page = fetch(start, metrics=metrics)
@@ -90,9 +91,9 @@ def test_page_after_a_redirect_reports_the_final_url(server: LoopbackServer) -> 
 
 
 def test_the_configured_user_agent_is_sent(server: LoopbackServer) -> None:
-    url = server.route("/", html(PAGE))
+    url = server.route("/", html_page(PAGE))
     assert isinstance(fetch(url, dataclasses.replace(FAST, user_agent="probe/9")), FetchedPage)
-    assert server.agents == ["probe/9"]
+    assert [headers["user-agent"] for headers in server.headers] == ["probe/9"]
 
 
 def test_slow_headers_time_out_and_are_retried(server: LoopbackServer) -> None:
@@ -133,13 +134,13 @@ def test_a_redirect_chain_over_the_limit_fails(server: LoopbackServer) -> None:
 
 
 def test_a_503_succeeds_on_retry(server: LoopbackServer) -> None:
-    url = server.route("/flaky", html("busy", 503), html(PAGE))
+    url = server.route("/flaky", html_page("busy", 503), html_page(PAGE))
     assert fetch(url) == FetchedPage(url, PAGE)
     assert server.seen == ["/flaky", "/flaky"]
 
 
 def test_persistent_5xx_fails_after_the_retries_with_the_status(server: LoopbackServer) -> None:
-    url = server.route("/down", html("down", 502))
+    url = server.route("/down", html_page("down", 502))
     result = rejected(fetch(url), Reason.FETCH_FAILED)
     assert "HTTP 502" in result.detail and "2 retries" in result.detail
     assert len(server.seen) == 3
@@ -147,7 +148,7 @@ def test_persistent_5xx_fails_after_the_retries_with_the_status(server: Loopback
 
 def test_429_waits_for_retry_after(server: LoopbackServer) -> None:
     limited = Reply(429, b"slow down", (("Retry-After", "1"),))
-    url = server.route("/limited", limited, html(PAGE))
+    url = server.route("/limited", limited, html_page(PAGE))
     started = time.monotonic()
     assert fetch(url) == FetchedPage(url, PAGE)
     assert time.monotonic() - started >= 0.95
@@ -155,10 +156,27 @@ def test_429_waits_for_retry_after(server: LoopbackServer) -> None:
 
 
 def test_429_with_retry_after_over_the_cap_fails_at_once(server: LoopbackServer) -> None:
-    url = server.route("/limited", Reply(429, b"", (("Retry-After", "120"),)), html(PAGE))
+    url = server.route("/limited", Reply(429, b"", (("Retry-After", "120"),)), html_page(PAGE))
     result = rejected(fetch(url), Reason.FETCH_FAILED)
     assert "429" in result.detail and "Retry-After" in result.detail
     assert server.seen == ["/limited"]
+
+
+def test_retries_stop_when_the_total_time_would_run_out(server: LoopbackServer) -> None:
+    url = server.route("/busy", Reply(503, b"", (("Retry-After", "1"),)), html_page(PAGE))
+    started = time.monotonic()
+    result = rejected(fetch(url, dataclasses.replace(FAST, total_timeout_s=0.5)),
+                      Reason.FETCH_FAILED)
+    assert "HTTP 503" in result.detail and "no time left" in result.detail
+    assert server.seen == ["/busy"] and time.monotonic() - started < 0.5
+
+
+def test_a_timeout_in_total_names_the_last_error(server: LoopbackServer) -> None:
+    url = server.route("/busy", html_page("busy", 503))
+    config = dataclasses.replace(FAST, total_timeout_s=0.3, retries=1000, backoff_base_s=0.02,
+                                 backoff_max_s=0.02)
+    result = rejected(fetch(url, config), Reason.FETCH_FAILED)
+    assert "0.3s in total" in result.detail and "HTTP 503" in result.detail
 
 
 def test_404_fails_at_once(server: LoopbackServer) -> None:
@@ -174,13 +192,30 @@ def test_a_pdf_is_not_parsed(server: LoopbackServer) -> None:
 
 
 def test_windows_1251_without_a_charset_header_round_trips(server: LoopbackServer) -> None:
-    text = ("Правительство объявило о новых мерах поддержки экономики. "
+    text = ("Правительство объявило о новых мерах поддержки экономики. "  # noqa: RUF001
             "Министр финансов сообщил, что бюджет будет пересмотрен в следующем месяце.")
     body = f"<html><head><title>Новости</title></head><body><p>{text}</p></body></html>"
     url = server.route("/ru", Reply(body=body.encode("cp1251"),
                                     headers=(("Content-Type", "text/html"),)))
     page = fetch(url)
     assert isinstance(page, FetchedPage) and text in page.html
+
+
+def test_xhtml_is_fetched_and_an_untyped_body_only_when_it_looks_like_html(
+        server: LoopbackServer) -> None:
+    xhtml = server.route("/x", Reply(body=PAGE.encode(), headers=(
+        ("Content-Type", "application/xhtml+xml; charset=utf-8"),)))
+    untyped = server.route("/u", Reply(body=PAGE.encode(), headers=()))
+    binary = server.route("/b", Reply(body=b"\x00\x01 not markup", headers=()))
+    assert fetch(xhtml) == FetchedPage(xhtml, PAGE)
+    assert fetch(untyped) == FetchedPage(untyped, PAGE)
+    rejected(fetch(binary), Reason.FETCH_FAILED)
+
+
+def test_an_unknown_host_fails_without_a_connection(connects: list[tuple[str, int]]) -> None:
+    result = rejected(fetch("http://no-such-host.invalid/", GUARDED), Reason.FETCH_FAILED)
+    assert "no-such-host.invalid" in result.detail
+    assert connects == []
 
 
 def test_a_connection_refused_is_retried_then_fails() -> None:
@@ -207,6 +242,16 @@ def test_limits_bound_concurrency_per_host_and_overall(server: LoopbackServer) -
     assert server.peak_in_flight == 3
 
 
+def test_per_host_slots_are_dropped_when_no_fetch_needs_them(server: LoopbackServer) -> None:
+    async def go() -> int:
+        async with Fetcher(FAST, Metrics()) as fetcher:
+            urls = [server.route(f"/p{i}", html_page(PAGE)) for i in range(3)]
+            urls += [server.url("/p0", host="localhost"), "http://127.0.0.3:9/"]
+            await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+            return len(fetcher._hosts)
+    assert run(go()) == 0
+
+
 def test_fetch_never_raises_on_garbage_or_outside_its_context() -> None:
     rejected(fetch("http://exa mple.com:99999/"), Reason.FETCH_FAILED)
 
@@ -219,7 +264,7 @@ def test_fetch_never_raises_on_garbage_or_outside_its_context() -> None:
 
 def test_loopback_literal_is_blocked_without_a_request(server: LoopbackServer,
                                                        connects: list[tuple[str, int]]) -> None:
-    server.route("/", html(PAGE))
+    server.route("/", html_page(PAGE))
     metrics = Metrics()
     rejected(fetch(server.url("/"), GUARDED, metrics), Reason.FETCH_BLOCKED)
     assert server.seen == [] and connects == []
@@ -228,7 +273,8 @@ def test_loopback_literal_is_blocked_without_a_request(server: LoopbackServer,
 
 @pytest.mark.parametrize("url", [
     "http://169.254.169.254/latest/meta-data",
-    "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://0177.0.0.1/",
+    "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://2130706433/", "http://0x7f.1/",
+    "http://017700000001/", "http://127.1/",
     "http://10.0.0.1/", "http://0.0.0.0/", "http://224.0.0.1/",
     "file:///etc/passwd", "ftp://example.com/", "gopher://example.com/", "javascript:alert(1)",
 ])
@@ -238,9 +284,16 @@ def test_private_addresses_and_other_schemes_are_blocked(url: str,
     assert connects == []
 
 
+def test_a_dotted_octal_address_is_refused_without_a_connection(
+        connects: list[tuple[str, int]]) -> None:
+    # httpx itself rejects this form as an invalid URL, so it fails before any lookup.
+    rejected(fetch("http://0177.0.0.1/", GUARDED), Reason.FETCH_FAILED)
+    assert connects == []
+
+
 def test_a_name_resolving_to_loopback_is_blocked(server: LoopbackServer,
                                                  connects: list[tuple[str, int]]) -> None:
-    url = server.route("/", html(PAGE)).replace("127.0.0.1", "localhost")
+    url = server.route("/", html_page(PAGE)).replace("127.0.0.1", "localhost")
     assert "localhost" in rejected(fetch(url, GUARDED), Reason.FETCH_BLOCKED).detail
     assert server.seen == [] and connects == []
 
@@ -255,9 +308,9 @@ def _treat_127_0_0_2_as_public(address: IPAddress) -> bool:
 
 def test_a_redirect_to_a_private_address_is_blocked(server: LoopbackServer,
                                                     connects: list[tuple[str, int]]) -> None:
-    private = server.route("/secret", html("internal"))
+    private = server.route("/secret", html_page("internal"))
     with serving("127.0.0.2") as public:
-        allowed = public.route("/article", html(PAGE))
+        allowed = public.route("/article", html_page(PAGE))
         assert fetch(allowed, GUARDED, address_policy=_treat_127_0_0_2_as_public) == \
             FetchedPage(allowed, PAGE)
         start = public.route("/go", redirect(private))
@@ -266,6 +319,28 @@ def test_a_redirect_to_a_private_address_is_blocked(server: LoopbackServer,
         assert public.seen == ["/article", "/go"]
     assert server.seen == []
     assert {host for host, _ in connects} == {"127.0.0.2"}
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+        monkeypatch: pytest.MonkeyPatch, connects: list[tuple[str, int]]) -> None:
+    """DNS rebinding: a second lookup would answer 127.0.0.1, but there is no second lookup."""
+    answers = ["127.0.0.2", "127.0.0.1"]
+    lookups: list[str] = []
+
+    async def rebinding(self: asyncio.AbstractEventLoop, host: str, port: int,
+                        **kwargs: Any) -> list[Any]:
+        lookups.append(host)
+        address = answers[min(len(lookups), len(answers)) - 1]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", rebinding)
+    with serving("127.0.0.2") as public:
+        public.route("/", html_page(PAGE))
+        url = public.url("/", host="news.example")
+        assert fetch(url, GUARDED, address_policy=_treat_127_0_0_2_as_public) == \
+            FetchedPage(url, PAGE)
+        assert public.headers[0]["host"] == f"news.example:{public.port}"
+    assert lookups == ["news.example"] and connects == [("127.0.0.2", public.port)]
 
 
 def test_a_redirect_to_another_scheme_is_blocked(server: LoopbackServer) -> None:

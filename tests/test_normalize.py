@@ -185,3 +185,9 @@ def test_clean_report_text_passes_through_whole() -> None:
     for text in ("\n".join(PARAGRAPHS), trailing):
         article = _clean(RawArticle(url="https://outlet.example/news/1", text=text))
         assert article.text.split() == text.replace("\n", " ").split()
+
+
+def test_text_is_used_when_the_html_has_no_article() -> None:
+    raw = RawArticle(url="https://example.com/a", html="<html><body><nav>Home</nav></body></html>",
+                     text="\n".join(PARAGRAPHS))
+    assert _clean(raw).text.split("\n\n") == PARAGRAPHS

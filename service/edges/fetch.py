@@ -147,12 +147,14 @@ class Fetcher:
         return result
 
     async def _fetch_or_reject(self, url: str) -> FetchedPage | Rejection:
+        budget = _Budget(self._config.retries)
         try:
             target = httpx.URL(url)
             check_scheme(target)
             async with self._hosts.hold(target.host), self._global:
                 async with asyncio.timeout(self._config.total_timeout_s) as scope:
-                    return await self._follow(target, scope.when() or 0.0)
+                    budget.deadline = scope.when() or 0.0
+                    return await self._follow(target, budget)
         except Blocked as exc:
             return Rejection(Reason.FETCH_BLOCKED, _one_line(str(exc)), STAGE)
         except _TooLarge as exc:
@@ -160,38 +162,40 @@ class Fetcher:
         except _Failed as exc:
             return Rejection(Reason.FETCH_FAILED, _one_line(str(exc)), STAGE)
         except TimeoutError:
-            return Rejection(Reason.FETCH_FAILED,
-                             f"timed out after {self._config.total_timeout_s:g}s in total", STAGE)
+            last = f" (last: {budget.last})" if budget.last else ""
+            detail = f"timed out after {self._config.total_timeout_s:g}s in total{last}"
+            return Rejection(Reason.FETCH_FAILED, _one_line(detail), STAGE)
         except Exception as exc:  # anything else is a failed fetch, never a crash
             return Rejection(Reason.FETCH_FAILED, _one_line(f"{type(exc).__name__}: {exc}"), STAGE)
 
-    async def _follow(self, url: httpx.URL, deadline: float) -> FetchedPage:
-        """Follows redirects by hand, checking each hop; retries share one budget."""
-        retries = _Budget(self._config.retries, deadline)
+    async def _follow(self, url: httpx.URL, budget: _Budget) -> FetchedPage:
+        """Follows redirects by hand, checking each hop's scheme (its addresses are checked on
+        connect); all hops share one retry budget."""
         hops = 0
         while True:
-            check_scheme(url)
-            outcome = await self._with_retries(url, retries)
+            outcome = await self._with_retries(url, budget)
             if isinstance(outcome, FetchedPage):
                 return outcome
             hops += 1
             if hops > self._config.max_redirects:
                 raise _Failed(f"more than {self._config.max_redirects} redirects (last {url})")
+            check_scheme(outcome)
             url = outcome
 
-    async def _with_retries(self, url: httpx.URL, retries: _Budget) -> FetchedPage | httpx.URL:
+    async def _with_retries(self, url: httpx.URL, budget: _Budget) -> FetchedPage | httpx.URL:
         while True:
             try:
                 return await self._once(url)
             except _Retryable as exc:
-                if retries.left <= 0:
-                    raise _Failed(f"{exc} (after {retries.used} retries)") from exc
-                delay = self._delay(exc, retries.used)
-                if asyncio.get_running_loop().time() + delay >= retries.deadline:
+                budget.last = str(exc)
+                if budget.left <= 0:
+                    raise _Failed(f"{exc} (after {budget.used} retries)") from exc
+                delay = self._delay(exc, budget.used)
+                if asyncio.get_running_loop().time() + delay >= budget.deadline:
                     raise _Failed(f"{exc}; no time left to retry") from exc
                 await asyncio.sleep(delay)
-                retries.left -= 1
-                retries.used += 1
+                budget.left -= 1
+                budget.used += 1
 
     def _delay(self, error: _Retryable, attempt: int) -> float:
         """Exponential backoff with full jitter, or the server's Retry-After when it sent one."""
@@ -226,12 +230,11 @@ class Fetcher:
             if not location:
                 raise _Failed(f"HTTP {status} redirect without Location")
             return response.url.join(location)
-        if status == 429:
-            raise _Retryable("HTTP 429", retry_after(response.headers.get("retry-after")))
-        if status >= 500:
-            raise _Retryable(f"HTTP {status}")
+        if status == 429 or status >= 500:
+            raise _Retryable(f"HTTP {status} from {response.url}",
+                             retry_after(response.headers.get("retry-after")))
         if not 200 <= status < 300:
-            raise _Failed(f"HTTP {status}")
+            raise _Failed(f"HTTP {status} from {response.url}")
         content_type = response.headers.get("content-type", "")
         mime, charset = parse_content_type(content_type)
         if mime and mime not in HTML_TYPES:
@@ -259,11 +262,12 @@ class Fetcher:
 
 @dataclass
 class _Budget:
-    """Retries left for one fetch and the loop time by which it must be done."""
+    """One fetch's retries, the loop time by which it must be done, and its last error."""
 
     left: int
-    deadline: float
+    deadline: float = 0.0
     used: int = 0
+    last: str = ""
 
 
 def _outcome(result: FetchedPage | Rejection) -> str:

@@ -150,6 +150,8 @@ class Worker:
             max_partition_fetch_bytes=max(1_048_576, config.limits.max_message_bytes + 65536))
         self._pending: deque[_Batch] = deque()
         self._wakeup = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._acker: asyncio.Task[None] | None = None
         self._acked: dict[TopicPartition, int] = {}
         self._in_flight = 0
         self._room = asyncio.Condition()
@@ -164,7 +166,7 @@ class Worker:
         try:
             self.consumer.subscribe([topics.raw, topics.prepared], listener=_Rebalance(self))
             await self.consumer.start()
-            acker = asyncio.create_task(self._ack_loop(), name="ack-loop")
+            acker = self._acker = asyncio.create_task(self._ack_loop(), name="ack-loop")
             lag = asyncio.create_task(self._lag_loop(), name="lag-loop")
             try:
                 await self._poll_loop(stop)
@@ -182,6 +184,8 @@ class Worker:
         stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
+                if self._acker is not None and self._acker.done():
+                    self._acker.result()  # the ack loop died: surface its error, stop consuming
                 async with self._room:
                     await self._room.wait_for(
                         lambda: self._in_flight < self.config.kafka.max_in_flight)
@@ -214,6 +218,7 @@ class Worker:
         self._in_flight += count
         self.metrics.in_flight.set(self._in_flight)
         self._pending.append(batch)
+        self._drained.clear()
         self._wakeup.set()
 
     async def _prepare(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
@@ -277,6 +282,8 @@ class Worker:
             if self._pending:
                 await self._acknowledge(self._pending[0])
                 self._pending.popleft()
+                if not self._pending:
+                    self._drained.set()
             if self._acked and (not self._pending
                                 or time.monotonic() - self._last_commit >= interval):
                 await self._commit()
@@ -341,9 +348,9 @@ class Worker:
 
     async def flush(self) -> None:
         """Acknowledge and commit everything consumed so far."""
-        while self._pending:
+        if self._pending:
             self._wakeup.set()
-            await asyncio.sleep(0.005)
+            await self._drained.wait()
         await self._commit()
 
     # -- rebalance and state ---------------------------------------------------------------

@@ -78,13 +78,17 @@ class Guard:
         self._allow_private = allow_private
         self._policy = policy
 
-    async def resolve(self, host: str, port: int) -> list[str]:
-        """The addresses to connect to, in resolver order; raises Blocked or ResolveError."""
+    async def resolve(self, host: str, port: int, timeout: float | None = None) -> list[str]:
+        """The addresses to connect to, in resolver order; raises Blocked, ResolveError or
+        httpcore.ConnectTimeout (a lookup counts against the connect timeout)."""
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+            async with asyncio.timeout(timeout):
+                infos = await loop.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise ResolveError(host, exc) from exc
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not self._allow_private:
             for text in addresses:
@@ -109,7 +113,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                           socket_options: Iterable[typing.Any] | None = None,
                           ) -> httpcore.AsyncNetworkStream:
         error: Exception | None = None
-        for address in await self._guard.resolve(host, port):
+        for address in await self._guard.resolve(host, port, timeout):
             try:
                 return await self._inner.connect_tcp(address, port, timeout, local_address,
                                                      socket_options)

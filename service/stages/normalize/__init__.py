@@ -1,8 +1,11 @@
 """Normalize: a raw article (HTML or text) to a clean ``Article``, or a ``no_content`` rejection.
 
-Steps: bound the input, repair the text, extract the body (``html`` or ``text``), drop lines the
-source repeats across articles (``FurnitureMemory``), then fill metadata (title, language,
-publication time, canonical URL, source, id). Any failure becomes a rejection, never an exception.
+Steps: bound the input, extract the body (``html``; ``text`` when there is no html or it holds no
+article), repair the text, drop lines the source repeats across articles (``FurnitureMemory``),
+then fill metadata (title, language, publication time, canonical URL, source, id). Modules:
+``html`` (main-content extraction), ``text`` (furniture removal from crawler text), ``lines``
+(shared line signals), ``repair`` (Unicode), ``metadata``, ``urls``, ``memory``, ``settings``.
+Any failure becomes a rejection, never an exception.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ class _Extracted:
     title: str | None = None
     canonical: str | None = None
     published: str | None = None
+
+
+def _words(extracted: _Extracted) -> int:
+    return sum(len(p.split()) for p in extracted.paragraphs)
 
 
 def _without_learned_furniture(paragraphs: list[str], furniture: set[int]) -> list[str]:
@@ -97,14 +104,14 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
                settings: NormalizeSettings) -> Article | Rejection:
     source = registered_domain(raw.url) or (raw.source or "")
     provisional_id = raw.id or derived_id(canonical_url(raw.url, None))
+    extracted: _Extracted | Rejection = _reject("message has neither html nor text")
     if raw.html and raw.html.strip():
         extracted = _from_html(raw, raw.html, source, memory, provisional_id, settings)
-        if isinstance(extracted, Rejection):
-            return extracted
-    elif raw.text and raw.text.strip():
+    if raw.text and raw.text.strip() and (
+            isinstance(extracted, Rejection) or _words(extracted) < settings.min_body_words):
         extracted = _from_text(raw, raw.text, source, memory, provisional_id, settings)
-    else:
-        return _reject("message has neither html nor text")
+    if isinstance(extracted, Rejection):
+        return extracted
     text = "\n\n".join(" ".join(p.split()) for p in extracted.paragraphs)
     words = len(text.split())
     if words < settings.min_body_words:

@@ -46,7 +46,7 @@ _NEGATIVE = re.compile(
     r"recommend|more-|read-?more|nav|menu|masthead|skip|footer|foot(?:$|[-_\s])|rating|"
     r"outbrain|taboola|teaser|trending|popular|most-|signin|login|print|meta(?:$|[-_\s])|"
     r"dateline|timestamp|publish|hidden|jump|follow|donat|support-|breaking|alert|overlay|"
-    r"header|topbar|utility)",
+    r"header|topbar|utility|photo|gallery)",
     re.IGNORECASE,
 )
 # Furniture words distinctive enough to count anywhere in a name ("imageEmbedCaption").

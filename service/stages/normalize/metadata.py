@@ -162,7 +162,7 @@ def dateline(lines: list[str]) -> str | None:
 
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text`` from py3langid's bundled model ("und" when empty)."""
-    sample = text[:3000]
+    sample = text[:1500]
     if not sample.strip():
         return "und"
     code, _score = py3langid.classify(sample)

@@ -44,7 +44,7 @@ FEATURES = (
     "furniture_shape", "digits", "reader_address", "topic_share", "mentions_headline",
     "repeated", "position", "upper_case", "linkish", "ends_colon",
     "near_long_sentences", "wide_long_sentences", "prev_long_sentence", "next_long_sentence",
-    "near_topic_share", "in_prose_run",
+    "near_topic_share", "in_prose_run", "gap_before", "gap_after",
 )
 # Fitted by bench/train_text_lines.py on the extraction-text dev split (see its output).
 WEIGHTS: tuple[float, ...] = (
@@ -70,6 +70,8 @@ WEIGHTS: tuple[float, ...] = (
     0.3419,  # next_long_sentence
     -0.3787,  # near_topic_share
     2.7788,  # in_prose_run
+    0.0,  # gap_before
+    0.0,  # gap_after
 )
 BIAS = -3.9748
 SHARE = FEATURES.index("topic_share")
@@ -86,16 +88,22 @@ class Line:
     words: int
     sentence: bool
     furniture: bool = False
+    gap_before: bool = False
 
 
 def split_lines(text: str) -> list[str]:
-    """Non-empty lines with list bullets removed and glued sentences split apart."""
+    """Lines with list bullets removed and glued sentences split apart; a run of blank lines
+    becomes one empty string (crawlers set paragraphs apart with them, menu items not)."""
     out: list[str] = []
     for raw in text.split("\n"):
         line = _BULLET.sub("", raw).strip()
         if not line:
+            if out and out[-1]:
+                out.append("")
             continue
         out.extend(part.strip() for part in _GLUED.split(line) if part.strip())
+    while out and not out[-1]:
+        out.pop()
     return out
 
 
@@ -210,6 +218,8 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
             long_sentence[index + 1] if index + 1 < len(items) else 0.0,
             _window_mean(shares, index, 3),
             1.0 if start <= index < end else 0.0,
+            1.0 if item.gap_before else 0.0,
+            1.0 if index + 1 < len(items) and items[index + 1].gap_before else 0.0,
         ])
     return rows
 
@@ -239,16 +249,21 @@ def _best_span(scores: list[float]) -> tuple[int, int]:
 def prepare(lines: list[str], furniture: set[int], title: str | None) -> list[Line]:
     """Lines as candidates: a caption printed twice kept once, the headline line dropped."""
     items: list[Line] = []
+    gap = False
     for index, text in enumerate(lines):
+        if not text:
+            gap = True
+            continue
         if items and _same(items[-1].text, text):
             if len(text) < len(items[-1].text):
                 items[-1] = Line(text, word_count(text), looks_like_sentence(text),
-                                 items[-1].furniture)
+                                 items[-1].furniture, items[-1].gap_before)
             continue
         if title and text.strip().lower() == title.strip().lower():
             continue
         items.append(Line(text, word_count(text), looks_like_sentence(text),
-                          furniture=index in furniture))
+                          furniture=index in furniture, gap_before=gap))
+        gap = False
     return items
 
 
@@ -335,7 +350,7 @@ def analyse(lines: list[str], furniture: set[int], title: str | None,
     """Candidate lines and their features. The topic is anchored on the title, the URL's words
     and the first line (a crawler's text usually opens with the page title)."""
     items = prepare(lines, furniture, title)
-    topic = f"{title or ''} {anchor} {lines[0] if lines else ''}"
+    topic = f"{title or ''} {anchor} {lines[0] if lines else ''}"  # split_lines: no leading ""
     return items, line_features(items, topic)
 
 

@@ -14,12 +14,13 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from publicsuffixlist import PublicSuffixList
 
 # Parameters that identify a campaign or a click, never the document: dropping them makes the
-# same article shared from two places land on one canonical URL (and so one id).
+# same article shared from two places land on one canonical URL (and so one id). Ambiguous
+# names that some sites use for the document itself (cid, id, p) are kept.
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs", "vero_", "oly_")
 _TRACKING_NAMES = frozenset({
     "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "twclid", "igshid", "mkt_tok",
     "_ga", "_gl", "ocid", "cmpid", "ncid", "icid", "spm", "scid", "s_cid", "wt.mc_id",
-    "ref_src", "ref_url", "cid", "ito", "at_medium", "at_campaign", "rss", "smid", "sr_share",
+    "ref_src", "ref_url", "ito", "at_medium", "at_campaign", "smid", "sr_share",
 })
 
 _PSL: PublicSuffixList | None = None
