@@ -44,36 +44,34 @@ FEATURES = (
     "furniture_shape", "digits", "reader_address", "topic_share", "mentions_headline",
     "repeated", "position", "upper_case", "linkish", "ends_colon",
     "near_long_sentences", "wide_long_sentences", "prev_long_sentence", "next_long_sentence",
-    "near_topic_share", "in_prose_run", "gap_before", "gap_after",
+    "near_topic_share", "in_prose_run",
 )
 # Fitted by bench/train_text_lines.py on the extraction-text dev split (see its output).
 WEIGHTS: tuple[float, ...] = (
-    0.6431,  # log_words
-    1.0177,  # sentence
-    -0.4374,  # long_sentence
-    -0.2124,  # title_case
-    -2.0272,  # truncated
-    -1.3189,  # call_to_action
-    -1.6903,  # furniture_shape
-    3.9011,  # digits
-    -1.2507,  # reader_address
-    -0.3421,  # topic_share
-    0.0738,  # mentions_headline
-    1.0774,  # repeated
-    -0.7383,  # position
-    -1.2942,  # upper_case
-    0.2881,  # linkish
-    0.5397,  # ends_colon
-    0.3874,  # near_long_sentences
-    1.3004,  # wide_long_sentences
-    0.4502,  # prev_long_sentence
-    0.3419,  # next_long_sentence
-    -0.3787,  # near_topic_share
-    2.7788,  # in_prose_run
-    0.0,  # gap_before
-    0.0,  # gap_after
+    0.6371,  # log_words
+    1.0108,  # sentence
+    -0.4505,  # long_sentence
+    -0.2161,  # title_case
+    -1.9364,  # truncated
+    -1.3154,  # call_to_action
+    -1.6856,  # furniture_shape
+    3.9156,  # digits
+    -1.1879,  # reader_address
+    -0.3505,  # topic_share
+    0.0822,  # mentions_headline
+    1.0831,  # repeated
+    -0.7384,  # position
+    -1.3189,  # upper_case
+    0.2939,  # linkish
+    0.5428,  # ends_colon
+    0.4182,  # near_long_sentences
+    1.2714,  # wide_long_sentences
+    0.4462,  # prev_long_sentence
+    0.3400,  # next_long_sentence
+    -0.3603,  # near_topic_share
+    2.8045,  # in_prose_run
 )
-BIAS = -3.9748
+BIAS = -3.9655
 SHARE = FEATURES.index("topic_share")
 APPEAL_ADDRESS = 0.05
 APPEAL_TOPIC = 0.2
@@ -88,22 +86,16 @@ class Line:
     words: int
     sentence: bool
     furniture: bool = False
-    gap_before: bool = False
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines with list bullets removed and glued sentences split apart; a run of blank lines
-    becomes one empty string (crawlers set paragraphs apart with them, menu items not)."""
+    """Non-empty lines with list bullets removed and glued sentences split apart."""
     out: list[str] = []
     for raw in text.split("\n"):
         line = _BULLET.sub("", raw).strip()
         if not line:
-            if out and out[-1]:
-                out.append("")
             continue
         out.extend(part.strip() for part in _GLUED.split(line) if part.strip())
-    while out and not out[-1]:
-        out.pop()
     return out
 
 
@@ -218,8 +210,6 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
             long_sentence[index + 1] if index + 1 < len(items) else 0.0,
             _window_mean(shares, index, 3),
             1.0 if start <= index < end else 0.0,
-            1.0 if item.gap_before else 0.0,
-            1.0 if index + 1 < len(items) and items[index + 1].gap_before else 0.0,
         ])
     return rows
 
@@ -249,21 +239,16 @@ def _best_span(scores: list[float]) -> tuple[int, int]:
 def prepare(lines: list[str], furniture: set[int], title: str | None) -> list[Line]:
     """Lines as candidates: a caption printed twice kept once, the headline line dropped."""
     items: list[Line] = []
-    gap = False
     for index, text in enumerate(lines):
-        if not text:
-            gap = True
-            continue
         if items and _same(items[-1].text, text):
             if len(text) < len(items[-1].text):
                 items[-1] = Line(text, word_count(text), looks_like_sentence(text),
-                                 items[-1].furniture, items[-1].gap_before)
+                                 items[-1].furniture)
             continue
         if title and text.strip().lower() == title.strip().lower():
             continue
         items.append(Line(text, word_count(text), looks_like_sentence(text),
-                          furniture=index in furniture, gap_before=gap))
-        gap = False
+                          furniture=index in furniture))
     return items
 
 
@@ -350,7 +335,7 @@ def analyse(lines: list[str], furniture: set[int], title: str | None,
     """Candidate lines and their features. The topic is anchored on the title, the URL's words
     and the first line (a crawler's text usually opens with the page title)."""
     items = prepare(lines, furniture, title)
-    topic = f"{title or ''} {anchor} {lines[0] if lines else ''}"  # split_lines: no leading ""
+    topic = f"{title or ''} {anchor} {lines[0] if lines else ''}"
     return items, line_features(items, topic)
 
 
