@@ -7,6 +7,7 @@ say "503, then 200". Handlers run in daemon threads and every wait is cut short 
 from __future__ import annotations
 
 import http.server
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,24 +91,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, tls: ssl.SSLContext | None) -> None:
         super().__init__((host, 0), _Handler)
         self.state = _State()
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
 
 
 class LoopbackServer:
     """The running server: ``route`` scripts it, ``seen`` lists request paths in order."""
 
-    def __init__(self, server: _Server, host: str) -> None:
+    def __init__(self, server: _Server, host: str, scheme: str) -> None:
         self._server = server
         self._host = host
+        self._scheme = scheme
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "/", host: str | None = None) -> str:
-        return f"http://{host or self._host}:{self.port}{path}"
+        return f"{self._scheme}://{host or self._host}:{self.port}{path}"
 
     def route(self, path: str, *replies: Reply) -> str:
         """Script ``path`` and return its URL."""
@@ -132,14 +136,15 @@ class LoopbackServer:
 
 
 @contextmanager
-def serving(host: str = "127.0.0.1") -> Iterator[LoopbackServer]:
-    """A server on ``host`` and a free port, shut down (handlers released) on exit."""
-    server = _Server(host)
+def serving(host: str = "127.0.0.1",
+            tls: ssl.SSLContext | None = None) -> Iterator[LoopbackServer]:
+    """A server on ``host`` and a free port (HTTPS with ``tls``), shut down on exit."""
+    server = _Server(host, tls)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
     try:
-        yield LoopbackServer(server, host)
+        yield LoopbackServer(server, host, "http" if tls is None else "https")
     finally:
         server.state.stopping.set()
         server.shutdown()

@@ -12,6 +12,7 @@ import codecs
 import email.utils
 import random
 import re
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,9 +45,8 @@ DETECT_BYTES = 65536
 _META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b",
                          re.IGNORECASE | re.DOTALL)
-# WHATWG Encoding: these labels mean windows-1252 on the web; a meta tag cannot mean UTF-16.
-_WEB_ALIASES = {"latin_1": "cp1252", "ascii": "cp1252", "utf_16": "utf-8",
-                "utf_16_le": "utf-8", "utf_16_be": "utf-8"}
+# WHATWG Encoding: on the web these labels mean windows-1252 (Python's names for them).
+_MEANS_WINDOWS_1252 = frozenset({"iso8859-1", "ascii"})
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class _Failed(Exception):
 
 
 class _TooLarge(Exception):
-    pass
+    """The body is over ``max_bytes``: a distinct dead-letter reason, never retried."""
 
 
 class _Retryable(Exception):
@@ -102,11 +102,14 @@ class Fetcher:
 
     ``address_policy`` decides which resolved addresses count as public (tests inject one);
     ``allow_private_networks`` in the config switches the address check off entirely.
+    ``ssl_context`` replaces the default trust store (certifi), e.g. for an internal CA.
     """
 
     def __init__(self, config: FetchConfig, metrics: Metrics,
-                 address_policy: AddressPolicy = is_public_address) -> None:
+                 address_policy: AddressPolicy = is_public_address,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._config = config
+        self._ssl_context = ssl_context
         self._metrics = metrics
         self._guard = Guard(config.allow_private_networks, address_policy)
         self._global = asyncio.Semaphore(config.concurrency)
@@ -120,7 +123,7 @@ class Fetcher:
         transport = httpx.AsyncHTTPTransport(http2=True, limits=limits, trust_env=False)
         # The stock pool resolves names itself; swap in one whose backend goes through the guard.
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=self._ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             http1=True, http2=True, network_backend=GuardedBackend(self._guard))
@@ -221,6 +224,8 @@ class Fetcher:
         except httpx.TimeoutException as exc:
             raise _Retryable(f"{type(exc).__name__} fetching {url}") from exc
         except httpx.TransportError as exc:
+            if _caused_by(exc, ssl.SSLCertVerificationError):
+                raise _Failed(f"{type(exc).__name__}: {exc}") from exc
             raise _Retryable(f"{type(exc).__name__}: {exc}") from exc
 
     async def _read(self, response: httpx.Response) -> FetchedPage | httpx.URL:
@@ -277,6 +282,16 @@ def _outcome(result: FetchedPage | Rejection) -> str:
                                                                                 "failed")
 
 
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is in the chain of causes (httpx wraps httpcore wraps the original)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, kind):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:500]
 
@@ -308,15 +323,21 @@ def parse_content_type(header: str) -> tuple[str, str | None]:
     return mime.strip().lower(), charset
 
 
-def _codec(label: str | None) -> str | None:
-    """Python's codec for a web charset label, or None when Python does not know it."""
+def _codec(label: str | None, in_meta: bool = False) -> str | None:
+    """Python's codec for a web charset label, or None when Python does not know it.
+
+    A <meta> tag was read as ASCII bytes, so it cannot truly declare UTF-16 (WHATWG: UTF-8).
+    """
     if not label:
         return None
     try:
-        name = codecs.lookup(label).name.replace("-", "_")
-    except LookupError:
+        name = codecs.lookup(label).name
+        "a".encode(name)  # refuses codecs that are not text encodings (base64, rot13, ...)
+    except (LookupError, UnicodeError):
         return None
-    return _WEB_ALIASES.get(name, name)
+    if name in _MEANS_WINDOWS_1252:
+        return "cp1252"
+    return "utf-8" if in_meta and name.startswith("utf-16") else name
 
 
 def decode_html(body: bytes, header_charset: str | None = None) -> str:
@@ -328,7 +349,7 @@ def decode_html(body: bytes, header_charset: str | None = None) -> str:
     declared = _codec(header_charset)
     if declared is None:
         match = _META_CHARSET.search(body[:META_SCAN_BYTES])
-        declared = _codec(match.group(1).decode("ascii")) if match else None
+        declared = _codec(match.group(1).decode("ascii"), in_meta=True) if match else None
     if declared is not None:
         return body.decode(declared, errors="replace")
     try:
