@@ -187,6 +187,7 @@ async def process_file(config: Config, source: BinaryIO, name: str,
     pipeline = build_pipeline(config, metrics)
     state = pipeline.new_state()
     fetcher = build_fetcher(config, metrics)
+    deadline_s = config.limits.message_deadline_s
     counts = {"consumed": 0, "clean": 0, "clusters": 0, "dlq": 0}
     files = {sink: (out_dir / f"{sink.value}.jsonl").open("wb")
              for sink in (Sink.CLEAN, Sink.CLUSTERS, Sink.DLQ)}
@@ -206,11 +207,11 @@ async def process_file(config: Config, source: BinaryIO, name: str,
                     continue
                 batch.append((line, Origin(name, 0, offset)))
                 if len(batch) >= _FILE_BATCH:
-                    await _process_batch(pipeline, fetcher, state, batch, write)
+                    await _process_batch(pipeline, fetcher, state, batch, write, deadline_s)
                     counts["consumed"] += len(batch)
                     batch = []
             if batch:
-                await _process_batch(pipeline, fetcher, state, batch, write)
+                await _process_batch(pipeline, fetcher, state, batch, write, deadline_s)
                 counts["consumed"] += len(batch)
     finally:
         for handle in files.values():
@@ -220,8 +221,8 @@ async def process_file(config: Config, source: BinaryIO, name: str,
 
 async def _process_batch(pipeline: Pipeline, fetcher: Fetcher | None, state: StoryState,
                          batch: list[tuple[bytes | None, Origin]],
-                         write: Callable[[Sink, bytes], None]) -> None:
-    for result in await prepare_batch(pipeline, fetcher, batch):
+                         write: Callable[[Sink, bytes], None], deadline_s: float) -> None:
+    for result in await prepare_batch(pipeline, fetcher, batch, deadline_s):
         for output in result.outputs:
             if output.sink is not Sink.PREPARED:
                 write(output.sink, output.value)

@@ -11,8 +11,9 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from service.deadline import DeadlineExceeded, cpu_deadline
 from service.pipeline import Pipeline, Result
-from service.records import Origin, RawArticle, Rejection
+from service.records import Origin, RawArticle, Reason, Rejection
 from service.stages.decode import needs_fetch
 from service.timefmt import iso_utc
 
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
 
 
 async def prepare_batch(pipeline: Pipeline, fetcher: Fetcher | None,
-                        messages: Sequence[tuple[bytes | None, Origin]]) -> list[Result]:
+                        messages: Sequence[tuple[bytes | None, Origin]],
+                        deadline_s: float = 0.0) -> list[Result]:
+    """Results in input order; each message's CPU stages get ``deadline_s`` (0: no deadline)."""
     decoded: list[RawArticle | Rejection] = [pipeline.decode(value) for value, _ in messages]
     if fetcher is not None:
         wanted = [i for i, raw in enumerate(decoded)
@@ -30,8 +33,19 @@ async def prepare_batch(pipeline: Pipeline, fetcher: Fetcher | None,
         fetched_at = iso_utc(pipeline.clock())
         for index, page in zip(wanted, pages, strict=True):
             decoded[index] = _with_page(decoded[index], page, fetched_at)
-    return [pipeline.prepare(value, origin, raw)
+    return [_prepare_within(pipeline, value, origin, raw, deadline_s)
             for (value, origin), raw in zip(messages, decoded, strict=True)]
+
+
+def _prepare_within(pipeline: Pipeline, value: bytes | None, origin: Origin,
+                    raw: RawArticle | Rejection, deadline_s: float) -> Result:
+    try:
+        with cpu_deadline(deadline_s):
+            return pipeline.prepare(value, origin, raw)
+    except DeadlineExceeded:
+        detail = f"processing took longer than limits.message_deadline_s ({deadline_s} s)"
+        return pipeline.reject(Rejection(Reason.DEADLINE_EXCEEDED, detail, "normalize"),
+                               origin, value)
 
 
 def _url(raw: RawArticle | Rejection) -> str:

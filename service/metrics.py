@@ -28,9 +28,6 @@ _BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
 # `_created` series double the exposition size and no dashboard or alert here uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-STAGES = ("decode", "fetch", "normalize", "fingerprint", "dedup", "cluster", "serialize",
-          "produce", "commit")
-
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:

@@ -85,3 +85,21 @@ def test_invalid_utf8_is_kept_as_base64() -> None:
     result = _pipeline().prepare(b'{"url": "\xff\xfe"}', ORIGIN)
     (letter,) = (orjson.loads(o.value) for o in result.outputs)
     assert letter["reason"] == "invalid_json" and letter["raw_encoding"] == "base64"
+
+
+def test_a_message_over_its_deadline_becomes_a_dead_letter() -> None:
+    import asyncio
+
+    from service.flow import prepare_batch
+
+    page = "<html><body><article>" + "".join(
+        f"<p>Paragraph {i} reports that the council met {i} times to discuss plan {i}.</p>"
+        for i in range(15_000)) + "</article>"
+    value = orjson.dumps({"url": "https://example.com/slow", "html": page})
+    pipeline = Pipeline(max_message_bytes=len(value),
+                        clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+    (result,) = asyncio.run(prepare_batch(pipeline, None, [(value, ORIGIN)], deadline_s=0.01))
+    (letter,) = (orjson.loads(o.value) for o in result.outputs)
+    assert letter["reason"] == "deadline_exceeded"
+    (quick,) = asyncio.run(prepare_batch(pipeline, None, [(value, ORIGIN)], deadline_s=30))
+    assert quick.prepared is not None

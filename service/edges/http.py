@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -24,7 +24,6 @@ class Health:
 
     ready: bool = False
     why_not: str = "starting"
-    details: dict[str, str] = field(default_factory=dict)
 
     def set_ready(self, ready: bool, why_not: str = "") -> None:
         self.ready = ready

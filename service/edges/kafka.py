@@ -224,7 +224,8 @@ class Worker:
     async def _prepare(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
                        batch: _Batch) -> None:
         inputs = [(m.value, Origin(tp.topic, tp.partition, m.offset, m.key)) for m in messages]
-        results = await prepare_batch(self.pipeline, self.fetcher, inputs)
+        results = await prepare_batch(self.pipeline, self.fetcher, inputs,
+                                      self.config.limits.message_deadline_s)
         for message, result in zip(messages, results, strict=True):
             born = parse_timestamp(result.prepared.article.fetched_at) if result.prepared else None
             batch.born.append(born.timestamp() if born else message.timestamp / 1000)

@@ -1,0 +1,36 @@
+"""A CPU deadline for one message: the pure stages cannot be preempted, so a timer signal does it.
+
+Input caps already bound the work; this is the backstop that turns a pathological message into a
+``deadline_exceeded`` dead letter instead of a stalled partition. Signals reach only the main
+thread, so elsewhere (tests running a loop in a thread) the deadline is not armed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+
+class DeadlineExceeded(BaseException):
+    """Raised into the running stage; a BaseException so broad ``except Exception`` lets it by."""
+
+
+def _expire(signum: int, frame: FrameType | None) -> None:
+    raise DeadlineExceeded
+
+
+@contextlib.contextmanager
+def cpu_deadline(seconds: float) -> Iterator[None]:
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
