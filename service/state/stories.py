@@ -1,54 +1,453 @@
-"""Duplicate and story-cluster decisions (first version: exact duplicates only)."""
+"""Duplicate and story-cluster decisions of one shard, and the changelog that restores them.
+
+``StoryState.decide`` takes articles in arrival order and answers, for each, whether it copies
+an earlier article (exact: same content hash; near: MinHash/LSH, see ``service.stages.dedup``)
+and which story it belongs to (TF-IDF centroids found through a term index, see
+``service.stages.cluster``). Articles are numbered by a serial; everything the next decision
+depends on is either in the changelog or a deterministic function of it, so ``restore`` followed
+by the rest of a stream gives the same assignments as an uninterrupted run.
+
+Memory stays bounded: articles live in a ring of ``max_articles`` slots and leave it after
+``retention_hours`` of event time; stories go dormant (and are dropped) after ``window_hours``
+without a new article. Event time is ``published_at``, else ``fetched_at``, else the latest
+event time seen.
+
+Scaling out: one ``StoryState`` is the whole state of one shard. Stateless workers prepare
+(normalize, fingerprint) and route each article to a shard by a key that keeps comparable
+articles together (the lead keys by language); the shard's partition of the internal prepared
+topic and of the compacted changelog topic are owned by one worker at a time, which restores
+this state from the changelog before it consumes.
+"""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import orjson
+import numpy as np
+import xxhash
 
 from service.records import Article, Assignment, Fingerprint
+from service.stages import cluster, dedup
+from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
+from service.stages.fingerprint import shingle_hashes, word_hashes, words
+from service.state import codec
+from service.timefmt import parse_timestamp
+
+_HOUR = 3600.0
+_CHUNKS = 32
 
 
 @dataclass(frozen=True)
 class StorySettings:
+    """Tunables of duplicate detection and story clustering (config section ``[stories]``)."""
+
     window_hours: float = 72.0
+    retention_hours: float = 168.0
+    max_articles: int = 1_000_000
+    join_threshold: float = 0.25
+    merge_threshold: float = 0.5
+    near_jaccard: float = 0.5
+    near_containment: float = 0.8
+    near_min_shingles: int = 10
+    prior_documents: float = 20.0
+    title_weight: float = 3.0
+    name_weight: float = 1.0
+    number_weight: float = 1.0
+    article_terms: int = 128
+    story_terms: int = 128
+    index_terms: int = 12
+    query_terms: int = 16
+    postings_read: int = 32
+    candidates: int = 24
+    frequency_snapshot_every: int = 5000
+
+
+@dataclass(slots=True)
+class _Story:
+    serial: int
+    founder: int
+    cluster_id: str
+    centroid: Vector
+    last_time: float
+    stamp: int
+    size: int
+    members: list[int] = field(default_factory=list)
+
+    def record(self) -> codec.StoryRecord:
+        return codec.StoryRecord(self.serial, self.founder, self.last_time, self.stamp,
+                                 self.size, self.cluster_id, self.centroid)
 
 
 class StoryState:
     def __init__(self, settings: StorySettings | None = None) -> None:
         self.settings = settings if settings is not None else StorySettings()
-        self._decided: dict[str, Assignment] = {}
-        self._by_content: dict[str, str] = {}
-        self._changes: list[tuple[bytes, bytes | None]] = []
+        self._reset()
 
-    def decide(self, article: Article, fp: Fingerprint) -> list[Assignment]:
-        known = self._decided.get(article.id)
-        if known is not None:
-            return [known]
-        original = self._by_content.get(fp.content)
-        if original is not None:
-            first = self._decided[original]
-            assignment = Assignment(article.id, first.cluster_id, False, 1.0, original, "exact",
-                                    first.cluster_size + 1)
-        else:
-            self._by_content[fp.content] = article.id
-            assignment = Assignment(article.id, article.id, True, 1.0, None, None, 1)
-        self._decided[article.id] = assignment
-        self._changes.append((article.id.encode(), orjson.dumps(
-            [assignment.cluster_id, assignment.duplicate_of, fp.content])))
-        return [assignment]
+    def _reset(self) -> None:
+        s = self.settings
+        cap = max(1, s.max_articles)
+        self._cap = cap
+        self._signatures = np.zeros((cap, dedup.PERMUTATIONS), dtype=np.uint32)
+        self._shingles = np.zeros(cap, dtype=np.int32)
+        self._roots = np.zeros(cap, dtype=np.int64)
+        self._stories = np.zeros(cap, dtype=np.int64)
+        self._times = np.zeros(cap, dtype=np.float64)
+        self._contents = np.zeros(cap, dtype=np.uint64)
+        self._ids: list[str] = [""] * cap
+        self._first: list[Assignment | None] = [None] * cap
+        self._serial_of: dict[str, int] = {}
+        self._by_content: dict[int, int] = {}
+        self._bands = dedup.BandIndex(cap)
+        self._df = DocumentFrequencies(s.prior_documents)
+        self._index = TermIndex(s.index_terms, s.postings_read)
+        self._live: dict[int, _Story] = {}
+        self._dormancy: list[tuple[float, int]] = []
+        self._next_article = 0
+        self._oldest = 0
+        self._next_story = 0
+        self._latest = 0.0
+        self._df_serial = -1
+        self._df_documents = 0
+        self._pending_terms: list[int] = []
+        self._changes: list[tuple[bytes, bytes | None]] = []
+        self._dirty_articles: set[int] = set()
+        self._dirty_stories: set[int] = set()
+
+    # -- queries -------------------------------------------------------------------------
 
     def active_clusters(self) -> int:
-        return len(self._by_content)
+        return len(self._live)
 
     def article_count(self) -> int:
-        return len(self._decided)
+        return len(self._serial_of)
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def decide(self, article: Article, fp: Fingerprint) -> list[Assignment]:
+        """This article's assignment first, then re-emitted assignments of articles it moved."""
+        known = self._serial_of.get(article.id)
+        if known is not None:
+            first = self._first[known % self._cap]
+            assert first is not None
+            return [first]
+        s = self.settings
+        when = self._event_time(article)
+        self._latest = max(self._latest, when)
+        self._expire()
+
+        serial = self._next_article
+        self._next_article += 1
+        slot = serial % self._cap
+        shingles = shingle_hashes(word_hashes(words(article.text)))
+        signature = dedup.minhash(shingles)
+        keys = dedup.band_keys(signature)
+        content = int(fp.content[:16], 16)
+        size = len(np.unique(shingles))
+
+        root, kind, dup_similarity = self._duplicate(content, signature, keys, size)
+        counts = cluster.term_counts(article.title, article.text, s.title_weight,
+                                     s.name_weight, s.number_weight)
+        terms = np.fromiter(counts.keys(), dtype=np.uint32, count=len(counts))
+        self._df.add(terms)
+        self._pending_terms.append(serial)
+        self._changes.append((codec.terms_key(serial), codec.encode_terms(terms)))
+
+        self._signatures[slot] = signature
+        self._shingles[slot] = size
+        self._roots[slot] = serial if root is None else root
+        self._times[slot] = when
+        self._contents[slot] = content
+        self._ids[slot] = article.id
+        self._serial_of[article.id] = serial
+        if kind != "exact" and size:
+            self._by_content.setdefault(content, serial)
+        self._bands.insert(keys, serial)
+
+        story, is_new, similarity, moved = self._cluster(serial, counts, root, when)
+        if kind is not None:
+            similarity = dup_similarity
+        duplicate_of = None if root is None else self._ids[root % self._cap]
+        first = Assignment(article.id, story.cluster_id, is_new, similarity, duplicate_of, kind,
+                           story.size)
+        self._first[slot] = first
+        self._dirty_articles.add(serial)
+        if len(self._pending_terms) >= s.frequency_snapshot_every:
+            self._snapshot_frequencies()
+        return [first, *moved]
+
+    def _event_time(self, article: Article) -> float:
+        for value in (article.published_at, article.fetched_at):
+            moment = parse_timestamp(value)
+            if moment is not None:
+                return moment.timestamp()
+        return self._latest
+
+    def _alive(self, serial: int) -> bool:
+        return self._oldest <= serial < self._next_article
+
+    def _duplicate(self, content: int, signature: dedup.U32, keys: dedup.U64,
+                   size: int) -> tuple[int | None, str | None, float]:
+        """(family root, kind, similarity) of the earliest live copy, or (None, None, 0)."""
+        if size == 0:
+            return None, None, 0.0
+        exact = self._by_content.get(content)
+        if exact is not None:
+            return self._family(exact), "exact", 1.0
+        best: tuple[float, int] | None = None
+        for candidate in self._bands.candidates(keys, self._oldest):
+            slot = candidate % self._cap
+            jac = dedup.jaccard(signature, self._signatures[slot])
+            con = dedup.containment(jac, size, int(self._shingles[slot]), self.settings.near_min_shingles)
+            if jac >= self.settings.near_jaccard or con >= self.settings.near_containment:
+                score = max(jac, con)
+                if best is None or score > best[0]:
+                    best = (score, candidate)
+        if best is None:
+            return None, None, 0.0
+        return self._family(best[1]), "near", best[0]
+
+    def _family(self, serial: int) -> int:
+        root = int(self._roots[serial % self._cap])
+        return root if self._alive(root) else serial
+
+    # -- clustering ----------------------------------------------------------------------
+
+    def _cluster(self, serial: int, counts: dict[int, float], root: int | None,
+                 when: float) -> tuple[_Story, bool, float, list[Assignment]]:
+        s = self.settings
+        if root is not None:
+            story = self._live.get(int(self._stories[root % self._cap]))
+            if story is not None:
+                self._join(story, serial, None, when)
+                return story, False, 1.0, []
+        vector = cluster.weigh(counts, self._df, s.article_terms)
+        scored = [(cluster.cosine(vector, self._live[c].centroid), c)
+                  for c in self._index.candidates(vector, s.query_terms, s.candidates)]
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        if not scored or scored[0][0] < s.join_threshold:
+            story = self._new_story(serial, vector, when)
+            return story, True, 1.0, []
+        similarity, best = scored[0]
+        story = self._live[best]
+        self._join(story, serial, vector, when)
+        moved: list[Assignment] = []
+        for _, other in scored[1:]:
+            if other in self._live and story.serial in self._live:
+                merged = self._live[other]
+                closeness = cluster.cosine(story.centroid, merged.centroid)
+                if closeness >= s.merge_threshold:
+                    story, moved_now = self._merge(story, merged, closeness, serial)
+                    moved.extend(moved_now)
+        return story, False, similarity, moved
+
+    def _new_story(self, serial: int, vector: Vector, when: float) -> _Story:
+        cluster_id = xxhash.xxh3_64_hexdigest(self._ids[serial % self._cap].encode())
+        story = _Story(self._next_story, serial, cluster_id, vector, when, serial, 1, [serial])
+        self._next_story += 1
+        self._live[story.serial] = story
+        self._stories[serial % self._cap] = story.serial
+        self._index.update(story.serial, vector)
+        self._touch(story)
+        return story
+
+    def _join(self, story: _Story, serial: int, vector: Vector | None, when: float) -> None:
+        story.members.append(serial)
+        story.size += 1
+        story.stamp = serial
+        self._stories[serial % self._cap] = story.serial
+        if vector is not None:
+            story.centroid = cluster.add_vectors(story.centroid, vector, self.settings.story_terms)
+            self._index.update(story.serial, story.centroid)
+        else:
+            self._index.update(story.serial, story.centroid)
+        if when > story.last_time:
+            story.last_time = when
+        self._touch(story)
+
+    def _merge(self, left: _Story, right: _Story, closeness: float,
+               deciding: int) -> tuple[_Story, list[Assignment]]:
+        """Fold the younger story into the older; re-emit the articles whose story changed."""
+        keep, gone = (left, right) if left.serial < right.serial else (right, left)
+        keep.centroid = cluster.add_vectors(keep.centroid, gone.centroid, self.settings.story_terms)
+        keep.size += gone.size
+        keep.members = sorted(keep.members + gone.members)
+        keep.last_time = max(keep.last_time, gone.last_time)
+        keep.stamp = max(keep.stamp, gone.stamp)
+        self._drop_story(gone)
+        self._index.update(keep.serial, keep.centroid)
+        self._touch(keep)
+        moved: list[Assignment] = []
+        for serial in gone.members:
+            slot = serial % self._cap
+            self._stories[slot] = keep.serial
+            self._dirty_articles.add(serial)
+            first = self._first[slot]
+            if serial == deciding or first is None:
+                continue
+            moved.append(Assignment(first.article_id, keep.cluster_id, False, closeness,
+                                    first.duplicate_of, first.duplicate_kind, keep.size,
+                                    reason="merged"))
+        return keep, moved
+
+    def _touch(self, story: _Story) -> None:
+        self._dirty_stories.add(story.serial)
+        heapq.heappush(self._dormancy, (story.last_time, story.serial))
+
+    def _drop_story(self, story: _Story) -> None:
+        del self._live[story.serial]
+        self._index.remove(story.serial)
+        self._dirty_stories.discard(story.serial)
+        self._changes.append((codec.story_key(story.serial), None))
+
+    # -- expiry --------------------------------------------------------------------------
+
+    def _expire(self) -> None:
+        """Drop dormant stories and articles past retention (or beyond the ring's capacity)."""
+        s = self.settings
+        dormant_before = self._latest - s.window_hours * _HOUR
+        while self._dormancy and self._dormancy[0][0] < dormant_before:
+            last_time, serial = heapq.heappop(self._dormancy)
+            story = self._live.get(serial)
+            if story is not None and story.last_time == last_time:
+                self._drop_story(story)
+        retained_after = self._latest - s.retention_hours * _HOUR
+        while self._oldest < self._next_article and (
+                self._next_article - self._oldest >= self._cap
+                or self._times[self._oldest % self._cap] < retained_after):
+            self._forget(self._oldest)
+            self._oldest += 1
+
+    def _forget(self, serial: int) -> None:
+        slot = serial % self._cap
+        article_id = self._ids[slot]
+        del self._serial_of[article_id]
+        content = int(self._contents[slot])
+        if self._by_content.get(content) == serial:
+            del self._by_content[content]
+        story = self._live.get(int(self._stories[slot]))
+        if story is not None and story.members and story.members[0] == serial:
+            story.members.pop(0)
+        elif story is not None and serial in story.members:
+            story.members.remove(serial)
+        self._first[slot] = None
+        self._ids[slot] = ""
+        self._dirty_articles.discard(serial)
+        self._changes.append((codec.ARTICLE_PREFIX + article_id.encode(), None))
+
+    # -- changelog -----------------------------------------------------------------------
+
+    def _snapshot_frequencies(self) -> None:
+        """Write the document frequencies whole and retire the per-article terms they cover."""
+        chunk = len(self._df.counts) // _CHUNKS
+        for index in range(_CHUNKS):
+            part = self._df.counts[index * chunk:(index + 1) * chunk]
+            self._changes.append((codec.frequency_key(index), codec.encode_counts(part)))
+        self._changes.extend((codec.terms_key(serial), None) for serial in self._pending_terms)
+        self._df_serial = self._next_article - 1
+        self._df_documents = self._df.documents
+        self._pending_terms = []
+
+    def _meta(self) -> bytes:
+        return codec.orjson.dumps({
+            "next_article": self._next_article, "oldest": self._oldest,
+            "next_story": self._next_story, "latest": self._latest,
+            "df_serial": self._df_serial, "df_documents": self._df_documents})
+
+    def _article_record(self, serial: int) -> codec.ArticleRecord:
+        slot = serial % self._cap
+        first = self._first[slot]
+        assert first is not None
+        return codec.ArticleRecord(
+            serial, int(self._stories[slot]), int(self._roots[slot]), float(self._times[slot]),
+            int(self._shingles[slot]), int(self._contents[slot]), self._signatures[slot],
+            (first.cluster_id, first.is_new_cluster, first.similarity, first.duplicate_of,
+             first.duplicate_kind, first.cluster_size))
 
     def drain_changes(self) -> list[tuple[bytes, bytes | None]]:
-        changes, self._changes = self._changes, []
+        """Changelog entries since the last drain, for a compacted topic (None = tombstone)."""
+        changes = self._changes
+        for serial in sorted(self._dirty_articles):
+            key = codec.ARTICLE_PREFIX + self._ids[serial % self._cap].encode()
+            changes.append((key, self._article_record(serial).encode()))
+        for serial in sorted(self._dirty_stories):
+            changes.append((codec.story_key(serial), self._live[serial].record().encode()))
+        if changes:
+            changes.append((codec.META_KEY, self._meta()))
+        self._changes, self._dirty_articles, self._dirty_stories = [], set(), set()
         return changes
 
     def restore(self, entries: Iterable[tuple[bytes, bytes | None]]) -> None:
-        for _key, _value in entries:
-            pass
+        """Rebuild from a changelog read from the start (later values of a key win)."""
+        latest: dict[bytes, bytes] = {}
+        for key, value in entries:
+            if value is None:
+                latest.pop(key, None)
+            else:
+                latest[key] = value
+        self._reset()
+        meta = latest.get(codec.META_KEY)
+        if meta is None:
+            return
+        counters = codec.orjson.loads(meta)
+        self._next_article = counters["next_article"]
+        self._oldest = counters["oldest"]
+        self._next_story = counters["next_story"]
+        self._latest = counters["latest"]
+        self._df_serial = counters["df_serial"]
+        self._df_documents = counters["df_documents"]
+        self._restore_frequencies(latest)
+        self._restore_articles(latest)
+        self._restore_stories(latest)
+
+    def _restore_frequencies(self, latest: dict[bytes, bytes]) -> None:
+        chunk = len(self._df.counts) // _CHUNKS
+        for index in range(_CHUNKS):
+            value = latest.get(codec.frequency_key(index))
+            if value is not None:
+                self._df.counts[index * chunk:(index + 1) * chunk] = codec.decode_counts(value)
+        self._df.documents = self._df_documents
+        pending = sorted(int(key[len(codec.TERMS_PREFIX):], 16) for key in latest
+                         if key.startswith(codec.TERMS_PREFIX))
+        for serial in pending:
+            if serial > self._df_serial:
+                self._df.add(codec.decode_terms(latest[codec.terms_key(serial)]))
+                self._pending_terms.append(serial)
+
+    def _restore_articles(self, latest: dict[bytes, bytes]) -> None:
+        records = sorted(((codec.ArticleRecord.decode(value), key[len(codec.ARTICLE_PREFIX):])
+                          for key, value in latest.items()
+                          if key.startswith(codec.ARTICLE_PREFIX)),
+                         key=lambda pair: pair[0].serial)
+        for record, raw_id in records:
+            article_id = raw_id.decode()
+            slot = record.serial % self._cap
+            self._signatures[slot] = record.signature
+            self._shingles[slot] = record.shingles
+            self._roots[slot] = record.root
+            self._stories[slot] = record.story
+            self._times[slot] = record.time
+            self._contents[slot] = record.content
+            self._ids[slot] = article_id
+            self._serial_of[article_id] = record.serial
+            cluster_id, is_new, similarity, duplicate_of, kind, size = record.decision
+            self._first[slot] = Assignment(article_id, cluster_id, is_new, similarity,
+                                           duplicate_of, kind, size)
+            if kind != "exact" and record.shingles:
+                self._by_content.setdefault(record.content, record.serial)
+            self._bands.insert(dedup.band_keys(record.signature), record.serial)
+
+    def _restore_stories(self, latest: dict[bytes, bytes]) -> None:
+        records = [codec.StoryRecord.decode(value) for key, value in latest.items()
+                   if key.startswith(codec.STORY_PREFIX)]
+        for record in sorted(records, key=lambda r: (r.stamp, r.serial)):
+            story = _Story(record.serial, record.founder, record.cluster_id, record.centroid,
+                           record.last_time, record.stamp, record.size)
+            self._live[story.serial] = story
+            self._index.update(story.serial, story.centroid)
+            heapq.heappush(self._dormancy, (story.last_time, story.serial))
+        for serial in range(self._oldest, self._next_article):
+            story_ = self._live.get(int(self._stories[serial % self._cap]))
+            if story_ is not None and self._ids[serial % self._cap]:
+                story_.members.append(serial)

@@ -1,0 +1,121 @@
+"""Cost of duplicate detection and story clustering as the window fills, and its memory.
+
+Streams synthetic articles through one ``StoryState``: stories of 1-30 reports that share a
+few names, places and figures and draw the rest of their words from a Zipf-distributed common
+vocabulary; about one in ten articles is a lightly edited copy of an earlier one; event time
+advances so stories go dormant as a real feed's do. At each checkpoint (10k, 100k, 1M articles
+in the window) it times a batch of decisions and reports resident memory.
+Usage: python -m bench.bench_state [--quick]   (--quick stops at 100k and extrapolates to 1M)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from service.records import Article
+from service.stages.fingerprint import fingerprint
+from service.state.stories import StorySettings, StoryState
+
+_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Feed:
+    """A deterministic synthetic news feed (see the module docstring)."""
+
+    def __init__(self, seed: int = 7, vocabulary: int = 50_000) -> None:
+        self.rng = random.Random(seed)
+        self.common = [f"word{i}" for i in range(vocabulary)]
+        self.weights = [1.0 / (rank + 1) for rank in range(vocabulary)]
+        self.serial = 0
+        self.recent: list[Article] = []
+
+    def _story_terms(self) -> list[str]:
+        rng = self.rng
+        names = [f"Name{rng.randrange(10**7)} Surname{rng.randrange(10**7)}" for _ in range(3)]
+        places = [f"Place{rng.randrange(10**6)}" for _ in range(2)]
+        return names + places + [str(rng.randrange(2, 10_000)) for _ in range(3)]
+
+    def _report(self, terms: list[str]) -> str:
+        rng = self.rng
+        sentences = []
+        for _ in range(rng.randrange(8, 20)):
+            words = rng.choices(self.common, self.weights, k=rng.randrange(10, 22))
+            words.insert(rng.randrange(len(words)), rng.choice(terms))
+            sentences.append(" ".join(words).capitalize() + ".")
+        return " ".join(sentences)
+
+    def articles(self, count: int) -> Iterator[Article]:
+        rng = self.rng
+        while count > 0:
+            terms = self._story_terms()
+            for _ in range(min(count, rng.choice((1, 1, 2, 3, 5, 8, 13, 30)))):
+                self.serial += 1
+                when = _START + timedelta(seconds=self.serial * 0.5)
+                if self.recent and rng.random() < 0.1:
+                    words = rng.choice(self.recent).text.split()
+                    words[rng.randrange(len(words))] = "edited"
+                    text = " ".join(words)
+                else:
+                    text = self._report(terms)
+                article = Article(f"a{self.serial}", f"https://x.test/{self.serial}", "", "x.test",
+                                  f"{terms[0]} in {terms[3]}", text, "en",
+                                  when.strftime("%Y-%m-%dT%H:%M:%SZ"), None, len(text.split()))
+                self.recent = [*self.recent[-99:], article]
+                count -= 1
+                yield article
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="stop at 100k, extrapolate to 1M")
+    parser.add_argument("--batch", type=int, default=2000, help="decisions timed per checkpoint")
+    args = parser.parse_args(argv)
+    checkpoints = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    settings = StorySettings(max_articles=1_000_000, window_hours=24 * 30,
+                             retention_hours=24 * 30)
+    state, feed = StoryState(settings), Feed()
+    prepared = ((a, fingerprint(a.text)) for a in feed.articles(checkpoints[-1] + args.batch))
+    base = rss_mb()
+    done = 0
+    costs: dict[int, float] = {}
+    for checkpoint in checkpoints:
+        while done < checkpoint:
+            article, fp = next(prepared)
+            state.decide(article, fp)
+            done += 1
+            if done % 5000 == 0:
+                state.drain_changes()
+        batch = [next(prepared) for _ in range(args.batch)]
+        gc.collect()
+        started = time.perf_counter()
+        for article, fp in batch:
+            state.decide(article, fp)
+        costs[checkpoint] = (time.perf_counter() - started) / args.batch * 1e6
+        done += args.batch
+        state.drain_changes()
+        print(f"{checkpoint:>9,} articles in window: decide {costs[checkpoint]:7.1f} us/article  "
+              f"stories active {state.active_clusters():,}  peak RSS {rss_mb():,.0f} MB",
+              flush=True)
+    first, last = checkpoints[0], checkpoints[-1]
+    print(f"cost ratio {last:,} vs {first:,}: {costs[last] / costs[first]:.2f}x")
+    if args.quick:
+        grown = rss_mb() - base
+        per_article = grown / done
+        print(f"memory extrapolated to 1,000,000 articles: {base + per_article * 1e6:,.0f} MB "
+              f"(+{per_article * 1024:.2f} KB/article over {base:,.0f} MB at start)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,643 @@
+"""Every figure of issue 7 in one run, on the same messages, beside the ceilings that bound them.
+
+    bench/run [--quick] [--shared ../shared]
+
+One loopback Tansu broker serves every phase; each phase has its own topics and consumer group.
+The service runs as real ``python -m service run`` processes (stopped by pid at the end, even on
+error). Service timings start when the messages are published to a service that is ready and
+holds its partitions, and end when every article has its final outcome acknowledged
+(``ingest_articles_total``). The last line is ``RESULT {json}``; a figure that could not be
+measured is null and the reason is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
+from aiokafka.errors import TopicAlreadyExistsError  # noqa: E402
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
+
+from bench.corpus import TextCorpus, html_messages, read_pages  # noqa: E402
+from service.config import load_config  # noqa: E402
+from service.edges.broker import EmbeddedBroker, free_port  # noqa: E402
+from tests.harness import ServiceProcess  # noqa: E402
+
+# Raw-topic partitions of the service runs: 6 splits evenly over one or two workers (with the
+# default 3, two workers split 2:1 and scale-out is capped at 1.5x before any other cost).
+PARTITIONS = 6
+_POLL_S = 0.1
+_STAGES = ("decode", "fetch", "normalize", "fingerprint", "dedup", "cluster", "serialize")
+_SAMPLE = re.compile(r'^(\w+)(?:\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+GOALS: dict[str, tuple[str, float, bool]] = {
+    # figure: (what, goal, higher is better)
+    "text_ratio": ("text service / passthrough", 0.20, True),
+    "html_ratio": ("html service / trafilatura", 1.0, True),
+    "process_text_ratio": ("text service / offline process", 0.8, True),
+    "process_html_ratio": ("html service / offline process", 0.8, True),
+    "scale_2proc": ("two processes / one", 1.7, True),
+    "state_cost_ratio": ("state cost at 1M / at 10k", 1.5, False),
+    "state_mb_per_1m": ("state memory at 1M articles (MB)", 2048.0, False),
+    "p99_ms": ("p99 produce -> clean at 50% max rate (ms)", 500.0, False),
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    text: int  # text articles through one process (and offline, and two processes)
+    passthrough: int  # passthrough messages (the text corpus cycled)
+    html: int  # HTML messages (the extraction pages cycled)
+    latency_s: float  # how long the 50%-rate latency run publishes
+    warmup: int  # messages each service run gets before timing (lazy loads, JIT-free caches)
+    budget_s: float  # bench_state gets what is left of this (and at least a minute)
+
+
+QUICK = Sizes(text=1200, passthrough=10_000, html=90, latency_s=8.0, warmup=24,
+              budget_s=290.0)
+FULL = Sizes(text=6000, passthrough=60_000, html=270, latency_s=30.0, warmup=60,
+             budget_s=3600.0)
+
+
+@dataclass
+class Report:
+    """Figures as they are measured, and why any is missing."""
+
+    figures: dict[str, float | None] = field(default_factory=dict)
+
+    def set(self, name: str, value: float | None, reason: str = "") -> None:
+        self.figures[name] = None if value is None else round(value, 3)
+        if value is None:
+            say(f"  {name}: not available ({reason})")
+
+    def ratio(self, name: str, top: str, bottom: str) -> None:
+        a, b = self.figures.get(top), self.figures.get(bottom)
+        if a is None or b is None or b == 0:
+            self.set(name, None, f"needs {top} and {bottom}")
+        else:
+            self.set(name, a / b)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+# -- metrics --------------------------------------------------------------------------------
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse_metrics(text: str) -> Samples:
+    """Prometheus text format to {(name, labels): value} (comments and odd lines skipped)."""
+    samples: Samples = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match is None:
+            continue
+        name, labels, value = match.groups()
+        with contextlib.suppress(ValueError):
+            samples[(name, frozenset(_LABEL.findall(labels or "")))] = float(value)
+    return samples
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """Sum of ``name`` over the samples whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(value for (sample, have), value in samples.items()
+               if sample == name and wanted <= have)
+
+
+def label_values(samples: Samples, name: str, label: str, **labels: str) -> dict[str, float]:
+    wanted = set(labels.items())
+    out: dict[str, float] = {}
+    for (sample, have), value in samples.items():
+        if sample == name and wanted <= have:
+            out.update({v: value for k, v in have if k == label})
+    return out
+
+
+def scrape(service: ServiceProcess, timeout_s: float = 30.0) -> Samples:
+    """/metrics of one process. Generous timeout: the service answers between batches, and a
+    batch of CPU work holds its event loop for seconds (a finding the report prints)."""
+    url = f"http://127.0.0.1:{service.http_port}/metrics"
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        return parse_metrics(response.read().decode())
+
+
+def decided(service: ServiceProcess) -> float:
+    """Articles with a final outcome (clean, duplicate or dead letter) acknowledged so far."""
+    return total(scrape(service), "ingest_articles_total")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User+system CPU of a process from /proc (the broker's share of a phase)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine used (the benchmark shares its cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+# -- Kafka helpers (librdkafka: fast, and independent of the service's client) --------------
+
+
+async def create_topics(bootstrap: str, names: Sequence[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
+    finally:
+        await admin.close()
+
+
+def publish(bootstrap: str, topic: str, values: Sequence[bytes], rate: float = 0.0) -> dict[
+        bytes, int]:
+    """Publish ``values`` keyed by their ``id``; returns key -> CreateTime (ms) as sent.
+
+    ``rate`` > 0 paces the sends (messages per second), for latency runs."""
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": False,
+                         "linger.ms": 1 if rate else 5, "message.max.bytes": 16_000_000,
+                         "queue.buffering.max.kbytes": 1_048_576})
+    sent: dict[bytes, int] = {}
+    started = time.monotonic()
+    for index, value in enumerate(values):
+        if rate:
+            delay = started + index / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)  # not poll(delay): it returns at the first delivery report
+        key = str(orjson.loads(value).get("id", index)).encode()
+        stamp = time.time_ns() // 1_000_000
+        producer.produce(topic, value, key=key, timestamp=stamp)
+        sent[key] = stamp
+        producer.poll(0)
+    if producer.flush(60) != 0:
+        raise RuntimeError(f"could not publish every message to {topic}")
+    return sent
+
+
+def record_times(bootstrap: str, topic: str, keys: set[bytes], timeout_s: float = 60.0) -> dict[
+        bytes, int]:
+    """CreateTime (ms) of the first record of each of ``keys`` in ``topic``."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{time.time_ns()}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    found: dict[bytes, int] = {}
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(found) < len(keys) and time.monotonic() < deadline:
+            for message in consumer.consume(1000, 0.5):
+                key = message.key()
+                if message.error() is None and key in keys and key not in found:
+                    found[key] = message.timestamp()[1]
+    finally:
+        consumer.close()
+    return found
+
+
+# -- 1. passthrough: the ceiling of an aiokafka service ---------------------------------------
+
+
+async def _passthrough(bootstrap: str, source: str, sink: str, count: int) -> float:
+    """aiokafka consume -> orjson loads/dumps -> produce (256 KB batches) -> commit per batch."""
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id="bench-passthrough",
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                max_poll_records=500)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=262_144,
+                                linger_ms=5, enable_idempotence=False)
+    await producer.start()
+    await consumer.start()
+    try:
+        done, started = 0, 0.0
+        while done < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            if not started and batches:
+                started = time.perf_counter()
+            futures = [await producer.send(sink, orjson.dumps(orjson.loads(m.value)), key=m.key)
+                       for messages in batches.values() for m in messages]
+            await asyncio.gather(*futures)
+            await consumer.commit()
+            done += len(futures)
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def passthrough(bootstrap: str, corpus: Sequence[bytes], count: int) -> float:
+    values = [corpus[i % len(corpus)] for i in range(count)]
+    asyncio.run(create_topics(bootstrap, ["bench-pass.in", "bench-pass.out"]))
+    publish(bootstrap, "bench-pass.in", values)
+    return asyncio.run(_passthrough(bootstrap, "bench-pass.in", "bench-pass.out", count))
+
+
+# -- the service -----------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    """What one timed phase cost: wall time, service and broker CPU, time per stage."""
+
+    count: int
+    wall_s: float
+    service_cpu_s: float
+    broker_cpu_s: float
+    machine_cpu_s: float
+    stages_s: dict[str, float]
+
+    @property
+    def per_s(self) -> float:
+        return self.count / self.wall_s
+
+
+class Services:
+    """``count`` service processes in one consumer group on their own topic set."""
+
+    def __init__(self, bootstrap: str, log_dir: Path, name: str, count: int,
+                 overrides: dict[str, str] | None = None) -> None:
+        self.topics = {kind: f"bench-{name}.{kind}" for kind in
+                       ("raw", "clean", "clusters", "dlq", "prepared", "state")}
+        self.bootstrap = bootstrap
+        settings = {f"topics__{kind}": topic for kind, topic in self.topics.items()}
+        settings["service__log_level"] = "warning"
+        settings["kafka__topic_partitions"] = str(PARTITIONS)
+        settings.update(overrides or {})
+        self.processes: list[ServiceProcess] = []
+        try:
+            for _ in range(count):
+                self.processes.append(ServiceProcess(bootstrap, log_dir, group=f"bench-{name}",
+                                                     **settings))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for process in self.processes:
+            with contextlib.suppress(Exception):
+                process.stop(timeout_s=15)
+            process.kill()
+
+    def decided(self) -> float:
+        return sum(decided(p) for p in self.processes)
+
+    def settle(self, timeout_s: float = 60.0) -> None:
+        """Wait until every process is ready and the raw and state partitions are split
+        between them with no overlap (a rebalance has finished)."""
+        for process in self.processes:
+            process.wait_ready(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            samples = [scrape(p) for p in self.processes]
+            raw = [label_values(s, "ingest_consumer_lag", "partition", topic=self.topics["raw"])
+                   for s in samples]
+            prepared = [part for s in samples for part in label_values(
+                s, "ingest_consumer_lag", "partition", topic=self.topics["prepared"])]
+            split = sorted(int(part) for parts in raw for part in parts)
+            if split == list(range(PARTITIONS)) and len(prepared) == 1 and all(raw):
+                return
+            time.sleep(0.25)
+        raise RuntimeError("partitions were not settled between the service processes")
+
+    def run(self, values: Sequence[bytes], broker_pid: int | None, rate: float = 0.0,
+            timeout_s: float = 600.0) -> tuple[Phase, dict[bytes, int]]:
+        """Publish ``values`` and wait until each has its outcome; the phase's costs."""
+        before = [scrape(p) for p in self.processes]
+        start_total = sum(total(s, "ingest_articles_total") for s in before)
+        broker_cpu = cpu_seconds(broker_pid)
+        machine_cpu = machine_busy_seconds()
+        started = time.perf_counter()
+        sent = publish(self.bootstrap, self.topics["raw"], values, rate)
+        deadline = time.monotonic() + timeout_s
+        while self.decided() - start_total < len(values):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"service did not finish {len(values)} messages in time")
+            for process in self.processes:
+                if process.process.poll() is not None:
+                    raise RuntimeError(f"service exited: {process.logs()[-2000:]}")
+            time.sleep(_POLL_S)
+        wall = time.perf_counter() - started
+        broker_cpu = cpu_seconds(broker_pid) - broker_cpu
+        machine_cpu = machine_busy_seconds() - machine_cpu
+        after = [scrape(p) for p in self.processes]
+        stages = {stage: sum(total(a, "ingest_processing_seconds_sum", stage=stage)
+                             - total(b, "ingest_processing_seconds_sum", stage=stage)
+                             for a, b in zip(after, before, strict=True))
+                  for stage in _stages(after)}
+        cpu = sum(total(a, "process_cpu_seconds_total") - total(b, "process_cpu_seconds_total")
+                  for a, b in zip(after, before, strict=True))
+        return Phase(len(values), wall, cpu, broker_cpu, machine_cpu, stages), sent
+
+
+def _stages(samples: list[Samples]) -> list[str]:
+    found = {stage for s in samples for stage in
+             label_values(s, "ingest_processing_seconds_sum", "stage")}
+    return [s for s in _STAGES if s in found] + sorted(found - set(_STAGES))
+
+
+def print_profile(title: str, phase: Phase, processes: int = 1) -> None:
+    """Share of the service's wall time per stage; Kafka I/O is the remainder. Stage times are
+    wall time too, so on a busy machine they include time the stage waited for a core."""
+    wall = phase.wall_s * processes
+    staged = sum(phase.stages_s.values())
+    others = phase.machine_cpu_s - phase.service_cpu_s - phase.broker_cpu_s
+    say(f"  profile ({title}): {phase.count} articles in {phase.wall_s:.2f} s wall; CPU s: "
+        f"service {phase.service_cpu_s:.2f}, broker {phase.broker_cpu_s:.2f}, everything else "
+        f"on the machine {others:.2f} (of {phase.wall_s * (os.cpu_count() or 1):.2f} available)")
+    for stage, seconds in sorted(phase.stages_s.items(), key=lambda kv: -kv[1]):
+        say(f"    {stage:<34}{100 * seconds / wall:5.1f}%  {1e6 * seconds / phase.count:8.0f} "
+            "us/article")
+    rest = max(0.0, wall - staged)
+    say(f"    {'kafka I/O, client, idle (rest)':<34}{100 * rest / wall:5.1f}%  "
+        f"{1e6 * rest / phase.count:8.0f} us/article")
+
+
+# -- offline baselines -----------------------------------------------------------------------
+
+
+def process_rate(values: Sequence[bytes], out_dir: Path) -> float:
+    """``article-ingest process`` (the same pipeline, files instead of Kafka) articles/s."""
+    from service.app import process_file
+
+    config = load_config(env={})
+    asyncio.run(process_file(config, io.BytesIO(b"\n".join(values[:8])), "warmup",
+                             out_dir / "warmup"))
+    started = time.perf_counter()
+    asyncio.run(process_file(config, io.BytesIO(b"\n".join(values)), "bench", out_dir / "run"))
+    return len(values) / (time.perf_counter() - started)
+
+
+def trafilatura_rate(pages: list[dict[str, str]]) -> float | str:
+    """``trafilatura.extract`` alone on the same pages, one core (bench/bench_extraction.py)."""
+    try:
+        from bench.bench_extraction import pages_per_second
+        from bench.eval_extraction import trafilatura_extractor
+        extract = trafilatura_extractor(False)
+    except ImportError as exc:
+        return f"trafilatura baseline unavailable: {exc}"
+    extract(pages[0])
+    return pages_per_second(pages, extract, 1)
+
+
+def state_figures(quick: bool, timeout_s: float) -> dict[str, float | None] | str:
+    """Figures of bench/bench_state.py (owned by the state stage), run as its own process."""
+    if not (ROOT / "bench" / "bench_state.py").exists():
+        return "bench/bench_state.py is not there yet"
+    command = [sys.executable, "-m", "bench.bench_state", *(["--quick"] if quick else [])]
+    say(f"  $ python {' '.join(command[1:])}")
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        return f"bench_state did not finish within {timeout_s:.0f} s"
+    for line in (done.stdout + done.stderr).splitlines():
+        say(f"  | {line}")
+    if done.returncode != 0:
+        return f"bench_state exited {done.returncode}"
+    return parse_state_output(done.stdout)
+
+
+# bench_state's own lines, read when it prints no RESULT line (quick: 100k vs 10k, memory
+# extrapolated; full: 1M vs 10k, peak RSS at the 1M checkpoint).
+_STATE_PATTERNS = {
+    "state_cost_ratio": (r"state_cost_ratio\W+([0-9.]+)",
+                         r"cost ratio [0-9,]+ vs [0-9,]+: ([0-9.]+)x"),
+    "state_mb_per_1m": (r"state_mb_per_1m\W+([0-9.]+)",
+                        r"extrapolated to 1,000,000 articles: ([0-9,.]+) MB",
+                        r"1,000,000 articles in window:.*peak RSS ([0-9,.]+) MB"),
+}
+
+
+def parse_state_output(output: str) -> dict[str, float | None] | str:
+    """``state_cost_ratio`` and ``state_mb_per_1m`` from a ``RESULT {json}`` line, else from the
+    lines bench_state prints."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("RESULT "):
+            data = json.loads(line[len("RESULT "):])
+            return {name: data.get(name) for name in _STATE_PATTERNS}
+    figures: dict[str, float | None] = {}
+    for name, patterns in _STATE_PATTERNS.items():
+        found = (re.search(p, output) for p in patterns)
+        match = next((m for m in found if m is not None), None)
+        figures[name] = float(match.group(1).replace(",", "")) if match else None
+    if all(v is None for v in figures.values()):
+        return "bench_state printed neither figure"
+    return figures
+
+
+def latency(sent: dict[bytes, int], clean: dict[bytes, int]) -> tuple[float, float] | None:
+    delays = sorted(clean[k] - sent[k] for k in sent if k in clean)
+    if len(delays) < 2:
+        return None
+    cuts = statistics.quantiles(delays, n=100, method="inclusive")
+    return cuts[49], cuts[98]
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every ``finally`` stops what it started."""
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def services(bootstrap: str, log_dir: Path, name: str, count: int,
+             overrides: dict[str, str]) -> Iterator[Services]:
+    group = Services(bootstrap, log_dir, name, count, overrides)
+    try:
+        group.settle()
+        yield group
+    except BaseException:
+        for process in group.processes:
+            say(f"  service log tail ({process.log_path.name}):\n{process.logs()[-1500:]}")
+        raise
+    finally:
+        group.stop()
+
+
+def measured(report: Report, names: Sequence[str], step: Callable[[], None]) -> None:
+    """Run one step; if it fails, its figures are null with the error as the reason."""
+    try:
+        step()
+    except (RuntimeError, OSError, AssertionError, ValueError) as exc:
+        for name in names:
+            report.set(name, None, f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--quick", action="store_true", help="reduced sizes, under 5 minutes")
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared",
+                        help="the read-only shared folder holding data/extraction")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION__KEY=VALUE",
+                        help="a service setting for every service process (a lever to measure), "
+                             "e.g. kafka__max_poll_records=50")
+    args = parser.parse_args(argv)
+    if any("=" not in item for item in args.set):
+        parser.error("--set takes SECTION__KEY=VALUE")
+    overrides = dict(item.split("=", 1) for item in args.set)
+    sizes = QUICK if args.quick else FULL
+    _stop_on_sigterm()
+    began = time.monotonic()
+    report = Report()
+    text = TextCorpus(7).messages(sizes.text)
+    warm = TextCorpus(99).messages(sizes.warmup)
+    later = TextCorpus(8)
+    pages_path = args.shared / "data" / "extraction" / "dev.jsonl.gz"
+    pages = read_pages(pages_path) if pages_path.exists() else []
+    html = html_messages(pages, sizes.html) if pages else []
+    say(f"bench/run {'--quick' if args.quick else '(full)'}: {len(text)} text messages "
+        f"(avg {sum(map(len, text)) // len(text)} B), {len(html)} HTML messages"
+        f"{f' (avg {sum(map(len, html)) // len(html)} B)' if html else ''}, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the run"
+        + "".join(f", {k}={v}" for k, v in overrides.items()))
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, \
+            EmbeddedBroker(free_port()) as broker:
+        work = Path(tmp)
+        bootstrap = broker.bootstrap
+
+        say("\n[1] passthrough: aiokafka consume -> orjson -> produce (256 KB) -> commit/batch")
+
+        def step_passthrough() -> None:
+            rate = passthrough(bootstrap, text, sizes.passthrough)
+            report.set("passthrough_per_s", rate)
+            say(f"  {sizes.passthrough} messages (the text corpus cycled): {rate:.0f} msg/s")
+        measured(report, ["passthrough_per_s"], step_passthrough)
+
+        say("\n[2] one service process: text, then latency at 50% of its rate, then HTML")
+
+        def step_one() -> None:
+            with services(bootstrap, work, "one", 1, overrides) as one:
+                one.run(warm, broker.pid)
+                phase, _ = one.run(text, broker.pid)
+                report.set("text_per_s", phase.per_s)
+                say(f"  text: {phase.per_s:.1f} articles/s")
+                print_profile("text", phase)
+                rate = 0.5 * phase.per_s
+                values = later.messages(max(20, int(rate * sizes.latency_s)))
+                _, sent = one.run(values, broker.pid, rate=rate)
+                clean = record_times(bootstrap, one.topics["clean"], set(sent))
+                cut = latency(sent, clean)
+                if cut is None:
+                    report.set("p99_ms", None, "no clean records matched the published keys")
+                else:
+                    report.set("p50_ms", cut[0])
+                    report.set("p99_ms", cut[1])
+                    say(f"  latency at {rate:.0f}/s over {len(values)} messages "
+                        f"({len(clean)} matched): p50 {cut[0]:.0f} ms, p99 {cut[1]:.0f} ms")
+                if not html:
+                    report.set("html_per_s", None, f"{pages_path} not found")
+                    return
+                html_phase, _ = one.run(html, broker.pid)
+                report.set("html_per_s", html_phase.per_s)
+                say(f"  html: {html_phase.per_s:.1f} articles/s")
+                print_profile("html", html_phase)
+        measured(report, ["text_per_s", "p99_ms", "html_per_s"], step_one)
+
+        say("\n[3] baselines in this process: trafilatura alone, offline process")
+        if pages:
+            rate_or_reason = trafilatura_rate(pages[: sizes.html])
+            if isinstance(rate_or_reason, str):
+                report.set("trafilatura_per_s", None, rate_or_reason)
+            else:
+                report.set("trafilatura_per_s", rate_or_reason)
+                say(f"  trafilatura.extract: {rate_or_reason:.1f} pages/s "
+                    f"({min(len(pages), sizes.html)} pages, one core)")
+        else:
+            report.set("trafilatura_per_s", None, f"{pages_path} not found")
+        report.set("process_text_per_s", process_rate(text, work / "process-text"))
+        say(f"  process, text: {report.figures['process_text_per_s']} articles/s")
+        if html:
+            report.set("process_html_per_s", process_rate(html, work / "process-html"))
+            say(f"  process, html: {report.figures['process_html_per_s']} articles/s")
+        else:
+            report.set("process_html_per_s", None, f"{pages_path} not found")
+
+        say("\n[4] scale-out: two service processes in one group, text")
+
+        def step_two() -> None:
+            with services(bootstrap, work, "two", 2, overrides) as two:
+                two.run(warm, broker.pid)
+                phase, _ = two.run(text, broker.pid)
+                report.set("text_2proc_per_s", phase.per_s)
+                say(f"  text, two processes: {phase.per_s:.1f} articles/s")
+                print_profile("text, two processes", phase, processes=2)
+        measured(report, ["text_2proc_per_s"], step_two)
+
+    say("\n[5] state at scale: bench/bench_state.py")
+    figures = state_figures(args.quick, max(60.0, sizes.budget_s - (time.monotonic() - began)))
+    for name in ("state_cost_ratio", "state_mb_per_1m"):
+        if isinstance(figures, str):
+            report.set(name, None, figures)
+        else:
+            value = figures.get(name)
+            report.set(name, value, "" if value is not None else "not in its output")
+
+    report.ratio("text_ratio", "text_per_s", "passthrough_per_s")
+    report.ratio("html_ratio", "html_per_s", "trafilatura_per_s")
+    report.ratio("process_text_ratio", "text_per_s", "process_text_per_s")
+    report.ratio("process_html_ratio", "html_per_s", "process_html_per_s")
+    report.ratio("scale_2proc", "text_2proc_per_s", "text_per_s")
+    print_goals(report)
+    say(f"\nelapsed {time.monotonic() - began:.0f} s")
+    say("RESULT " + json.dumps(report.figures, sort_keys=True))
+    return 0
+
+
+def print_goals(report: Report) -> None:
+    say("\ngoals")
+    for name, (what, goal, higher) in GOALS.items():
+        value = report.figures.get(name)
+        verdict = "n/a" if value is None else (
+            "met" if (value >= goal if higher else value <= goal) else "NOT met")
+        sign = ">=" if higher else "<="
+        say(f"  {what:<44} {value if value is not None else '-':>10}  goal {sign} {goal:<8}"
+            f" {verdict}")
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,125 @@
+"""The benchmark's inputs and parsers (bench/corpus.py, bench/run.py): no timings here.
+
+A benchmark on a corpus of near-copies would measure the duplicate shortcut, not the pipeline,
+so these check that the generated messages are valid raw articles, mostly distinct, seed-sized,
+carry outlet furniture, and include the exact and near copies syndication produces.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import orjson
+import pytest
+
+from bench.corpus import CorpusSettings, TextCorpus, html_messages
+from bench.run import latency, parse_metrics, parse_state_output, total
+from service.stages.fingerprint import words
+
+COUNT = 160
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[dict[str, str]]:
+    return [orjson.loads(m) for m in TextCorpus(7).messages(COUNT)]
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    tokens = words(text)
+    return {tuple(tokens[i:i + 3]) for i in range(len(tokens) - 2)}
+
+
+def _jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def test_messages_are_valid_raw_articles_of_seed_size(corpus: list[dict[str, str]]) -> None:
+    assert len({m["id"] for m in corpus}) == COUNT
+    for message in corpus:
+        assert message["url"].startswith("https://")
+        assert len(message["text"].split()) > 200
+        assert message["title"]
+    mean = sum(len(orjson.dumps(m)) for m in corpus) / COUNT
+    assert 3000 < mean < 5500
+
+
+def test_most_messages_are_distinct_articles(corpus: list[dict[str, str]]) -> None:
+    shingles = [_shingles(m["text"]) for m in corpus]
+    close = {j for i, j in itertools.combinations(range(COUNT), 2)
+             if _jaccard(shingles[i], shingles[j]) > 0.6}
+    assert len(close) <= COUNT * 0.15  # copies only: exact + near shares and chance
+    similarities = [_jaccard(shingles[i], shingles[j])
+                    for i, j in itertools.combinations(range(0, COUNT, 3), 2)]
+    assert sum(similarities) / len(similarities) < 0.15
+
+
+def test_exact_and_near_copies_are_included(corpus: list[dict[str, str]]) -> None:
+    texts = Counter(m["text"] for m in corpus)
+    assert any(n > 1 for n in texts.values()), "no exact copy"
+    shingles = [_shingles(m["text"]) for m in corpus]
+    near = [(i, j) for i, j in itertools.combinations(range(COUNT), 2)
+            if 0.6 < _jaccard(shingles[i], shingles[j]) < 1.0]
+    assert near, "no near copy"
+
+
+def test_outlets_repeat_their_furniture(corpus: list[dict[str, str]]) -> None:
+    by_outlet: dict[str, Counter[str]] = {}
+    for message in corpus:
+        lines = {line.strip() for line in message["text"].split("\n") if line.strip()}
+        by_outlet.setdefault(message["url"].split("/")[2], Counter()).update(lines)
+    repeated = [o for o, lines in by_outlet.items() if any(n >= 3 for n in lines.values())]
+    assert len(repeated) >= len(by_outlet) // 2
+
+
+def test_corpus_is_reproducible_and_seeded() -> None:
+    assert TextCorpus(3).messages(20) == TextCorpus(3).messages(20)
+    assert TextCorpus(3).messages(20) != TextCorpus(4).messages(20)
+
+
+def test_no_copies_when_shares_are_zero() -> None:
+    settings = CorpusSettings(exact_share=0.0, near_share=0.0)
+    texts = [orjson.loads(m)["text"] for m in TextCorpus(5, settings).messages(60)]
+    assert len(set(texts)) == 60
+
+
+def test_html_messages_cycle_pages_with_fresh_ids() -> None:
+    pages = [{"id": "a", "url": "https://x.test/a", "html": "<p>a</p>"},
+             {"id": "b", "url": "https://x.test/b", "html": "<p>b</p>"}]
+    messages = [orjson.loads(m) for m in html_messages(pages, 5)]
+    assert [m["html"] for m in messages] == ["<p>a</p>", "<p>b</p>"] * 2 + ["<p>a</p>"]
+    assert len({m["id"] for m in messages}) == 5
+
+
+def test_metrics_parser_sums_labelled_samples() -> None:
+    text = ('# HELP x\ningest_articles_total{outcome="clean"} 7.0\n'
+            'ingest_articles_total{outcome="duplicate"} 2.0\n'
+            'ingest_processing_seconds_sum{stage="normalize"} 1.5\nprocess_cpu_seconds_total 3\n')
+    samples = parse_metrics(text)
+    assert total(samples, "ingest_articles_total") == 9.0
+    assert total(samples, "ingest_articles_total", outcome="duplicate") == 2.0
+    assert total(samples, "ingest_processing_seconds_sum", stage="normalize") == 1.5
+    assert total(samples, "process_cpu_seconds_total") == 3.0
+
+
+def test_state_figures_are_read_from_result_line_or_text() -> None:
+    assert parse_state_output('x\nRESULT {"state_cost_ratio": 1.2, "state_mb_per_1m": 900}\n') \
+        == {"state_cost_ratio": 1.2, "state_mb_per_1m": 900}
+    assert parse_state_output("state_cost_ratio: 1.4\nstate_mb_per_1m = 1500.5\n") == {
+        "state_cost_ratio": 1.4, "state_mb_per_1m": 1500.5}
+    lines = ("   10,000 articles in window: decide   80.0 us/article  peak RSS 120 MB\n"
+             "cost ratio 100,000 vs 10,000: 1.31x\n"
+             "memory extrapolated to 1,000,000 articles: 1,730 MB (+1.6 KB/article)\n")
+    assert parse_state_output(lines) == {"state_cost_ratio": 1.31, "state_mb_per_1m": 1730.0}
+    assert isinstance(parse_state_output("nothing here"), str)
+
+
+def test_latency_pairs_by_key_and_ignores_unmatched() -> None:
+    sent = {str(i).encode(): 1000 + i for i in range(101)}
+    clean = {k: v + 10 + int(k) for k, v in sent.items()}
+    clean.pop(b"0")
+    cut = latency(sent, clean)
+    assert cut is not None
+    assert cut[0] == pytest.approx(10 + 51, abs=1)
+    assert cut[1] == pytest.approx(10 + 99, abs=1)
+    assert latency(sent, {}) is None

@@ -1,0 +1,79 @@
+"""Story representations and clustering quality on dev data and the seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+
+from bench.eval_stories import as_article, load, score
+from service.stages import cluster
+from service.stages.fingerprint import fingerprint
+from service.state.stories import StorySettings, StoryState
+from tests.conftest import SEEDS, shared_path
+
+
+def _vector(title: str, text: str, df: cluster.DocumentFrequencies) -> cluster.Vector:
+    counts = cluster.term_counts(title, text, 3.0, 1.0, 1.0)
+    df.add(np.fromiter(counts.keys(), dtype=np.uint32, count=len(counts)))
+    return cluster.weigh(counts, df, 128)
+
+
+def test_names_are_capitalized_sequences_but_not_sentence_openers() -> None:
+    assert cluster._names("Rescuers reached Port Moresby. The Red Cross said") == [
+        ["port", "moresby"], ["red", "cross"]]
+
+
+def test_same_event_scores_above_a_similar_event_of_the_same_kind() -> None:
+    df = cluster.DocumentFrequencies(20.0)
+    quake_a = _vector("Magnitude 6.1 quake hits Port Vila", "A magnitude 6.1 earthquake struck "
+                      "near Port Vila in Vanuatu on Monday, damaging the wharf.", df)
+    quake_a2 = _vector("Vanuatu quake damages Port Vila wharf", "The 6.1 earthquake near Port "
+                       "Vila on Monday damaged the main wharf, Vanuatu officials said.", df)
+    quake_b = _vector("Magnitude 7.0 quake hits Padang", "A magnitude 7.0 earthquake struck "
+                      "near Padang in Indonesia on Monday, damaging homes.", df)
+    assert cluster.cosine(quake_a, quake_a2) > cluster.cosine(quake_a, quake_b)
+
+
+def test_centroid_sum_is_truncated_to_its_strongest_terms() -> None:
+    left = cluster.Vector(np.array([1, 2, 3], np.uint32), np.array([.5, .1, .2], np.float32), 1.0)
+    right = cluster.Vector(np.array([3, 4], np.uint32), np.array([.4, .3], np.float32), 1.0)
+    total = cluster.add_vectors(left, right, 3)
+    assert total.terms.tolist() == [1, 3, 4]
+    assert np.allclose(total.weights, [.5, .6, .3])
+    assert abs(total.norm - float(np.sqrt(.25 + .36 + .09))) < 1e-6
+
+
+def test_term_index_reads_only_recent_postings() -> None:
+    index = cluster.TermIndex(terms_per_story=4, postings_read=2)
+    vector = cluster.Vector(np.array([7, 8], np.uint32), np.array([.6, .8], np.float32), 1.0)
+    for story in range(5):
+        index.update(story, vector)
+    assert index.candidates(vector, 4, 10) == [4, 3]
+    index.update(0, vector)  # updated last: now the most recent
+    assert set(index.candidates(vector, 4, 10)) == {0, 4}
+    index.remove(0)
+    assert index.candidates(vector, 4, 10) == [4, 3] and len(index) == 4
+
+
+def test_seeds_form_one_story_without_duplicates() -> None:
+    state = StoryState(StorySettings(max_articles=1024))
+    events = []
+    for number, line in enumerate(SEEDS.read_bytes().splitlines()):
+        raw = orjson.loads(line)
+        raw.setdefault("id", f"seed-{number}")
+        article = as_article(raw)
+        events.extend(state.decide(article, fingerprint(article.text)))
+    latest = {event.article_id: event for event in events}
+    assert len(latest) == 5
+    assert len({event.cluster_id for event in latest.values()}) == 1
+    assert all(event.duplicate_of is None for event in latest.values())
+
+
+def test_stories_dev_quality() -> None:
+    """Guards dev BCubed F1 (0.85 in file order) against regressions."""
+    folder = shared_path("data/stories")
+    raws = load(folder / "dev.jsonl.gz")
+    labels = orjson.loads((folder / "dev.labels.json").read_bytes())
+    gold = {item: str(label["event"]) for item, label in labels.items()}
+    precision, recall, f1, _, _ = score(raws, gold, StorySettings(max_articles=4096))
+    assert f1 >= 0.84 and precision >= 0.8 and recall >= 0.8

@@ -1,0 +1,51 @@
+"""Fingerprints: stable hashes that ignore layout and typography but not content."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from service.stages.fingerprint import content_hash, fingerprint
+
+BODY = ("Rescue teams searched the rubble on Tuesday after a magnitude 6.1 earthquake struck the "
+        "coastal town, officials said. At least 40 people were injured and hundreds of homes "
+        "were damaged, according to the regional governor, who asked for national help.")
+
+
+def _hamming(left: str, right: str) -> int:
+    return bin(int(left, 16) ^ int(right, 16)).count("1")
+
+
+def test_shapes_are_32_and_16_hex_characters() -> None:
+    fp = fingerprint(BODY)
+    assert len(fp.content) == 32 and int(fp.content, 16) >= 0
+    assert len(fp.simhash) == 16 and int(fp.simhash, 16) >= 0
+
+
+def test_content_hash_ignores_whitespace_layout_but_not_words() -> None:
+    rewrapped = BODY.replace(". ", ".\n\n").replace(" ", "  ")
+    assert content_hash(rewrapped) == content_hash(BODY)
+    assert content_hash(BODY.replace("40", "41")) != content_hash(BODY)
+
+
+def test_simhash_is_close_for_a_light_edit_and_far_for_another_text() -> None:
+    edited = BODY.replace("Tuesday", "Wednesday").replace("’", "'")
+    other = ("The central bank raised its benchmark rate by half a point to curb inflation, "
+             "surprising markets that had expected a smaller move; shares fell in early trade.")
+    near = _hamming(fingerprint(BODY).simhash, fingerprint(edited).simhash)
+    far = _hamming(fingerprint(BODY).simhash, fingerprint(other).simhash)
+    assert near <= 12 < far
+
+
+def test_hashes_do_not_depend_on_the_process_hash_seed() -> None:
+    code = "from service.stages.fingerprint import fingerprint as f; import sys; print(f(sys.argv[1]))"
+    outputs = {subprocess.run([sys.executable, "-c", code, BODY], check=True, text=True,
+                              capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}
+                              ).stdout for seed in ("1", "2")}
+    assert len(outputs) == 1 and str(fingerprint(BODY)) in outputs.pop()
+
+
+def test_empty_text_has_a_fingerprint() -> None:
+    fp = fingerprint("")
+    assert fp.simhash == "0" * 16 and len(fp.content) == 32
