@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import random
 import resource
 import sys
@@ -32,7 +33,7 @@ class Feed:
     def __init__(self, seed: int = 7, vocabulary: int = 50_000) -> None:
         self.rng = random.Random(seed)
         self.common = [f"word{i}" for i in range(vocabulary)]
-        self.weights = [1.0 / (rank + 1) for rank in range(vocabulary)]
+        self.cumulative = list(itertools.accumulate(1.0 / (rank + 1) for rank in range(vocabulary)))
         self.serial = 0
         self.recent: list[Article] = []
 
@@ -46,9 +47,11 @@ class Feed:
         rng = self.rng
         sentences = []
         for _ in range(rng.randrange(8, 20)):
-            words = rng.choices(self.common, self.weights, k=rng.randrange(10, 22))
+            words = rng.choices(self.common, cum_weights=self.cumulative,
+                                k=rng.randrange(10, 22))
             words.insert(rng.randrange(len(words)), rng.choice(terms))
-            sentences.append(" ".join(words).capitalize() + ".")
+            sentence = " ".join(words)
+            sentences.append(sentence[0].upper() + sentence[1:] + ".")
         return " ".join(sentences)
 
     def articles(self, count: int) -> Iterator[Article]:

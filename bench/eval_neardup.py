@@ -34,7 +34,7 @@ def duplicate_scores(raws: list[dict[str, Any]], labels: Mapping[str, Mapping[st
             continue
         event = latest[item]
         flagged = event.duplicate_of is not None
-        right = flagged and labels[event.duplicate_of]["family"] == family
+        right = event.duplicate_of is not None and labels[event.duplicate_of]["family"] == family
         if should and right:
             true_positive += 1
         else:

@@ -1,6 +1,6 @@
 """Every figure of issue 7 in one run, on the same messages, beside the ceilings that bound them.
 
-    bench/run [--quick] [--shared ../shared]
+    bench/run [--quick] [--shared ../shared] [--set SECTION__KEY=VALUE ...]
 
 One loopback Tansu broker serves every phase; each phase has its own topics and consumer group.
 The service runs as real ``python -m service run`` processes (stopped by pid at the end, even on
@@ -74,11 +74,11 @@ class Sizes:
     passthrough: int  # passthrough messages (the text corpus cycled)
     html: int  # HTML messages (the extraction pages cycled)
     latency_s: float  # how long the 50%-rate latency run publishes
-    warmup: int  # messages each service run gets before timing (lazy loads, JIT-free caches)
+    warmup: int  # messages each service run gets before timing (its lazy loads)
     budget_s: float  # bench_state gets what is left of this (and at least a minute)
 
 
-QUICK = Sizes(text=1200, passthrough=10_000, html=90, latency_s=8.0, warmup=24,
+QUICK = Sizes(text=1200, passthrough=10_000, html=180, latency_s=8.0, warmup=24,
               budget_s=290.0)
 FULL = Sizes(text=6000, passthrough=60_000, html=270, latency_s=30.0, warmup=60,
              budget_s=3600.0)
@@ -403,15 +403,13 @@ def process_rate(values: Sequence[bytes], out_dir: Path) -> float:
     return len(values) / (time.perf_counter() - started)
 
 
-def trafilatura_rate(pages: list[dict[str, str]]) -> float | str:
+def trafilatura_rate(pages: list[dict[str, str]]) -> float:
     """``trafilatura.extract`` alone on the same pages, one core (bench/bench_extraction.py)."""
-    try:
-        from bench.bench_extraction import pages_per_second
-        from bench.eval_extraction import trafilatura_extractor
-        extract = trafilatura_extractor(False)
-    except ImportError as exc:
-        return f"trafilatura baseline unavailable: {exc}"
-    extract(pages[0])
+    from bench.bench_extraction import pages_per_second
+    from bench.eval_extraction import trafilatura_extractor
+
+    extract = trafilatura_extractor(False)
+    extract(pages[0])  # lazy loads outside the timing, as the service's warm-up does
     return pages_per_second(pages, extract, 1)
 
 
@@ -424,7 +422,10 @@ def state_figures(quick: bool, timeout_s: float) -> dict[str, float | None] | st
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                               timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        for line in partial.splitlines():
+            say(f"  | {line}")
         return f"bench_state did not finish within {timeout_s:.0f} s"
     for line in (done.stdout + done.stderr).splitlines():
         say(f"  | {line}")
@@ -499,7 +500,8 @@ def measured(report: Report, names: Sequence[str], step: Callable[[], None]) -> 
     """Run one step; if it fails, its figures are null with the error as the reason."""
     try:
         step()
-    except (RuntimeError, OSError, AssertionError, ValueError) as exc:
+    except Exception as exc:  # one failed step must not cost the other figures
+
         for name in names:
             report.set(name, None, f"{type(exc).__name__}: {str(exc)[:300]}")
 
@@ -577,22 +579,26 @@ def main(argv: list[str] | None = None) -> int:
 
         say("\n[3] baselines in this process: trafilatura alone, offline process")
         if pages:
-            rate_or_reason = trafilatura_rate(pages[: sizes.html])
-            if isinstance(rate_or_reason, str):
-                report.set("trafilatura_per_s", None, rate_or_reason)
-            else:
-                report.set("trafilatura_per_s", rate_or_reason)
-                say(f"  trafilatura.extract: {rate_or_reason:.1f} pages/s "
+            measured(report, ["trafilatura_per_s"],
+                     lambda: report.set("trafilatura_per_s", trafilatura_rate(pages[:sizes.html])))
+            if report.figures.get("trafilatura_per_s") is not None:
+                say(f"  trafilatura.extract: {report.figures['trafilatura_per_s']} pages/s "
                     f"({min(len(pages), sizes.html)} pages, one core)")
         else:
             report.set("trafilatura_per_s", None, f"{pages_path} not found")
-        report.set("process_text_per_s", process_rate(text, work / "process-text"))
-        say(f"  process, text: {report.figures['process_text_per_s']} articles/s")
-        if html:
-            report.set("process_html_per_s", process_rate(html, work / "process-html"))
-            say(f"  process, html: {report.figures['process_html_per_s']} articles/s")
-        else:
-            report.set("process_html_per_s", None, f"{pages_path} not found")
+        for kind, values in (("text", text), ("html", html)):
+            name = f"process_{kind}_per_s"
+            if not values:
+                report.set(name, None, f"{pages_path} not found")
+                continue
+            out = work / f"process-{kind}"
+
+            def step_process(name: str = name, values: list[bytes] = values,
+                             out: Path = out) -> None:
+                report.set(name, process_rate(values, out))
+            measured(report, [name], step_process)
+            if report.figures.get(name) is not None:
+                say(f"  process, {kind}: {report.figures[name]} articles/s")
 
         say("\n[4] scale-out: two service processes in one group, text")
 
@@ -605,7 +611,8 @@ def main(argv: list[str] | None = None) -> int:
                 print_profile("text, two processes", phase, processes=2)
         measured(report, ["text_2proc_per_s"], step_two)
 
-    say("\n[5] state at scale: bench/bench_state.py")
+    say("\n[5] state at scale: bench/bench_state.py"
+        + (" (quick: cost ratio is 100k vs 10k, memory extrapolated to 1M)" if args.quick else ""))
     figures = state_figures(args.quick, max(60.0, sizes.budget_s - (time.monotonic() - began)))
     for name in ("state_cost_ratio", "state_mb_per_1m"):
         if isinstance(figures, str):

@@ -36,7 +36,7 @@ class KafkaConfig:
     group_id: str = "article-ingest"
     client_id: str = "article-ingest"
     embedded_port: int = 9092
-    topic_partitions: int = 3
+    topic_partitions: int = 6
     topic_replication_factor: int = 1
     create_topics: bool = True
     security_protocol: str = "PLAINTEXT"
@@ -50,6 +50,7 @@ class KafkaConfig:
     session_timeout_ms: int = 10000
     heartbeat_interval_ms: int = 3000
     max_poll_records: int = 500
+    fetch_max_wait_ms: int = 100
     max_in_flight: int = 1000
     producer_max_batch_bytes: int = 262144
     producer_linger_ms: int = 5

@@ -33,8 +33,11 @@ async def prepare_batch(pipeline: Pipeline, fetcher: Fetcher | None,
         fetched_at = iso_utc(pipeline.clock())
         for index, page in zip(wanted, pages, strict=True):
             decoded[index] = _with_page(decoded[index], page, fetched_at)
-    return [_prepare_within(pipeline, value, origin, raw, deadline_s)
-            for (value, origin), raw in zip(messages, decoded, strict=True)]
+    results = []
+    for (value, origin), raw in zip(messages, decoded, strict=True):
+        results.append(_prepare_within(pipeline, value, origin, raw, deadline_s))
+        await asyncio.sleep(0)  # let heartbeats, acks and /healthz run between articles
+    return results
 
 
 def _prepare_within(pipeline: Pipeline, value: bytes | None, origin: Origin,

@@ -7,15 +7,15 @@ import orjson
 
 from bench.eval_stories import as_article, load, score
 from service.stages import cluster
-from service.stages.fingerprint import fingerprint
+from service.stages.fingerprint import fingerprint, word_hashes, words
 from service.state.stories import StorySettings, StoryState
 from tests.conftest import SEEDS, shared_path
 
 
 def _vector(title: str, text: str, df: cluster.DocumentFrequencies) -> cluster.Vector:
-    counts = cluster.term_counts(title, text, 3.0, 1.0, 1.0)
-    df.add(np.fromiter(counts.keys(), dtype=np.uint32, count=len(counts)))
-    return cluster.weigh(counts, df, 128)
+    terms, counts = cluster.term_counts(title, text, word_hashes(words(text)), 3.0, 1.0, 1.0)
+    df.add(terms)
+    return cluster.weigh(terms, counts, df, 128)
 
 
 def test_names_are_capitalized_sequences_but_not_sentence_openers() -> None:

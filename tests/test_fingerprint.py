@@ -30,7 +30,7 @@ def test_content_hash_ignores_whitespace_layout_but_not_words() -> None:
 
 
 def test_simhash_is_close_for_a_light_edit_and_far_for_another_text() -> None:
-    edited = BODY.replace("Tuesday", "Wednesday").replace("’", "'")
+    edited = BODY.replace("Tuesday", "Wednesday").replace("'", "\u2019")
     other = ("The central bank raised its benchmark rate by half a point to curb inflation, "
              "surprising markets that had expected a smaller move; shares fell in early trade.")
     near = _hamming(fingerprint(BODY).simhash, fingerprint(edited).simhash)
@@ -39,7 +39,8 @@ def test_simhash_is_close_for_a_light_edit_and_far_for_another_text() -> None:
 
 
 def test_hashes_do_not_depend_on_the_process_hash_seed() -> None:
-    code = "from service.stages.fingerprint import fingerprint as f; import sys; print(f(sys.argv[1]))"
+    code = ("from service.stages.fingerprint import fingerprint as f; import sys; "
+            "print(f(sys.argv[1]))")
     outputs = {subprocess.run([sys.executable, "-c", code, BODY], check=True, text=True,
                               capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}
                               ).stdout for seed in ("1", "2")}

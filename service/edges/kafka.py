@@ -145,6 +145,7 @@ class Worker:
         self.consumer = AIOKafkaConsumer(
             **options, group_id=kafka.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=kafka.max_poll_records,
+            fetch_max_wait_ms=kafka.fetch_max_wait_ms,
             session_timeout_ms=kafka.session_timeout_ms,
             heartbeat_interval_ms=kafka.heartbeat_interval_ms,
             max_partition_fetch_bytes=max(1_048_576, config.limits.max_message_bytes + 65536))

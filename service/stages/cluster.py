@@ -24,14 +24,17 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from service.stages.fingerprint import U64, word_hashes, words
+
 DF_BITS = 21
 U32 = npt.NDArray[np.uint32]
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 
 _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*")
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_SENTENCE = re.compile(r"(?<=[.!?\"”])\s+")
+_NUMBER = re.compile(r"\b\d(?:[\d,.]*\d)?\b")
+_SENTENCE_END = frozenset(".!?\"\u201d")
 
 
 class Vector(NamedTuple):
@@ -42,44 +45,63 @@ class Vector(NamedTuple):
     norm: float
 
 
-def _term_id(term: str) -> int:
-    return xxhash.xxh3_64_intdigest(term.encode()) & ((1 << DF_BITS) - 1)
+_MASK = np.uint64((1 << DF_BITS) - 1)
+_NAME_SALT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _name_ids(hashes: U64) -> U64:
+    """Term ids of words used in a name: the word's hash re-mixed, so distinct from the word."""
+    mixed = (hashes ^ _NAME_SALT) * np.uint64(0xBF58476D1CE4E5B9)
+    return (mixed >> np.uint64(29)) & _MASK
+
+
+def _phrase_id(kind: str, phrase: str) -> int:
+    return xxhash.xxh3_64_intdigest((kind + phrase).encode()) & int(_MASK)
 
 
 def _names(text: str) -> list[list[str]]:
     """Capitalized word sequences, lower-cased; a lone capital opening a sentence is no name."""
     found: list[list[str]] = []
-    for sentence in _SENTENCE.split(text):
-        for match in _NAME.finditer(sentence):
-            tokens = _WORD.findall(match.group().lower())
-            if match.start() == 0:
-                tokens = tokens[1:]
-            if tokens:
-                found.append(tokens)
+    for match in _NAME.finditer(text):
+        tokens = _WORD.findall(match.group().lower())
+        before = text[max(0, match.start() - 4):match.start()].rstrip()
+        if match.start() == 0 or (before and before[-1] in _SENTENCE_END):
+            tokens = tokens[1:]
+        if tokens:
+            found.append(tokens)
     return found
 
 
-def term_counts(title: str, text: str, title_weight: float, name_weight: float,
-                number_weight: float) -> dict[int, float]:
-    """Weighted term counts of one article, keyed by hashed term id."""
-    counts: Counter[str] = Counter()
-    for source, weight in ((text, 1.0), (title, title_weight)):
+def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
+                name_weight: float, number_weight: float) -> tuple[U32, F64]:
+    """Sorted unique term ids of one article and their weighted counts.
+
+    ``text_hashes`` are the word hashes of ``words(text)`` that fingerprinting computed; words
+    are hashed once per article and only names and numbers are hashed again.
+    """
+    ids: list[U64] = []
+    weights: list[F64] = []
+    for source, hashes, weight in ((text, text_hashes, 1.0),
+                                   (title, word_hashes(words(title)), title_weight)):
         if not source or weight <= 0:
             continue
-        for token in _WORD.findall(source.lower()):
-            counts["w" + token] += weight
-        for name in _names(source):
-            counts["e" + " ".join(name)] += name_weight * weight
-            for token in name:
-                counts["c" + token] += name_weight * weight
-        if number_weight > 0:
-            for number in _NUMBER.findall(source):
-                counts["n" + number.replace(",", "")] += number_weight * weight
-    merged: dict[int, float] = {}
-    for term, count in counts.items():
-        key = _term_id(term)
-        merged[key] = merged.get(key, 0.0) + count
-    return merged
+        ids.append(hashes & _MASK)
+        weights.append(np.full(len(hashes), weight))
+        names = _names(source)
+        tokens = [token for name in names for token in name]
+        phrases = [_phrase_id("e", " ".join(name)) for name in names]
+        numbers = [_phrase_id("n", n.replace(",", "")) for n in _NUMBER.findall(source)]
+        ids.append(_name_ids(word_hashes(tokens)))
+        ids.append(np.array(phrases, dtype=np.uint64))
+        ids.append(np.array(numbers, dtype=np.uint64))
+        weights.append(np.full(len(tokens) + len(phrases), name_weight * weight))
+        weights.append(np.full(len(numbers), number_weight * weight))
+    if not ids:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float64)
+    unique, inverse = np.unique(np.concatenate(ids).astype(np.uint32), return_inverse=True)
+    summed: F64 = np.bincount(inverse, weights=np.concatenate(weights),
+                              minlength=len(unique)).astype(np.float64)
+    return unique, summed
 
 
 class DocumentFrequencies:
@@ -99,10 +121,8 @@ class DocumentFrequencies:
         return np.log((self.documents + self.prior + 1.0) / (df + 0.5))
 
 
-def weigh(counts: dict[int, float], df: DocumentFrequencies, limit: int) -> Vector:
+def weigh(terms: U32, tf: F64, df: DocumentFrequencies, limit: int) -> Vector:
     """Unit TF-IDF vector of an article's ``limit`` strongest terms."""
-    terms = np.fromiter(counts.keys(), dtype=np.uint32, count=len(counts))
-    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
     weights = (1.0 + np.log(np.maximum(tf, 1.0))) * df.idf(terms)
     return _normalized(terms, weights, limit)
 
@@ -125,6 +145,21 @@ def cosine(left: Vector, right: Vector) -> float:
     _, i, j = np.intersect1d(left.terms, right.terms, assume_unique=True, return_indices=True)
     dot = float(np.dot(left.weights[i].astype(np.float64), right.weights[j]))
     return max(0.0, min(1.0, dot / (left.norm * right.norm)))
+
+
+def cosines(query: Vector, others: list[Vector]) -> F64:
+    """``cosine(query, other)`` for many others at once (one vectorized pass)."""
+    if not others or query.norm == 0 or len(query.terms) == 0:
+        return np.zeros(len(others))
+    terms = np.concatenate([other.terms for other in others])
+    weights = np.concatenate([other.weights for other in others]).astype(np.float64)
+    owner = np.repeat(np.arange(len(others)), [len(other.terms) for other in others])
+    at = np.minimum(np.searchsorted(query.terms, terms), len(query.terms) - 1)
+    hit = query.terms[at] == terms
+    dots = np.bincount(owner[hit], weights=weights[hit] * query.weights[at[hit]],
+                       minlength=len(others))
+    norms = np.array([other.norm for other in others]) * query.norm
+    return np.clip(np.divide(dots, norms, out=np.zeros(len(others)), where=norms > 0), 0.0, 1.0)
 
 
 def add_vectors(left: Vector, right: Vector, limit: int) -> Vector:

@@ -40,7 +40,8 @@ def minhash(shingles: U64) -> U32:
     if len(shingles) == 0:
         return np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
     hashed = (shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
-    return hashed.min(axis=0).astype(np.uint32)
+    minima: U32 = hashed.min(axis=0).astype(np.uint32)
+    return minima
 
 
 def band_keys(signature: U32) -> U64:
@@ -48,7 +49,8 @@ def band_keys(signature: U32) -> U64:
     rows = signature.astype(np.uint64).reshape(BANDS, ROWS)
     mixed = (rows * _BAND_MIX).sum(axis=1, dtype=np.uint64) ^ _BAND_SALT
     mixed ^= mixed >> np.uint64(31)
-    return mixed * np.uint64(0xBF58476D1CE4E5B9)
+    keys: U64 = mixed * np.uint64(0xBF58476D1CE4E5B9)
+    return keys
 
 
 def jaccard(left: U32, right: U32) -> float:

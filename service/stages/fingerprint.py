@@ -31,9 +31,23 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+_CACHE_LIMIT = 200_000
+_cache: dict[str, int] = {}
+
+
+def _hash_word(token: str) -> int:
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    value = _cache[token] = xxhash.xxh3_64_intdigest(token.encode())
+    return value
+
+
 def word_hashes(tokens: list[str]) -> U64:
-    hash_word = xxhash.xxh3_64_intdigest
-    return np.fromiter((hash_word(t.encode()) for t in tokens), dtype=np.uint64, count=len(tokens))
+    """xxh3-64 of each word; a bounded memo makes the frequent words cost one dict lookup."""
+    get = _cache.get
+    values = [get(t) for t in tokens]
+    pairs = zip(tokens, values, strict=True)
+    return np.array([_hash_word(t) if v is None else v for t, v in pairs], dtype=np.uint64)
 
 
 def shingle_hashes(hashes: U64, size: int = SHINGLE_WORDS) -> U64:

@@ -26,12 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 import xxhash
 
 from service.records import Article, Assignment, Fingerprint
 from service.stages import cluster, dedup
 from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
-from service.stages.fingerprint import shingle_hashes, word_hashes, words
+from service.stages.fingerprint import U64, shingle_hashes, word_hashes, words
 from service.state import codec
 from service.timefmt import parse_timestamp
 
@@ -46,15 +47,15 @@ class StorySettings:
     window_hours: float = 72.0
     retention_hours: float = 168.0
     max_articles: int = 1_000_000
-    join_threshold: float = 0.25
-    merge_threshold: float = 0.5
+    join_threshold: float = 0.22
+    merge_threshold: float = 0.55
     near_jaccard: float = 0.5
     near_containment: float = 0.8
     near_min_shingles: int = 10
     prior_documents: float = 20.0
     title_weight: float = 3.0
     name_weight: float = 1.0
-    number_weight: float = 1.0
+    number_weight: float = 2.0
     article_terms: int = 128
     story_terms: int = 128
     index_terms: int = 12
@@ -140,16 +141,16 @@ class StoryState:
         serial = self._next_article
         self._next_article += 1
         slot = serial % self._cap
-        shingles = shingle_hashes(word_hashes(words(article.text)))
+        hashes = word_hashes(words(article.text))
+        shingles = shingle_hashes(hashes)
         signature = dedup.minhash(shingles)
         keys = dedup.band_keys(signature)
         content = int(fp.content[:16], 16)
-        size = len(np.unique(shingles))
+        size = len(shingles)
 
         root, kind, dup_similarity = self._duplicate(content, signature, keys, size)
-        counts = cluster.term_counts(article.title, article.text, s.title_weight,
-                                     s.name_weight, s.number_weight)
-        terms = np.fromiter(counts.keys(), dtype=np.uint32, count=len(counts))
+        terms, counts = cluster.term_counts(article.title, article.text, hashes, s.title_weight,
+                                            s.name_weight, s.number_weight)
         self._df.add(terms)
         self._pending_terms.append(serial)
         self._changes.append((codec.terms_key(serial), codec.encode_terms(terms)))
@@ -165,7 +166,7 @@ class StoryState:
             self._by_content.setdefault(content, serial)
         self._bands.insert(keys, serial)
 
-        story, is_new, similarity, moved = self._cluster(serial, counts, root, when)
+        story, is_new, similarity, moved = self._cluster(serial, terms, counts, root, when)
         if kind is not None:
             similarity = dup_similarity
         duplicate_of = None if root is None else self._ids[root % self._cap]
@@ -187,7 +188,7 @@ class StoryState:
     def _alive(self, serial: int) -> bool:
         return self._oldest <= serial < self._next_article
 
-    def _duplicate(self, content: int, signature: dedup.U32, keys: dedup.U64,
+    def _duplicate(self, content: int, signature: dedup.U32, keys: U64,
                    size: int) -> tuple[int | None, str | None, float]:
         """(family root, kind, similarity) of the earliest live copy, or (None, None, 0)."""
         if size == 0:
@@ -199,7 +200,8 @@ class StoryState:
         for candidate in self._bands.candidates(keys, self._oldest):
             slot = candidate % self._cap
             jac = dedup.jaccard(signature, self._signatures[slot])
-            con = dedup.containment(jac, size, int(self._shingles[slot]), self.settings.near_min_shingles)
+            con = dedup.containment(jac, size, int(self._shingles[slot]),
+                                    self.settings.near_min_shingles)
             if jac >= self.settings.near_jaccard or con >= self.settings.near_containment:
                 score = max(jac, con)
                 if best is None or score > best[0]:
@@ -214,7 +216,7 @@ class StoryState:
 
     # -- clustering ----------------------------------------------------------------------
 
-    def _cluster(self, serial: int, counts: dict[int, float], root: int | None,
+    def _cluster(self, serial: int, terms: cluster.U32, counts: cluster.F64, root: int | None,
                  when: float) -> tuple[_Story, bool, float, list[Assignment]]:
         s = self.settings
         if root is not None:
@@ -222,10 +224,11 @@ class StoryState:
             if story is not None:
                 self._join(story, serial, None, when)
                 return story, False, 1.0, []
-        vector = cluster.weigh(counts, self._df, s.article_terms)
-        scored = [(cluster.cosine(vector, self._live[c].centroid), c)
-                  for c in self._index.candidates(vector, s.query_terms, s.candidates)]
-        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        vector = cluster.weigh(terms, counts, self._df, s.article_terms)
+        found = self._index.candidates(vector, s.query_terms, s.candidates)
+        values = cluster.cosines(vector, [self._live[c].centroid for c in found])
+        scored = sorted(zip(values.tolist(), found, strict=True),
+                        key=lambda pair: (-pair[0], pair[1]))
         if not scored or scored[0][0] < s.join_threshold:
             story = self._new_story(serial, vector, when)
             return story, True, 1.0, []
@@ -350,7 +353,7 @@ class StoryState:
         self._pending_terms = []
 
     def _meta(self) -> bytes:
-        return codec.orjson.dumps({
+        return orjson.dumps({
             "next_article": self._next_article, "oldest": self._oldest,
             "next_story": self._next_story, "latest": self._latest,
             "df_serial": self._df_serial, "df_documents": self._df_documents})
@@ -390,7 +393,7 @@ class StoryState:
         meta = latest.get(codec.META_KEY)
         if meta is None:
             return
-        counters = codec.orjson.loads(meta)
+        counters = orjson.loads(meta)
         self._next_article = counters["next_article"]
         self._oldest = counters["oldest"]
         self._next_story = counters["next_story"]

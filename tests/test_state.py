@@ -1,0 +1,132 @@
+"""StoryState: idempotent decisions, exact restore from the changelog, bounded memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+import orjson
+import pytest
+
+from bench.bench_state import Feed
+from bench.eval_stories import as_article, load
+from service.records import Article, Assignment
+from service.stages.fingerprint import fingerprint
+from service.state import codec
+from service.state.stories import StorySettings, StoryState
+from tests.conftest import shared_path
+
+SMALL = StorySettings(max_articles=2048, frequency_snapshot_every=150)
+
+Changelog = list[tuple[bytes, bytes | None]]
+
+
+def _stream(count: int, seed: int = 3) -> list[Article]:
+    return list(Feed(seed=seed, vocabulary=3000).articles(count))
+
+
+def _run(state: StoryState, articles: Iterable[Article],
+         changelog: Changelog | None = None, drain_every: int = 7) -> list[Assignment]:
+    emitted: list[Assignment] = []
+    for number, article in enumerate(articles, 1):
+        emitted.extend(state.decide(article, fingerprint(article.text)))
+        if changelog is not None and number % drain_every == 0:
+            changelog.extend(state.drain_changes())
+    if changelog is not None:
+        changelog.extend(state.drain_changes())
+    return emitted
+
+
+def _compacted(changelog: Changelog) -> Changelog:
+    """What a compacted topic may keep: the last record of each key (tombstones dropped)."""
+    latest = dict(changelog)
+    return [(key, value) for key, value in latest.items() if value is not None]
+
+
+def test_a_redelivered_article_gets_the_same_decision_and_changes_nothing() -> None:
+    state = StoryState(SMALL)
+    articles = _stream(60)
+    first = _run(state, articles)
+    state.drain_changes()
+    clusters, count = state.active_clusters(), state.article_count()
+    again = state.decide(articles[10], fingerprint(articles[10].text))
+    assert again == [next(a for a in first if a.article_id == articles[10].id)]
+    assert (state.active_clusters(), state.article_count()) == (clusters, count)
+    assert state.drain_changes() == []
+
+
+@pytest.mark.parametrize("cut", [1, 57, 150, 151, 233])
+@pytest.mark.parametrize("compact", [False, True])
+def test_restore_then_the_rest_of_the_stream_decides_like_an_uninterrupted_run(
+        cut: int, compact: bool) -> None:
+    articles = _stream(400)
+    uninterrupted = _run(StoryState(SMALL), articles)
+    changelog: Changelog = []
+    before = _run(StoryState(SMALL), articles[:cut], changelog)
+    restored = StoryState(SMALL)
+    restored.restore(_compacted(changelog) if compact else changelog)
+    after = _run(restored, articles[cut:])
+    assert before + after == uninterrupted
+    assert any(a.duplicate_kind == "near" for a in after)
+    # redeliveries of what was decided before the restart are answered from restored state
+    assert restored.decide(articles[0], fingerprint(articles[0].text))[0] == uninterrupted[0]
+
+
+def test_restore_replays_merges_and_expiry_on_real_reports() -> None:
+    folder = shared_path("data/stories")
+    raws = load(folder / "dev.jsonl.gz")
+    articles = [replace(as_article(raw), published_at=f"2026-01-{1 + n // 40:02d}T00:00:00Z")
+                for n, raw in enumerate(raws)]
+    settings = replace(SMALL, window_hours=96.0, retention_hours=120.0, merge_threshold=0.45)
+    uninterrupted = _run(StoryState(settings), articles)
+    assert any(a.reason == "merged" for a in uninterrupted)
+    changelog: Changelog = []
+    before = _run(StoryState(settings), articles[:470], changelog, drain_every=13)
+    restored = StoryState(settings)
+    restored.restore(_compacted(changelog))
+    assert before + _run(restored, articles[470:]) == uninterrupted
+
+
+def test_dormant_stories_and_old_articles_are_expired() -> None:
+    settings = replace(SMALL, max_articles=100, window_hours=1.0, retention_hours=2.0)
+    state = StoryState(settings)
+    articles = _stream(300)  # half a second apart: 150 s in all
+    _run(state, articles[:150])
+    assert state.article_count() <= 100
+    late = replace(articles[150], published_at="2026-01-01T05:00:00Z")
+    state.decide(late, fingerprint(late.text))
+    assert state.article_count() == 1 and state.active_clusters() == 1
+    tombstones = [key for key, value in state.drain_changes() if value is None]
+    assert any(key.startswith(codec.ARTICLE_PREFIX) for key in tombstones)
+    assert any(key.startswith(codec.STORY_PREFIX) for key in tombstones)
+
+
+def test_a_merge_re_emits_every_article_that_moved() -> None:
+    folder = shared_path("data/stories")
+    raws = load(folder / "dev.jsonl.gz")
+    state = StoryState(replace(SMALL, max_articles=4096))
+    latest: dict[str, Assignment] = {}
+    merges = 0
+    for raw in raws:
+        article = as_article(raw)
+        first, *moved = state.decide(article, fingerprint(article.text))
+        latest[first.article_id] = first
+        for assignment in moved:
+            merges += 1
+            assert assignment.reason == "merged" and assignment.article_id in latest
+            assert assignment.cluster_id == first.cluster_id
+            latest[assignment.article_id] = assignment
+    assert merges > 0
+    sizes: dict[str, int] = {}
+    for assignment in latest.values():
+        sizes[assignment.cluster_id] = sizes.get(assignment.cluster_id, 0) + 1
+    assert len(sizes) == state.active_clusters()
+
+
+def test_changelog_values_are_compact() -> None:
+    changelog: Changelog = []
+    _run(StoryState(SMALL), _stream(100), changelog, drain_every=100)
+    articles = [v for k, v in changelog if k.startswith(codec.ARTICLE_PREFIX) and v]
+    assert articles and max(len(v) for v in articles) < 600
+    meta = dict(changelog)[codec.META_KEY]
+    assert meta is not None and orjson.loads(meta)["next_article"] == 100
