@@ -26,7 +26,7 @@ def _records(path: Path) -> list[dict[str, object]]:
 
 
 def test_seeds_become_one_story_and_malformed_lines_dead_letters(tmp_path: Path) -> None:
-    done = _run(SEEDS.read_bytes() + b"\n" + b"\n".join(MALFORMED) + b"\n", tmp_path)
+    done = _run(SEEDS.read_bytes() + b"\n".join(MALFORMED) + b"\n", tmp_path)
     assert done.returncode == 0, done.stderr
     clean = _records(tmp_path / "clean.jsonl")
     clusters = _records(tmp_path / "clusters.jsonl")

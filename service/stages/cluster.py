@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import islice
 from typing import NamedTuple
 
 import numpy as np
@@ -184,12 +183,18 @@ def top_terms(vector: Vector, count: int) -> list[int]:
 
 
 class TermIndex:
-    """Inverted index: term id -> stories holding it among their top terms, by last update."""
+    """Inverted index: term id -> stories holding it among their top terms, by last update.
+
+    A posting keeps at most ``4 * postings_read`` stories (the most recently updated), so a
+    common term costs bounded memory and time; only the newest ``postings_read`` are read. The
+    content of a posting depends only on the stories' update order, which a restore replays.
+    """
 
     def __init__(self, terms_per_story: int, postings_read: int) -> None:
         self.terms_per_story = terms_per_story
         self.postings_read = postings_read
-        self._postings: dict[int, dict[int, None]] = {}
+        self._kept = 4 * max(1, postings_read)
+        self._postings: dict[int, list[int]] = {}
         self._indexed: dict[int, list[int]] = {}
 
     def update(self, story: int, vector: Vector) -> None:
@@ -197,15 +202,19 @@ class TermIndex:
         self.remove(story)
         terms = top_terms(vector, self.terms_per_story)
         for term in terms:
-            self._postings.setdefault(term, {})[story] = None
+            posting = self._postings.setdefault(term, [])
+            posting.append(story)
+            if len(posting) > self._kept:
+                del posting[0]
         self._indexed[story] = terms
 
     def remove(self, story: int) -> None:
         for term in self._indexed.pop(story, ()):
-            posting = self._postings[term]
-            del posting[story]
-            if not posting:
-                del self._postings[term]
+            posting = self._postings.get(term)
+            if posting is not None and story in posting:
+                posting.remove(story)
+                if not posting:
+                    del self._postings[term]
 
     def candidates(self, query: Vector, query_terms: int, limit: int) -> list[int]:
         """Stories sharing the most of the query's strongest terms (ties: most recent first)."""
@@ -213,7 +222,7 @@ class TermIndex:
         for term in top_terms(query, query_terms):
             posting = self._postings.get(term)
             if posting:
-                votes.update(islice(reversed(posting), self.postings_read))
+                votes.update(posting[-self.postings_read:])
         return [story for story, _ in sorted(votes.items(), key=lambda kv: (-kv[1], -kv[0]))
                 [:limit]]
 

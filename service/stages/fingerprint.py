@@ -10,6 +10,7 @@ compares equal to state computed now.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +78,25 @@ def content_hash(text: str) -> str:
     return xxhash.xxh3_128_hexdigest(" ".join(text.split()).encode("utf-8"))
 
 
+_RECENT_LIMIT = 1024
+_recent: OrderedDict[str, U64] = OrderedDict()
+
+
 def fingerprint(text: str) -> Fingerprint:
-    shingles = shingle_hashes(word_hashes(words(text)))
-    return Fingerprint(content=content_hash(text), simhash=f"{simhash(shingles):016x}")
+    """Fingerprint of a body; its word hashes are kept briefly for ``body_word_hashes``."""
+    hashes = word_hashes(words(text))
+    content = content_hash(text)
+    _recent[content] = hashes
+    if len(_recent) > _RECENT_LIMIT:
+        _recent.popitem(last=False)
+    return Fingerprint(content=content, simhash=f"{simhash(shingle_hashes(hashes)):016x}")
+
+
+def body_word_hashes(text: str, content: str) -> U64:
+    """``word_hashes(words(text))``, taken from the fingerprint just computed when there is one.
+
+    The duplicate and story stages need the same word hashes as fingerprinting; in one process
+    the article is usually fingerprinted moments before, so this saves hashing it twice.
+    """
+    hashes = _recent.pop(content, None)
+    return word_hashes(words(text)) if hashes is None else hashes

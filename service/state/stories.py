@@ -32,7 +32,7 @@ import xxhash
 from service.records import Article, Assignment, Fingerprint
 from service.stages import cluster, dedup
 from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
-from service.stages.fingerprint import U64, shingle_hashes, word_hashes, words
+from service.stages.fingerprint import U64, body_word_hashes, shingle_hashes
 from service.state import codec
 from service.timefmt import parse_timestamp
 
@@ -141,7 +141,7 @@ class StoryState:
         serial = self._next_article
         self._next_article += 1
         slot = serial % self._cap
-        hashes = word_hashes(words(article.text))
+        hashes = body_word_hashes(article.text, fp.content)
         shingles = shingle_hashes(hashes)
         signature = dedup.minhash(shingles)
         keys = dedup.band_keys(signature)
@@ -236,13 +236,19 @@ class StoryState:
         story = self._live[best]
         self._join(story, serial, vector, when)
         moved: list[Assignment] = []
-        for _, other in scored[1:]:
-            if other in self._live and story.serial in self._live:
-                merged = self._live[other]
-                closeness = cluster.cosine(story.centroid, merged.centroid)
-                if closeness >= s.merge_threshold:
-                    story, moved_now = self._merge(story, merged, closeness, serial)
-                    moved.extend(moved_now)
+        merged = False
+        others = [other for _, other in scored[1:]]
+        closeness = cluster.cosines(story.centroid, [self._live[o].centroid for o in others])
+        for other, value in zip(others, closeness.tolist(), strict=True):
+            if value < s.merge_threshold or other not in self._live:
+                continue
+            if merged:  # an earlier merge changed the centroid: measure again
+                value = cluster.cosine(story.centroid, self._live[other].centroid)
+                if value < s.merge_threshold:
+                    continue
+            story, moved_now = self._merge(story, self._live[other], value, serial)
+            moved.extend(moved_now)
+            merged = True
         return story, False, similarity, moved
 
     def _new_story(self, serial: int, vector: Vector, when: float) -> _Story:
@@ -250,6 +256,7 @@ class StoryState:
         story = _Story(self._next_story, serial, cluster_id, vector, when, serial, 1, [serial])
         self._next_story += 1
         self._live[story.serial] = story
+        heapq.heappush(self._dormancy, (story.last_time, story.serial))
         self._stories[serial % self._cap] = story.serial
         self._index.update(story.serial, vector)
         self._touch(story)
@@ -296,7 +303,6 @@ class StoryState:
 
     def _touch(self, story: _Story) -> None:
         self._dirty_stories.add(story.serial)
-        heapq.heappush(self._dormancy, (story.last_time, story.serial))
 
     def _drop_story(self, story: _Story) -> None:
         del self._live[story.serial]
@@ -311,10 +317,14 @@ class StoryState:
         s = self.settings
         dormant_before = self._latest - s.window_hours * _HOUR
         while self._dormancy and self._dormancy[0][0] < dormant_before:
-            last_time, serial = heapq.heappop(self._dormancy)
+            _, serial = heapq.heappop(self._dormancy)
             story = self._live.get(serial)
-            if story is not None and story.last_time == last_time:
+            if story is None:
+                continue
+            if story.last_time < dormant_before:
                 self._drop_story(story)
+            else:  # updated since it was queued: queue it again at its latest time
+                heapq.heappush(self._dormancy, (story.last_time, story.serial))
         retained_after = self._latest - s.retention_hours * _HOUR
         while self._oldest < self._next_article and (
                 self._next_article - self._oldest >= self._cap

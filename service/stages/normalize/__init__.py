@@ -66,8 +66,7 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
         return _reject("html could not be parsed")
     extraction = html_extract.extract(root)
     paragraphs = [line for line in (repair(p).strip() for p in extraction.paragraphs) if line]
-    furniture = memory.furniture(source, paragraphs)
-    memory.learn(source, article_id, paragraphs)
+    furniture = memory.observe(source, article_id, paragraphs)
     return _Extracted(
         paragraphs=_without_learned_furniture(paragraphs, furniture),
         title=metadata.page_title(root),
@@ -80,9 +79,8 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
 def _from_text(raw: RawArticle, text: str, source: str, memory: FurnitureMemory,
                article_id: str, settings: NormalizeSettings) -> _Extracted:
     lines = split_lines(repair(text[: settings.max_text_chars]))
-    furniture = memory.furniture(source, lines)
+    furniture = memory.observe(source, article_id, lines)
     body = extract_lines(lines, furniture, raw.title, anchor=url_words(raw.url))
-    memory.learn(source, article_id, lines)
     title = raw.title or body.headline or (metadata.strip_site_name(lines[0]) if lines else None)
     return _Extracted(paragraphs=body.paragraphs, title=title,
                       published=metadata.dateline(lines))

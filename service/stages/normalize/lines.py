@@ -11,9 +11,11 @@ import re
 _WORD = re.compile(r"\w+")
 # Scripts written without spaces between words: count characters instead of words.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
-_SENTENCE_END = re.compile(r"[.!?;:\u3002\uff01\uff1f\u061f\u0964]['\"\u2019\u201d\u00bb)\]]*$")
+# A sentence ends with one of _ENDS, then perhaps closing quotes or brackets.
+_ENDS = frozenset(".!?;:\u3002\uff01\uff1f\u061f\u0964")
+_CLOSERS = "'\"\u2019\u201d\u00bb)]"
 TEASER_MAX_WORDS = 60
-_TRUNCATED = re.compile(r"(?:\.\.\.|\u2026)\s*$")
+_TRUNCATED = ("...", "\u2026")
 
 # Verbs that open calls to action on web pages (English and the commonest European languages);
 # a line opening with one is furniture only when it is also short or addresses the reader.
@@ -36,29 +38,37 @@ _READER = frozenset({
 })
 
 
-def word_count(text: str) -> int:
-    """Words; in scripts written without spaces (CJK, Thai) about two per three characters."""
-    unspaced = len(_UNSPACED.findall(text))
-    return len(_WORD.findall(text)) + (unspaced * 2) // 3
+def word_count(text: str, tokens: list[str] | None = None) -> int:
+    """Words; in scripts written without spaces (CJK, Thai) about two per three characters.
+    ``tokens``: the text's ``\\w+`` runs, when the caller has already found them."""
+    words = len(_WORD.findall(text) if tokens is None else tokens)
+    if text.isascii():
+        return words
+    return words + (len(_UNSPACED.findall(text)) * 2) // 3
 
 
-def looks_like_sentence(text: str) -> bool:
-    """Ends like a sentence and is long enough to be one."""
+def looks_like_sentence(text: str, words: int | None = None) -> bool:
+    """Ends like a sentence and is long enough to be one (``words``: its word count, if known)."""
     stripped = text.rstrip()
-    return bool(_SENTENCE_END.search(stripped)) and word_count(stripped) >= 5
+    if stripped.rstrip(_CLOSERS)[-1:] not in _ENDS:
+        return False
+    return (word_count(stripped) if words is None else words) >= 5
 
 
-def is_truncated(text: str) -> bool:
+def is_truncated(text: str, words: int | None = None) -> bool:
     """A teaser cut off with an ellipsis (teasers are short; a long paragraph may trail off)."""
-    return bool(_TRUNCATED.search(text)) and word_count(text) <= TEASER_MAX_WORDS
+    if not text.rstrip().endswith(_TRUNCATED):
+        return False
+    return (word_count(text) if words is None else words) <= TEASER_MAX_WORDS
 
 
-def title_case_ratio(text: str) -> float:
-    """Share of words (of three letters or more) that start with a capital: high for menus."""
-    words = [w for w in _WORD.findall(text) if len(w) >= 3 and not w.isdigit()]
+def title_case_ratio(tokens: list[str]) -> float:
+    """Share of ``tokens`` (the line's ``\\w+`` runs; those of three letters or more) that start
+    with a capital: high for menus."""
+    words = [w for w in tokens if len(w) >= 3 and not w.isdigit()]
     if not words:
         return 0.0
-    return sum(1 for w in words if w[0].isupper()) / len(words)
+    return len([w for w in words if w[0].isupper()]) / len(words)
 
 
 def _is_cta_sentence(words: list[str]) -> bool:
@@ -72,8 +82,11 @@ def _is_cta_sentence(words: list[str]) -> bool:
     return len(words) <= 6 or any(w in _READER for w in words)
 
 
-def is_call_to_action(text: str) -> bool:
-    """A line that is mostly imperatives aimed at the reader (by sentence)."""
+def is_call_to_action(text: str, lowered: list[str] | None = None) -> bool:
+    """A line that is mostly imperatives aimed at the reader (by sentence). ``lowered``: the
+    ``\\w+`` runs of ``text.lower()``, when known: without a call verb among them it is not one."""
+    if lowered is not None and _CTA_VERBS.isdisjoint(lowered):
+        return False
     sentences = [_WORD.findall(part.lower()) for part in _SENTENCE_SPLIT.split(text)]
     sentences = [words for words in sentences if words]
     if not sentences:

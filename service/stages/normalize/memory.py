@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -28,11 +29,27 @@ from service.stages.normalize.settings import NormalizeSettings
 
 _DIGITS = re.compile(r"\d+")
 _NON_WORD = re.compile(r"[\W_]+")
+# ASCII lines fold by one byte translation: letters lower-cased, digits to "0", the rest spaces.
+_ASCII_FOLD = bytes(
+    ord(chr(c).lower()) if chr(c) in string.ascii_letters
+    else ord("0") if chr(c) in string.digits else ord(" ")
+    for c in range(256)
+)
+
+
+def _fold(line: str) -> str:
+    """Case, punctuation and digit runs folded: words joined by single spaces, numbers as 0."""
+    if not line.isascii():
+        return _NON_WORD.sub(" ", _DIGITS.sub("0", line.lower())).strip()
+    folded = b" ".join(line.encode("ascii").translate(_ASCII_FOLD).split())
+    while b"00" in folded:
+        folded = folded.replace(b"00", b"0")
+    return folded.decode("ascii")
 
 
 def line_key(line: str) -> bytes | None:
     """A digest of the line with case, punctuation and numbers folded (dates vary per page)."""
-    folded = _NON_WORD.sub(" ", _DIGITS.sub("0", line.lower())).strip()
+    folded = _fold(line)
     if len(folded) < 4 or len(folded) > 600:
         return None
     return hashlib.blake2b(folded.encode("utf-8"), digest_size=8).digest()
@@ -74,18 +91,28 @@ class FurnitureMemory:
 
     def furniture(self, source: str, lines: list[str]) -> set[int]:
         """Indexes of ``lines`` that earlier articles of ``source`` showed to be furniture."""
-        table = self._sources.get(source)
-        if table is None:
-            return set()
-        found: set[int] = set()
-        for index, line in enumerate(lines):
-            key = line_key(line)
-            if key is not None and table.counts.get(key, 0) >= self.min_articles:
-                found.add(index)
-        return found
+        return self._furniture(source, [line_key(line) for line in lines])
 
     def learn(self, source: str, article_id: str, lines: list[str]) -> None:
         """Count each distinct line of one article once; a repeated article_id is ignored."""
+        self._learn(source, article_id, [line_key(line) for line in lines])
+
+    def observe(self, source: str, article_id: str, lines: list[str]) -> set[int]:
+        """``furniture`` then ``learn`` for one article, folding and hashing each line once."""
+        keys = [line_key(line) for line in lines]
+        found = self._furniture(source, keys)
+        self._learn(source, article_id, keys)
+        return found
+
+    def _furniture(self, source: str, keys: list[bytes | None]) -> set[int]:
+        table = self._sources.get(source)
+        if table is None:
+            return set()
+        counts, least = table.counts, self.min_articles
+        return {index for index, key in enumerate(keys)
+                if key is not None and counts.get(key, 0) >= least}
+
+    def _learn(self, source: str, article_id: str, keys: list[bytes | None]) -> None:
         table = self._sources.get(source)
         if table is None:
             table = _Source()
@@ -100,8 +127,7 @@ class FurnitureMemory:
         table.articles[article_id] = None
         if len(table.articles) > self.max_articles:
             table.articles.popitem(last=False)
-        keys = {key for key in map(line_key, lines) if key is not None}
-        for key in sorted(keys):
+        for key in sorted({key for key in keys if key is not None}):
             table.counts[key] = table.counts.get(key, 0) + 1
             table.counts.move_to_end(key)
         self._evict(table)

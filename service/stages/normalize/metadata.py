@@ -34,6 +34,7 @@ _MONTHS = {
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
 _DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.IGNORECASE)
+_YEAR = re.compile(r"\d{4}")
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _PUBLISHED = re.compile(r"^\W*(published|posted|first published|updated|last updated)\b",
                         re.IGNORECASE)
@@ -118,6 +119,8 @@ def _time_element(root: etree._Element) -> str | None:
 
 def text_date(text: str) -> str | None:
     """The first date written out in ``text`` ("May 31, 2018", "31 May 2018", "2018-05-31")."""
+    if not _YEAR.search(text):
+        return None  # every form below writes a four-digit year
     found: list[tuple[int, datetime]] = []
     for match in _MDY.finditer(text):
         day = _day(match.group(3), _MONTHS[match.group(1).lower()], match.group(2))

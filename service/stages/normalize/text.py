@@ -12,7 +12,9 @@ and inside it improbable lines and lines the source repeats in every article are
 from __future__ import annotations
 
 import math
+import operator
 import re
+import string
 from dataclasses import dataclass
 
 from service.stages.normalize.lines import (
@@ -24,8 +26,11 @@ from service.stages.normalize.lines import (
 )
 from service.stages.normalize.metadata import text_date
 
-# "…all the difference.North Korean leader…": a sentence end glued to the next sentence.
-_GLUED = re.compile(r"(?<=[a-z\u00df-\u00ff]{2}[.!?])(?=[A-Z\u00c0-\u00de][a-z\u00df-\u00ff])")
+# "…all the difference.North Korean leader…": a sentence end glued to the next sentence (the
+# pattern opens with the punctuation so the regex engine can skip ahead to candidates).
+_GLUED = re.compile(
+    r"([.!?])(?<=[a-z\u00df-\u00ff]{2}[.!?])(?=[A-Z\u00c0-\u00de][a-z\u00df-\u00ff])"
+)
 _BULLET = re.compile(
     r"^\s*(?:[\u2022\u25cf\u25aa\u25e6\u2023\u2043\u00b7*\-\u2013]|\d{1,2}[.)])\s+"
 )
@@ -80,22 +85,70 @@ APPEAL_SHARE_RATIO = 0.5
 THRESHOLD = 0.5
 
 
+# ASCII lines (the common case) are counted by character class without a per-character loop:
+# one byte translation to a class letter, then counts.
+_ASCII_CLASS = bytes(
+    ord("d") if chr(c) in string.digits else ord("u") if chr(c) in string.ascii_uppercase
+    else ord("l") if chr(c) in string.ascii_lowercase else ord(" ")
+    for c in range(256)
+)
+
+
 @dataclass(slots=True)
 class Line:
+    """One candidate line with every per-line signal the model and the selection read, computed
+    once (by ``candidate``) since several steps consult each line."""
+
     text: str
     words: int
     sentence: bool
-    furniture: bool = False
+    furniture: bool
+    call_to_action: bool
+    truncated: bool
+    furniture_shape: bool
+    title_case: float
+    reader_address: float
+    digits: float
+    upper_case: float
+    content: set[str]
+    repeat_key: str
+
+
+def candidate(text: str, furniture: bool = False) -> Line:
+    """``text`` as a ``Line``, from one pass of word splitting shared by all its signals."""
+    tokens = _WORDS.findall(text)
+    lowered = [w.lower() for w in tokens]
+    # Lower-casing a non-ASCII line can change where words break ("İ" -> "i̇").
+    lower_tokens = lowered if text.isascii() else _WORDS.findall(text.lower())
+    words = word_count(text, tokens)
+    digits, upper_case = _char_shares(text)
+    return Line(
+        text=text,
+        words=words,
+        sentence=looks_like_sentence(text, words),
+        furniture=furniture,
+        call_to_action=is_call_to_action(text, lower_tokens),
+        truncated=is_truncated(text, words),
+        furniture_shape=_is_furniture_shape(text, words),
+        title_case=title_case_ratio(tokens),
+        reader_address=_address_share(tokens, lowered),
+        digits=digits,
+        upper_case=upper_case,
+        content={w for w in lower_tokens if len(w) >= CONTENT_MIN},
+        repeat_key=" ".join(lower_tokens),
+    )
 
 
 def split_lines(text: str) -> list[str]:
     """Non-empty lines with list bullets removed and glued sentences split apart."""
     out: list[str] = []
-    for raw in text.split("\n"):
-        line = _BULLET.sub("", raw).strip()
-        if not line:
-            continue
-        out.extend(part.strip() for part in _GLUED.split(line) if part.strip())
+    # A glued sentence never spans a line break or touches a bullet, so the whole text is split
+    # in one pass; the parts it starts begin with a capital, never with a bullet.
+    for raw in _GLUED.sub("\\1\n", text).split("\n"):
+        bullet = _BULLET.match(raw)
+        line = (raw[bullet.end():] if bullet else raw).strip()
+        if line:
+            out.append(line)
     return out
 
 
@@ -107,12 +160,11 @@ def _same(a: str, b: str) -> bool:
     return len(short) >= 30 and long_.startswith(short)
 
 
-def _is_furniture_shape(line: Line) -> bool:
+def _is_furniture_shape(text: str, words: int) -> bool:
     """Datelines, clock times, copyright lines."""
-    text = line.text
-    if _CLOCK.match(text) or "\u00a9" in text or text.lower().startswith("copyright"):
+    if _CLOCK.match(text) or "\u00a9" in text or text[:9].lower() == "copyright":
         return True
-    return line.words <= 6 and text_date(text) is not None
+    return words <= 6 and text_date(text) is not None
 
 
 def _content_words(text: str) -> set[str]:
@@ -121,17 +173,33 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _WORDS.findall(text.lower()) if len(w) >= CONTENT_MIN}
 
 
-def _reader_address(text: str) -> float:
+def _address_share(words: list[str], lowered: list[str]) -> float:
     """Share of words that address the reader or speak for the outlet (you, your, we, our)."""
-    words = _WORDS.findall(text)
-    return sum(1 for w in words if w.lower() in _ADDRESS and w != "US") / max(1, len(words))
+    if _ADDRESS.isdisjoint(lowered):
+        return 0.0
+    hits = sum(1 for w, low in zip(words, lowered, strict=True) if low in _ADDRESS and w != "US")
+    return hits / max(1, len(words))
+
+
+def _char_shares(text: str) -> tuple[float, float]:
+    """Share of characters that are digits, and of letters that are upper-case."""
+    if text.isascii():
+        classes = text.encode("ascii").translate(_ASCII_CLASS)
+        digits, upper = classes.count(b"d"), classes.count(b"u")
+        letters = upper + classes.count(b"l")
+    else:
+        digits = sum(map(str.isdigit, text))
+        alpha = list(filter(str.isalpha, text))
+        letters = len(alpha)
+        upper = sum(map(str.isupper, alpha))
+    return digits / max(1, len(text)), upper / max(1, letters)
 
 
 def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     """Per line, the share of its content words found in the headline or in other lines that
     mention the headline (appeals and teasers around a story share few), and whether the line
     itself mentions the headline."""
-    signatures = [_content_words(item.text) for item in items]
+    signatures = [item.content for item in items]
     anchor_words = _content_words(anchor)
     on_topic = [len(words & anchor_words) >= 2 for words in signatures]
     support: dict[str, int] = {}
@@ -152,7 +220,7 @@ def _repeated(items: list[Line]) -> set[int]:
     """Short lines printed more than once on the page (teaser headlines, section labels)."""
     seen: dict[str, list[int]] = {}
     for index, item in enumerate(items):
-        key = " ".join(_WORDS.findall(item.text.lower()))
+        key = item.repeat_key
         if key and item.words <= _REPEAT_MAX_WORDS:
             seen.setdefault(key, []).append(index)
     return {i for indexes in seen.values() if len(indexes) > 1 for i in indexes}
@@ -167,12 +235,12 @@ def _window_mean(values: list[float], index: int, radius: int) -> float:
 
 def _shape_score(line: Line, share: float) -> float:
     """A hand-set prose score: positive for on-topic sentences, negative for furniture."""
-    if _is_furniture_shape(line) or is_call_to_action(line.text) or is_truncated(line.text):
+    if line.furniture_shape or line.call_to_action or line.truncated:
         return -max(4.0, line.words * 0.5)
     if line.sentence or line.words >= 25:
         weight = 1.0 if line.words >= 12 else 0.5
         return line.words * weight * min(1.0, 0.2 + 3.0 * share)
-    return -6.0 if line.words <= 6 and title_case_ratio(line.text) > 0.6 else -5.0
+    return -6.0 if line.words <= 6 and line.title_case > 0.6 else -5.0
 
 
 def line_features(items: list[Line], anchor: str) -> list[list[float]]:
@@ -186,22 +254,21 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
     rows: list[list[float]] = []
     for index, item in enumerate(items):
         text = item.text
-        letters = [c for c in text if c.isalpha()]
         rows.append([
             math.log1p(item.words),
             1.0 if item.sentence else 0.0,
             long_sentence[index],
-            title_case_ratio(text),
-            1.0 if is_truncated(text) else 0.0,
-            1.0 if is_call_to_action(text) else 0.0,
-            1.0 if _is_furniture_shape(item) else 0.0,
-            sum(c.isdigit() for c in text) / max(1, len(text)),
-            _reader_address(text),
+            item.title_case,
+            1.0 if item.truncated else 0.0,
+            1.0 if item.call_to_action else 0.0,
+            1.0 if item.furniture_shape else 0.0,
+            item.digits,
+            item.reader_address,
             shares[index],
             1.0 if on_topic[index] else 0.0,
             1.0 if index in repeated else 0.0,
             index / count,
-            sum(c.isupper() for c in letters) / max(1, len(letters)),
+            item.upper_case,
             1.0 if _LINKISH.search(text) else 0.0,
             1.0 if text.rstrip().endswith(":") else 0.0,
             _window_mean(long_sentence, index, 2),
@@ -218,7 +285,7 @@ def probabilities(rows: list[list[float]]) -> list[float]:
     """P(body) per line from the fitted logistic model."""
     out: list[float] = []
     for row in rows:
-        z = BIAS + sum(w * x for w, x in zip(WEIGHTS, row, strict=True))
+        z = BIAS + sum(map(operator.mul, WEIGHTS, row))
         out.append(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))))
     return out
 
@@ -242,13 +309,11 @@ def prepare(lines: list[str], furniture: set[int], title: str | None) -> list[Li
     for index, text in enumerate(lines):
         if items and _same(items[-1].text, text):
             if len(text) < len(items[-1].text):
-                items[-1] = Line(text, word_count(text), looks_like_sentence(text),
-                                 items[-1].furniture)
+                items[-1] = candidate(text, items[-1].furniture)
             continue
         if title and text.strip().lower() == title.strip().lower():
             continue
-        items.append(Line(text, word_count(text), looks_like_sentence(text),
-                          furniture=index in furniture))
+        items.append(candidate(text, index in furniture))
     return items
 
 
@@ -267,11 +332,11 @@ def _media_widget(items: list[Line]) -> set[int]:
 def _is_appeal(item: Line, share: float) -> bool:
     """A line of an appeal or promo: addresses the reader or shares little of the story's
     vocabulary; short labels ("Dear readers,") ride along."""
-    if item.words < 8 and not looks_like_sentence(item.text):
+    if item.words < 8 and not item.sentence:
         return True
     if item.text[:1] in _QUOTES:
         return False  # someone quoted in the story saying "we"
-    return _reader_address(item.text) >= APPEAL_ADDRESS or share < 0.1
+    return item.reader_address >= APPEAL_ADDRESS or share < 0.1
 
 
 def _strip_appeals(body: list[int], items: list[Line], shares: list[float]) -> list[int]:
@@ -282,7 +347,7 @@ def _strip_appeals(body: list[int], items: list[Line], shares: list[float]) -> l
         words = sum(items[i].words for i in run)
         return sum(value[i] * items[i].words for i in run) / max(1, words)
 
-    address = [_reader_address(item.text) for item in items]
+    address = [item.reader_address for item in items]
 
     def is_appeal_run(run: list[int], rest: list[int]) -> bool:
         if not rest or sum(items[i].words for i in run) < 12:
@@ -309,7 +374,7 @@ def _body_indexes(items: list[Line], probs: list[float], shares: list[float]) ->
     start, end = _best_span(scores)
     body = [i for i in range(start, end)
             if probs[i] >= THRESHOLD and i not in widget
-            and not _is_furniture_shape(items[i]) and not is_call_to_action(items[i].text)]
+            and not items[i].furniture_shape and not items[i].call_to_action]
     learned = sum(items[i].words for i in body if items[i].furniture)
     if learned * 2 <= sum(items[i].words for i in body):
         # Mostly "furniture" means a copy of an article seen before: keep it whole.
@@ -327,7 +392,7 @@ def select(items: list[Line], probs: list[float], shares: list[float]) -> list[s
 
 
 def _is_headline(item: Line, share: float) -> bool:
-    return 4 <= item.words <= 30 and not looks_like_sentence(item.text) and share >= 0.5
+    return 4 <= item.words <= 30 and not item.sentence and share >= 0.5
 
 
 def analyse(lines: list[str], furniture: set[int], title: str | None,
