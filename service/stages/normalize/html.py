@@ -72,8 +72,9 @@ _HIDDEN_NAMES = re.compile(
     r"tooltip|popover|hovercard|rollover|flyout|sr-only|visually-?hidden|screen-?reader|"
     r"offscreen", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-# A start tag of more than 8,000 characters ([^<>] keeps the scan linear).
-_OVERLONG_TAG = re.compile(r"<([A-Za-z][\w:-]{0,30})[^<>]{8000,}>")
+# A start tag of more than 8,000 characters ([^<>] keeps the scan linear; the look-ahead, which
+# every match passes anyway, rejects ordinary tags before the name can backtrack).
+_OVERLONG_TAG = re.compile(r"<(?=[^<>]{8001})([A-Za-z][\w:-]{0,30})[^<>]{8000,}>")
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -106,7 +107,8 @@ class _Builder:
             if in_link:
                 self.link_chars += len(text.strip())
 
-    def flush(self, owner: etree._Element) -> None:
+    def flush(self, owner: etree._Element, in_list: bool) -> None:
+        """Close the block ``owner`` holds so far (``in_list``: it is or sits in an ``li``)."""
         if not self.parts:
             return
         lines = [_SPACE.sub(" ", line).strip() for line in "".join(self.parts).split("\n")]
@@ -115,11 +117,9 @@ class _Builder:
         link_chars, self.link_chars = self.link_chars, 0
         if not text:
             return
-        tag = _tag(owner)
-        ancestors = {_tag(a) for a in owner.iterancestors()}
         self.blocks.append(Block(
             owner=owner, text=text, link_chars=min(link_chars, len(text)),
-            heading=tag in _HEADINGS, list_item=tag == "li" or "li" in ancestors,
+            heading=_tag(owner) in _HEADINGS, list_item=in_list,
         ))
 
 
@@ -159,7 +159,9 @@ def blocks_of(root: etree._Element) -> list[Block]:
     """Text blocks in document order, with invisible and non-prose elements left out."""
     builder = _Builder()
     owners: list[etree._Element] = [root]
-    link_depth = 0
+    # Open elements are the ancestors of the block being closed (the innermost open block),
+    # so counting open list items tells whether it sits in one without walking up the tree.
+    link_depth = list_depth = 0
     walker = etree.iterwalk(root, events=("start", "end"))
     skipped: set[etree._Element] = set()
     for event, element in walker:
@@ -170,8 +172,9 @@ def blocks_of(root: etree._Element) -> list[Block]:
                 walker.skip_subtree()
                 continue
             if tag in _BLOCKS:
-                builder.flush(owners[-1])
+                builder.flush(owners[-1], list_depth > 0)
                 owners.append(element)
+                list_depth += tag == "li"
             elif tag == "br":
                 builder.add("\n", False)
             elif tag == "a":
@@ -181,12 +184,13 @@ def blocks_of(root: etree._Element) -> list[Block]:
         if element in skipped:
             skipped.discard(element)
         elif tag in _BLOCKS:
-            builder.flush(element)
+            builder.flush(element, list_depth > 0)
             owners.pop()
+            list_depth -= tag == "li"
         elif tag == "a":
             link_depth -= 1
         builder.add(element.tail, link_depth > 0)
-    builder.flush(owners[-1])
+    builder.flush(owners[-1], list_depth > 0)
     return builder.blocks
 
 

@@ -11,9 +11,10 @@ Behaviour, by design:
   remembered article ids per source.
 - Redelivery-safe: an article (by id) is counted once per source, so processing the same article
   again neither reinforces its own lines nor changes what is judged furniture in it. Callers also
-  ask ``furniture`` before ``learn``, so an article is never judged on lines it taught, and keep
-  an article whole when its "furniture" would be most of its body (a copy of an article seen
-  before, not page furniture): a redelivered article loses at most the furniture lines.
+  ask ``furniture`` before ``learn`` (``observe`` does both, in that order), so an article is
+  never judged on lines it taught, and keep an article whole when its "furniture" would be most
+  of its body (a copy of an article seen before, not page furniture): a redelivered article
+  loses at most the furniture lines.
 - Early in a stream it knows nothing; the general signals in ``text``/``html`` do the work then.
 """
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
-import py3langid
+import numpy as np
 from lxml import etree
+from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+from py3langid.modelio import load_model
 
 from service.stages.normalize.lines import word_count
 from service.timefmt import iso_utc, normalize_timestamp
@@ -163,12 +166,23 @@ def dateline(lines: list[str]) -> str | None:
     return fallback
 
 
+@lru_cache(maxsize=1)
+def _language_identifier() -> LanguageIdentifier:
+    """py3langid's bundled model with its feature table widened once from float16 to float32.
+
+    py3langid widens the table rows each text touches on every call, which costs more than the
+    rest of the classification; widening is exact, so the scores and codes are the same (at the
+    price of ~57 MB instead of ~28 MB for the table)."""
+    ptc, pc, classes, nextmove, row, output = load_model(MODEL_DIR / MODEL_FILE)
+    return LanguageIdentifier(ptc.astype(np.float32), pc, classes, nextmove, output, tk_row=row)
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text`` from py3langid's bundled model ("und" when empty)."""
     sample = text[:1500]
     if not sample.strip():
         return "und"
-    code, _score = py3langid.classify(sample)
+    code, _score = _language_identifier().classify(sample)
     return str(code)
 
 

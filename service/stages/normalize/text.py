@@ -306,12 +306,13 @@ def _best_span(scores: list[float]) -> tuple[int, int]:
 def prepare(lines: list[str], furniture: set[int], title: str | None) -> list[Line]:
     """Lines as candidates: a caption printed twice kept once, the headline line dropped."""
     items: list[Line] = []
+    headline = title.strip().lower() if title else None
     for index, text in enumerate(lines):
         if items and _same(items[-1].text, text):
             if len(text) < len(items[-1].text):
                 items[-1] = candidate(text, items[-1].furniture)
             continue
-        if title and text.strip().lower() == title.strip().lower():
+        if headline is not None and text.strip().lower() == headline:
             continue
         items.append(candidate(text, index in furniture))
     return items
