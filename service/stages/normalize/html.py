@@ -10,6 +10,7 @@ dropped. No rule is keyed to a site.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -205,30 +206,42 @@ def _named_furniture(element: etree._Element) -> bool:
     return "embed" not in lowered and bool(_NEGATIVE.search(names))
 
 
+def _flagged_on_path(start: etree._Element | None, stop: etree._Element | None,
+                     flagged: Callable[[etree._Element], bool],
+                     cache: dict[etree._Element, bool]) -> bool:
+    """Whether ``flagged`` holds for ``start`` or an ancestor below ``stop``, memoized along
+    the path so sibling blocks share the walk."""
+    path: list[etree._Element] = []
+    node = start
+    verdict = False
+    while node is not None and node is not stop:
+        if node in cache:
+            verdict = cache[node]
+            break
+        path.append(node)
+        if flagged(node):
+            verdict = True
+            break
+        node = node.getparent()
+    for item in path:
+        cache[item] = verdict
+    return verdict
+
+
 def _vetoed(element: etree._Element, prose: dict[etree._Element, int], limit: float,
             cache: dict[etree._Element, bool]) -> bool:
     """Whether ``element`` or an ancestor is named as comments, related links, sidebar, ...
 
     Long class lists are ignored (CMSs list an article's tags and categories there), and so is
     an element holding most of the page's prose: that is the article, however it is named."""
-    chain: list[etree._Element] = []
-    node: etree._Element | None = element
-    verdict = False
-    while node is not None:
-        if node in cache:
-            verdict = cache[node]
-            break
-        chain.append(node)
+
+    def named_away(node: etree._Element) -> bool:
         classes = (node.get("class") or "").split()
         names = f"{' '.join(classes) if len(classes) <= 4 else ''} {node.get('id') or ''}"
-        if (names.strip() and _STRONG_NEGATIVE.search(names)
-                and prose.get(node, 0) <= limit):
-            verdict = True
-            break
-        node = node.getparent()
-    for item in chain:
-        cache[item] = verdict
-    return verdict
+        return bool(names.strip() and _STRONG_NEGATIVE.search(names)
+                    and prose.get(node, 0) <= limit)
+
+    return _flagged_on_path(element, None, named_away, cache)
 
 
 def _is_body_like(block: Block) -> bool:
@@ -301,22 +314,10 @@ def _under_furniture(block: Block, container: etree._Element, prose: dict[etree.
 
     An element holding a large share of the container's prose is the article itself, however
     it is named (CMSs put tag and category names in the article's class list)."""
-    node: etree._Element | None = block.owner
-    path: list[etree._Element] = []
-    verdict = False
     limit = 0.3 * prose.get(container, 0)
-    while node is not None and node is not container:
-        if node in cache:
-            verdict = cache[node]
-            break
-        path.append(node)
-        if _named_furniture(node) and prose.get(node, 0) <= limit:
-            verdict = True
-            break
-        node = node.getparent()
-    for item in path:
-        cache[item] = verdict
-    return verdict
+    return _flagged_on_path(
+        block.owner, container,
+        lambda node: _named_furniture(node) and prose.get(node, 0) <= limit, cache)
 
 
 def _keep(block: Block) -> bool:
