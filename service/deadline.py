@@ -13,6 +13,8 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
+_REPEAT_S = 0.02
+
 
 class DeadlineExceeded(BaseException):
     """Raised into the running stage; a BaseException so broad ``except Exception`` lets it by."""
@@ -28,9 +30,16 @@ def cpu_deadline(seconds: float) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Re-fire every _REPEAT_S after expiry: a raise that lands in a GC or weakref callback is
+    # swallowed by the interpreter, so one signal alone could be lost.
+    signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_S)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        while True:
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                break
+            except DeadlineExceeded:  # fired again on the way out: the work is over anyway
+                continue
         signal.signal(signal.SIGALRM, previous)
