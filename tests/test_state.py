@@ -77,7 +77,9 @@ def test_restore_replays_merges_and_expiry_on_real_reports() -> None:
     raws = load(folder / "dev.jsonl.gz")
     articles = [replace(as_article(raw), published_at=f"2026-01-{1 + n // 40:02d}T00:00:00Z")
                 for n, raw in enumerate(raws)]
-    settings = replace(SMALL, window_hours=96.0, retention_hours=120.0, merge_threshold=0.45)
+    # Settings under which this stream merges stories: the mechanics are what is tested here.
+    settings = replace(SMALL, window_hours=96.0, retention_hours=120.0, merge_threshold=0.45,
+                       number_weight=2.0)
     uninterrupted = _run(StoryState(settings), articles)
     assert any(a.reason == "merged" for a in uninterrupted)
     changelog: Changelog = []
@@ -104,7 +106,7 @@ def test_dormant_stories_and_old_articles_are_expired() -> None:
 def test_a_merge_re_emits_every_article_that_moved() -> None:
     folder = shared_path("data/stories")
     raws = load(folder / "dev.jsonl.gz")
-    state = StoryState(replace(SMALL, max_articles=4096))
+    state = StoryState(replace(SMALL, max_articles=4096, number_weight=2.0))  # merges occur
     latest: dict[str, Assignment] = {}
     merges = 0
     for raw in raws:

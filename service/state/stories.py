@@ -55,7 +55,7 @@ class StorySettings:
     prior_documents: float = 20.0
     title_weight: float = 3.0
     name_weight: float = 1.0
-    number_weight: float = 2.0
+    number_weight: float = 8.0
     article_terms: int = 128
     story_terms: int = 128
     index_terms: int = 12
