@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -20,7 +20,7 @@ from service.config import Config
 from service.edges.broker import EmbeddedBroker
 from service.edges.fetch import Fetcher
 from service.edges.http import Health, HttpServer
-from service.edges.kafka import Worker, client_options, ensure_topics
+from service.edges.kafka import Worker, client_options, ensure_topics, max_request_bytes
 from service.flow import prepare_batch
 from service.metrics import Metrics
 from service.pipeline import Pipeline, Sink
@@ -133,28 +133,28 @@ async def _replay_when_ready(config: Config, path: Path, health: Health,
         await asyncio.sleep(0.1)
     if not stop.is_set():
         with path.open("rb") as source:
-            sent = await replay(config, _lines(source), config.topics.raw, rate=0)
+            sent = await replay(config, source, config.topics.raw, rate=0)
         log.info("replayed samples", extra={"file": str(path), "messages": sent})
 
 
-def _lines(source: BinaryIO) -> Iterable[bytes]:
-    for line in source:
+def jsonl_lines(source: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines with their 0-based line numbers (a file's offsets, for dead letters)."""
+    for number, line in enumerate(source):
         line = line.rstrip(b"\r\n")
         if line.strip():
-            yield line
+            yield number, line
 
 
-async def replay(config: Config, lines: Iterable[bytes], topic: str, rate: float) -> int:
+async def replay(config: Config, source: BinaryIO, topic: str, rate: float) -> int:
     """Publish raw messages as a crawler would: keyed by ``id`` (else ``url``) when readable."""
     bootstrap = config.kafka.bootstrap_servers or f"127.0.0.1:{config.kafka.embedded_port}"
     options = client_options(dataclasses.replace(config.kafka, bootstrap_servers=bootstrap))
     producer = AIOKafkaProducer(**options, enable_idempotence=False,
-                                max_request_size=max(1_048_576,
-                                                     2 * config.limits.max_message_bytes))
+                                max_request_size=max_request_bytes(config.limits))
     await producer.start()
     sent, started = 0, asyncio.get_running_loop().time()
     try:
-        for line in lines:
+        for _, line in jsonl_lines(source):
             if rate > 0:
                 due = started + sent / rate
                 await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
@@ -201,10 +201,7 @@ async def process_file(config: Config, source: BinaryIO, name: str,
             if fetcher is not None:
                 await stack.enter_async_context(fetcher)
             batch: list[tuple[bytes | None, Origin]] = []
-            for offset, line in enumerate(source):
-                line = line.rstrip(b"\r\n")
-                if not line.strip():
-                    continue
+            for offset, line in jsonl_lines(source):
                 batch.append((line, Origin(name, 0, offset)))
                 if len(batch) >= _FILE_BATCH:
                     await _process_batch(pipeline, fetcher, state, batch, write, deadline_s)

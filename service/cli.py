@@ -97,8 +97,7 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             counts = asyncio.run(app.process_file(config, source, name, args.out))
             sys.stderr.write(orjson.dumps(counts).decode() + "\n")
             return 0
-        lines = (line.rstrip(b"\r\n") for line in source if line.strip())
-        sent = asyncio.run(app.replay(config, lines, args.topic or config.topics.raw, args.rate))
+        sent = asyncio.run(app.replay(config, source, args.topic or config.topics.raw, args.rate))
         sys.stderr.write(orjson.dumps({"sent": sent}).decode() + "\n")
         return 0
     finally:

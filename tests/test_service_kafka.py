@@ -146,3 +146,24 @@ def test_records_are_plain_json_objects_readable_by_any_client(
         assert os.environ.get("INGEST_KAFKA__BOOTSTRAP_SERVERS") is None
     finally:
         service.stop()
+
+
+def test_replay_command_publishes_each_line_keyed_by_id_or_url(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    source = tmp_path / "raw.jsonl"
+    source.write_bytes(SEEDS.read_bytes() + b"\n\n" + b'{"id": "x1", "url": "u"}\n')
+    env = {"PATH": "/usr/bin:/bin", "INGEST_KAFKA__BOOTSTRAP_SERVERS": broker.bootstrap}
+    done = subprocess.run([sys.executable, "-m", "service", "replay", str(source), "--topic",
+                           "replayed"], env=env, cwd=REPO, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stderr.splitlines()[-1]) == {"sent": 6}
+    records = read_topic(broker.bootstrap, "replayed", expect=6, settle_s=0.5)
+    assert len(records) == 6
+    keys = {key for key, _ in records}
+    assert b"x1" in keys
+    assert {orjson.loads(line)["url"].encode() for line in SEEDS.read_bytes().splitlines()} <= keys

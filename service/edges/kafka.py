@@ -29,7 +29,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import OffsetAndMetadata
 
-from service.config import Config, KafkaConfig, sasl_password
+from service.config import Config, KafkaConfig, LimitsConfig, sasl_password
 from service.edges.http import Health
 from service.flow import prepare_batch
 from service.metrics import Metrics
@@ -66,6 +66,11 @@ def client_options(kafka: KafkaConfig) -> dict[str, Any]:
             cafile=kafka.ssl_cafile or None, certfile=kafka.ssl_certfile or None,
             keyfile=kafka.ssl_keyfile or None)
     return options
+
+
+def max_request_bytes(limits: LimitsConfig) -> int:
+    """Producer request cap: room for a record built from a raw message at the size limit."""
+    return max(1_048_576, 2 * limits.max_message_bytes)
 
 
 def consumer_lag(end_offset: int, position: int) -> int:
@@ -141,7 +146,7 @@ class Worker:
             enable_idempotence=False, max_batch_size=kafka.producer_max_batch_bytes,
             linger_ms=kafka.producer_linger_ms,
             compression_type=None if kafka.compression == "none" else kafka.compression,
-            max_request_size=max(1_048_576, 2 * config.limits.max_message_bytes))
+            max_request_size=max_request_bytes(config.limits))
         self.consumer = AIOKafkaConsumer(
             **options, group_id=kafka.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=kafka.max_poll_records,
@@ -149,6 +154,9 @@ class Worker:
             session_timeout_ms=kafka.session_timeout_ms,
             heartbeat_interval_ms=kafka.heartbeat_interval_ms,
             max_partition_fetch_bytes=max(1_048_576, config.limits.max_message_bytes + 65536))
+        topics = config.topics
+        self._sink_topics = {Sink.CLEAN: topics.clean, Sink.CLUSTERS: topics.clusters,
+                             Sink.DLQ: topics.dlq, Sink.PREPARED: topics.prepared}
         self._pending: deque[_Batch] = deque()
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
@@ -263,9 +271,7 @@ class Worker:
         self.metrics.state_articles.set(sum(s.article_count() for s in self.shards.values()))
 
     def _topic(self, sink: Sink) -> str:
-        topics = self.config.topics
-        return {Sink.CLEAN: topics.clean, Sink.CLUSTERS: topics.clusters, Sink.DLQ: topics.dlq,
-                Sink.PREPARED: topics.prepared}[sink]
+        return self._sink_topics[sink]
 
     async def _send(self, topic: str, partition: int | None, key: bytes | None,
                     value: bytes | None) -> _Send:
