@@ -27,7 +27,6 @@ class Reason(StrEnum):
     NO_CONTENT = "no_content"
     FETCH_FAILED = "fetch_failed"
     FETCH_BLOCKED = "fetch_blocked"
-    FETCH_DISABLED = "fetch_disabled"
     DEADLINE_EXCEEDED = "deadline_exceeded"
     INTERNAL_ERROR = "internal_error"
 
