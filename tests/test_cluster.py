@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import orjson
 
@@ -70,10 +72,13 @@ def test_seeds_form_one_story_without_duplicates() -> None:
 
 
 def test_stories_dev_quality() -> None:
-    """Guards dev BCubed F1 (0.85 in file order) against regressions."""
+    """Guards dev BCubed F1 (0.904 in file order, 0.868-0.891 shuffled) against regressions."""
     folder = shared_path("data/stories")
     raws = load(folder / "dev.jsonl.gz")
     labels = orjson.loads((folder / "dev.labels.json").read_bytes())
     gold = {item: str(label["event"]) for item, label in labels.items()}
-    precision, recall, f1, _, _ = score(raws, gold, StorySettings(max_articles=4096))
-    assert f1 >= 0.84 and precision >= 0.8 and recall >= 0.8
+    settings = StorySettings(max_articles=4096)
+    precision, recall, f1, _, _ = score(raws, gold, settings)
+    assert f1 >= 0.89 and precision >= 0.85 and recall >= 0.85
+    shuffled = random.Random(1).sample(raws, len(raws))
+    assert score(shuffled, gold, settings)[2] >= 0.86

@@ -132,3 +132,29 @@ def test_changelog_values_are_compact() -> None:
     assert articles and max(len(v) for v in articles) < 600
     meta = dict(changelog)[codec.META_KEY]
     assert meta is not None and orjson.loads(meta)["next_article"] == 100
+
+
+def _singletons(settings: StorySettings, raws: list[dict[str, object]]) -> tuple[int, int]:
+    """(stories of one article at the end, re-emitted assignments) over one stream."""
+    state = StoryState(settings)
+    latest: dict[str, str] = {}
+    moved = 0
+    for raw in raws:
+        article = as_article(raw)
+        first, *others = state.decide(article, fingerprint(article.text))
+        for assignment in (first, *others):
+            latest[assignment.article_id] = assignment.cluster_id
+        moved += len(others)
+    sizes: dict[str, int] = {}
+    for cluster_id in latest.values():
+        sizes[cluster_id] = sizes.get(cluster_id, 0) + 1
+    return sum(1 for size in sizes.values() if size == 1), moved
+
+
+def test_a_one_article_story_is_absorbed_by_a_story_grown_close_to_it() -> None:
+    raws = load(shared_path("data/stories") / "dev.jsonl.gz")
+    settings = replace(SMALL, max_articles=4096)
+    absorbing = _singletons(settings, raws)
+    without = _singletons(replace(settings, absorb_threshold=settings.merge_threshold), raws)
+    assert absorbing[1] > without[1]
+    assert absorbing[0] < without[0]

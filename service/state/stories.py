@@ -49,6 +49,7 @@ class StorySettings:
     max_articles: int = 1_000_000
     join_threshold: float = 0.22
     merge_threshold: float = 0.55
+    absorb_threshold: float = 0.30
     near_jaccard: float = 0.5
     near_containment: float = 0.8
     near_min_shingles: int = 10
@@ -240,16 +241,28 @@ class StoryState:
         others = [other for _, other in scored[1:]]
         closeness = cluster.cosines(story.centroid, [self._live[o].centroid for o in others])
         for other, value in zip(others, closeness.tolist(), strict=True):
-            if value < s.merge_threshold or other not in self._live:
+            if other not in self._live:
+                continue
+            needed = self._merge_needed(story, self._live[other])
+            if value < needed:
                 continue
             if merged:  # an earlier merge changed the centroid: measure again
                 value = cluster.cosine(story.centroid, self._live[other].centroid)
-                if value < s.merge_threshold:
+                if value < needed:
                     continue
             story, moved_now = self._merge(story, self._live[other], value, serial)
             moved.extend(moved_now)
             merged = True
         return story, False, similarity, moved
+
+    def _merge_needed(self, story: _Story, other: _Story) -> float:
+        """Closeness at which two stories merge. A story of one article merges more readily: its
+        lone vector sits further from any centroid than a member of a grown story does, and an
+        article that fell just short of joining becomes closer as the story grows around it."""
+        s = self.settings
+        if min(story.size, other.size) == 1:
+            return min(s.absorb_threshold, s.merge_threshold)
+        return s.merge_threshold
 
     def _new_story(self, serial: int, vector: Vector, when: float) -> _Story:
         cluster_id = xxhash.xxh3_64_hexdigest(self._ids[serial % self._cap].encode())
