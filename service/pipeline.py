@@ -2,8 +2,9 @@
 
 Processing has two steps, as a Kafka Streams topology would:
 
-* ``prepare`` (stateless but for the furniture memory; CPU-heavy): decode, normalize and
-  fingerprint. Runs on every worker, scaling with the raw topic's partitions.
+* ``prepare`` (stateless but for the furniture memory; CPU-heavy): decode, normalize,
+  fingerprint and compute the story features (MinHash, weighted terms). Runs on every worker,
+  scaling with the raw topic's partitions.
 * ``decide`` (stateful): duplicate detection and story clustering against ``StoryState``. Its
   state belongs to one shard; in ``run`` the shard is one partition of an internal topic, owned
   by one worker at a time and restored from a changelog.
@@ -14,6 +15,7 @@ return, which is why they emit the same records for the same input.
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -36,6 +38,7 @@ from service.records import (
     dead_letter,
 )
 from service.stages.decode import decode
+from service.stages.features import StoryFeatures, story_features
 from service.stages.fingerprint import fingerprint
 from service.stages.normalize import FurnitureMemory, NormalizeSettings, normalize
 from service.state.stories import StorySettings, StoryState
@@ -61,21 +64,33 @@ class Output:
     value: bytes
 
 
+_LENGTH = struct.Struct("<I")
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A normalized, fingerprinted article on its way to the stateful step."""
+    """A normalized, fingerprinted article and its story features, on their way to the
+    stateful step. On the wire: the length of a JSON head (article, fingerprint), the head, then
+    the features' binary form (arrays as JSON would cost more to write and read than to use)."""
 
     article: Article
     fingerprint: Fingerprint
+    features: StoryFeatures
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({"article": asdict(self.article),
+        head = orjson.dumps({"article": asdict(self.article),
                              "fingerprint": asdict(self.fingerprint)})
+        return _LENGTH.pack(len(head)) + head + self.features.to_bytes()
 
     @classmethod
     def from_bytes(cls, value: bytes) -> Prepared:
-        data: dict[str, Any] = orjson.loads(value)
-        return cls(Article(**data["article"]), Fingerprint(**data["fingerprint"]))
+        """Inverse of ``to_bytes``; ValueError, TypeError or KeyError when it is not one."""
+        if len(value) < _LENGTH.size:
+            raise ValueError("prepared record too short")
+        (length,) = _LENGTH.unpack_from(value)
+        data: dict[str, Any] = orjson.loads(value[_LENGTH.size:_LENGTH.size + length])
+        features = StoryFeatures.from_bytes(value[_LENGTH.size + length:])
+        return cls(Article(**data["article"]), Fingerprint(**data["fingerprint"]), features)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +161,13 @@ class Pipeline:
             return self.reject(article, origin, value)
 
         started = time.perf_counter()
-        prepared = Prepared(article, fingerprint(article.text))
+        fp = fingerprint(article.text)
         self.observe("fingerprint", time.perf_counter() - started)
+
+        started = time.perf_counter()
+        prepared = Prepared(article, fp, story_features(article, fp,
+                                                        self.story_settings.term_weights))
+        self.observe("features", time.perf_counter() - started)
 
         started = time.perf_counter()
         record = clean_record(article, prepared.fingerprint, iso_utc(self.clock()))
@@ -160,7 +180,7 @@ class Pipeline:
     def decide(self, state: StoryState, prepared: Prepared) -> Result:
         """Stateful step: duplicate and cluster decisions, as cluster events."""
         started = time.perf_counter()
-        assignments = state.decide(prepared.article, prepared.fingerprint)
+        assignments = state.decide(prepared.article, prepared.fingerprint, prepared.features)
         self.observe("cluster", time.perf_counter() - started)
         now = iso_utc(self.clock())
         outputs = tuple(Output(Sink.CLUSTERS, a.article_id.encode(),

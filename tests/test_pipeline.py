@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from service.pipeline import Pipeline, Prepared, Sink
 from service.records import Origin, Outcome
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, shared_path
 
 
 def _pipeline() -> Pipeline:
@@ -61,3 +63,29 @@ def test_oversized_raw_is_truncated_in_the_dead_letter() -> None:
     letter = orjson.loads(pipeline.prepare(b"x" * 500, Origin("t", 0, 0)).outputs[0].value)
     assert letter["reason"] == "too_large"
     assert letter["raw"] == "x" * 50 and letter["raw_truncated"] is True
+
+
+def test_decisions_are_the_same_from_features_read_back_from_the_internal_topic() -> None:
+    """``process`` decides on in-memory features; ``run`` on the bytes of the prepared topic."""
+    pipeline = _pipeline()
+    with gzip.open(shared_path("data/neardup") / "dev.jsonl.gz") as handle:
+        lines = handle.read().splitlines()[:300]
+    in_memory, read_back = pipeline.new_state(), pipeline.new_state()
+    for offset, line in enumerate(lines):
+        result = pipeline.prepare(line, Origin("articles.raw", 0, offset))
+        assert result.prepared is not None
+        wire = Prepared.from_bytes(result.prepared.to_bytes())
+        assert wire == result.prepared
+        assert (in_memory.decide(result.prepared.article, result.prepared.fingerprint,
+                                 result.prepared.features)
+                == read_back.decide(wire.article, wire.fingerprint, wire.features))
+    assert in_memory.drain_changes() == read_back.drain_changes()
+
+
+@pytest.mark.parametrize("cut", [0, 3, 10, -1, -5])
+def test_a_cut_prepared_record_is_an_error_not_a_wrong_decision(cut: int) -> None:
+    result = _pipeline().prepare(SEEDS.read_bytes().splitlines()[0], Origin("articles.raw", 0, 0))
+    assert result.prepared is not None
+    value = result.prepared.to_bytes()
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        Prepared.from_bytes(value[:cut])

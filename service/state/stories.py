@@ -32,7 +32,8 @@ import xxhash
 from service.records import Article, Assignment, Fingerprint
 from service.stages import cluster, dedup
 from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
-from service.stages.fingerprint import U64, body_word_hashes, shingle_hashes
+from service.stages.features import StoryFeatures, TermWeights, story_features
+from service.stages.fingerprint import U64
 from service.state import codec
 from service.timefmt import parse_timestamp
 
@@ -64,6 +65,10 @@ class StorySettings:
     postings_read: int = 32
     candidates: int = 24
     frequency_snapshot_every: int = 5000
+
+    @property
+    def term_weights(self) -> TermWeights:
+        return TermWeights(self.title_weight, self.name_weight, self.number_weight)
 
 
 @dataclass(slots=True)
@@ -127,8 +132,11 @@ class StoryState:
 
     # -- decisions -----------------------------------------------------------------------
 
-    def decide(self, article: Article, fp: Fingerprint) -> list[Assignment]:
-        """This article's assignment first, then re-emitted assignments of articles it moved."""
+    def decide(self, article: Article, fp: Fingerprint,
+               features: StoryFeatures | None = None) -> list[Assignment]:
+        """This article's assignment first, then re-emitted assignments of articles it moved.
+
+        ``features`` are computed here when the caller (an evaluation, a test) has none."""
         known = self._serial_of.get(article.id)
         if known is not None:
             first = self._first[known % self._cap]
@@ -142,16 +150,14 @@ class StoryState:
         serial = self._next_article
         self._next_article += 1
         slot = serial % self._cap
-        hashes = body_word_hashes(article.text, fp.content)
-        shingles = shingle_hashes(hashes)
-        signature = dedup.minhash(shingles)
+        if features is None:
+            features = story_features(article, fp, s.term_weights)
+        signature, size, terms = features.signature, features.shingles, features.terms
+        counts = features.counts.astype(np.float64)
         keys = dedup.band_keys(signature)
         content = int(fp.content[:16], 16)
-        size = len(shingles)
 
         root, kind, dup_similarity = self._duplicate(content, signature, keys, size)
-        terms, counts = cluster.term_counts(article.title, article.text, hashes, s.title_weight,
-                                            s.name_weight, s.number_weight)
         self._df.add(terms)
         self._pending_terms.append(serial)
         self._changes.append((codec.terms_key(serial), codec.encode_terms(terms)))
