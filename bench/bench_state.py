@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from service.records import Article
+from service.stages.features import story_features
 from service.stages.fingerprint import fingerprint
 from service.state.stories import StorySettings, StoryState
 
@@ -102,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         batch = [next(articles) for _ in range(args.batch)]
         gc.collect()
         spent = 0.0
-        for article in batch:  # as in the pipeline: fingerprinted just before the decision
+        for article in batch:  # as in the pipeline: the stateless step computed the features
             fp = fingerprint(article.text)
+            features = story_features(article, fp, settings.term_weights)
             started = time.perf_counter()
-            state.decide(article, fp)
+            state.decide(article, fp, features)
             spent += time.perf_counter() - started
         costs[checkpoint] = spent / args.batch * 1e6
         done += args.batch

@@ -51,7 +51,7 @@ from tests.harness import ServiceProcess  # noqa: E402
 # default 3, two workers split 2:1 and scale-out is capped at 1.5x before any other cost).
 PARTITIONS = 6
 _POLL_S = 0.1
-_STAGES = ("decode", "fetch", "normalize", "fingerprint", "dedup", "cluster", "serialize")
+_STAGES = ("decode", "fetch", "normalize", "fingerprint", "features", "cluster", "serialize")
 _SAMPLE = re.compile(r'^(\w+)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
