@@ -33,6 +33,7 @@ F64 = npt.NDArray[np.float64]
 _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*")
 _NUMBER = re.compile(r"\b\d(?:[\d,.]*\d)?\b")
+_JOINERS = re.compile(r"['\u2019-]")
 _SENTENCE_END = frozenset(".!?\"\u201d")
 
 
@@ -62,7 +63,10 @@ def _names(text: str) -> list[list[str]]:
     """Capitalized word sequences, lower-cased; a lone capital opening a sentence is no name."""
     found: list[list[str]] = []
     for match in _NAME.finditer(text):
-        tokens = _WORD.findall(match.group().lower())
+        name = match.group().lower()
+        # a name is word characters, apostrophes, hyphens and spaces: split() is findall's
+        # answer unless an apostrophe or a hyphen cuts a word
+        tokens = _WORD.findall(name) if _JOINERS.search(name) else name.split()
         before = text[max(0, match.start() - 4):match.start()].rstrip()
         if match.start() == 0 or (before and before[-1] in _SENTENCE_END):
             tokens = tokens[1:]
