@@ -38,6 +38,29 @@ _READER = frozenset({
 })
 
 
+def _is_caseless_mark(char: str) -> bool:
+    """Neither in a ``\\w+`` run nor a letter, digit or cased character: to the word splitting,
+    case folding and character counts of a line, the same as a space."""
+    return not (_WORD.match(char) or char.isalpha() or char.isdigit() or char.isupper()
+                or char.lower() != char)
+
+
+# Typographic marks: Latin-1 punctuation and symbols, general punctuation, currency signs.
+_TYPOGRAPHY = re.compile("[" + "".join(
+    filter(_is_caseless_mark, map(chr, [*range(0xA0, 0x100), *range(0x2000, 0x20D0)]))) + "]")
+
+
+def plain_form(text: str) -> str:
+    """``text``, or when its only non-ASCII characters are typographic marks (curly quotes,
+    dashes), ``text`` with those as spaces: the same words, case folding and letter and digit
+    counts, for the fast ASCII paths. (Only then: lower-casing other text can look across a
+    mark, as Greek final sigma does, so a mark turned space would change its words.)"""
+    if text.isascii():
+        return text
+    plain = _TYPOGRAPHY.sub(" ", text)
+    return plain if plain.isascii() else text
+
+
 def word_count(text: str, tokens: list[str] | None = None) -> int:
     """Words; in scripts written without spaces (CJK, Thai) about two per three characters.
     ``tokens``: the text's ``\\w+`` runs, when the caller has already found them."""

@@ -25,7 +25,9 @@ import re
 import string
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from service.stages.normalize.lines import plain_form
 from service.stages.normalize.settings import NormalizeSettings
 
 _DIGITS = re.compile(r"\d+")
@@ -40,6 +42,7 @@ _ASCII_FOLD = bytes(
 
 def _fold(line: str) -> str:
     """Case, punctuation and digit runs folded: words joined by single spaces, numbers as 0."""
+    line = plain_form(line)  # typographic marks fold to spaces either way
     if not line.isascii():
         return _NON_WORD.sub(" ", _DIGITS.sub("0", line.lower())).strip()
     folded = b" ".join(line.encode("ascii").translate(_ASCII_FOLD).split())
@@ -48,8 +51,10 @@ def _fold(line: str) -> str:
     return folded.decode("ascii")
 
 
+@lru_cache(maxsize=8192)
 def line_key(line: str) -> bytes | None:
-    """A digest of the line with case, punctuation and numbers folded (dates vary per page)."""
+    """A digest of the line with case, punctuation and numbers folded (dates vary per page).
+    Memoized: a source's furniture lines come back on every page."""
     folded = _fold(line)
     if len(folded) < 4 or len(folded) > 600:
         return None

@@ -11,16 +11,21 @@ and inside it improbable lines and lines the source repeats in every article are
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import re
 import string
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from service.stages.normalize.lines import (
     is_call_to_action,
     is_truncated,
     looks_like_sentence,
+    plain_form,
     title_case_ratio,
     word_count,
 )
@@ -41,6 +46,9 @@ _CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
 _LINKISH = re.compile(r"https?://|www\.|@\w|\.com\b")
 _REPEAT_MAX_WORDS = 20
 CONTENT_MIN = 5
+# Lines remembered with their signals: enough for the menus, labels and footers of the sources
+# a worker sees, which come back on every page of a source.
+LINE_CACHE = 8192
 # Lines mentioning the headline that must also use a word for it to count as the story's.
 TOPIC_SUPPORT = 2
 
@@ -92,51 +100,80 @@ _ASCII_CLASS = bytes(
     else ord("l") if chr(c) in string.ascii_lowercase else ord(" ")
     for c in range(256)
 )
+# ...and split into words without a regex: the bytes that are not ``\w`` become spaces.
+_ASCII_WORD = bytes(
+    c if chr(c) in string.ascii_letters or chr(c) in string.digits or chr(c) == "_"
+    else ord(" ")
+    for c in range(256)
+)
 
 
-@dataclass(slots=True)
-class Line:
+class Line(NamedTuple):
     """One candidate line with every per-line signal the model and the selection read, computed
-    once (by ``candidate``) since several steps consult each line."""
+    once (by ``candidate``) since several steps consult each line. Immutable, since ``candidate``
+    hands the same one to every article that prints the line."""
 
     text: str
     words: int
     sentence: bool
+    long_sentence: bool
     furniture: bool
     call_to_action: bool
     truncated: bool
+    clock: bool
     furniture_shape: bool
     title_case: float
     reader_address: float
     digits: float
     upper_case: float
-    content: set[str]
+    linkish: bool
+    ends_colon: bool
+    content: frozenset[str]
     repeat_key: str
 
 
+@lru_cache(maxsize=LINE_CACHE)
 def candidate(text: str, furniture: bool = False) -> Line:
-    """``text`` as a ``Line``, from one pass of word splitting shared by all its signals."""
-    tokens = _WORDS.findall(text)
-    lowered = [w.lower() for w in tokens]
-    # Lower-casing a non-ASCII line can change where words break ("İ" -> "i̇").
-    lower_tokens = lowered if text.isascii() else _WORDS.findall(text.lower())
+    """``text`` as a ``Line``, from one pass of word splitting shared by all its signals.
+
+    Memoized: a source repeats its page furniture on every page."""
+    plain = plain_form(text)
+    tokens, lowered, lower_tokens = _tokens(plain)
     words = word_count(text, tokens)
-    digits, upper_case = _char_shares(text)
+    sentence = looks_like_sentence(text, words)
+    clock = _CLOCK.match(text) is not None
+    digits, upper_case = _char_shares(plain)
     return Line(
         text=text,
         words=words,
-        sentence=looks_like_sentence(text, words),
+        sentence=sentence,
+        long_sentence=sentence and words >= 12,
         furniture=furniture,
         call_to_action=is_call_to_action(text, lower_tokens),
         truncated=is_truncated(text, words),
-        furniture_shape=_is_furniture_shape(text, words),
+        clock=clock,
+        furniture_shape=clock or _is_furniture_shape(text, words),
         title_case=title_case_ratio(tokens),
         reader_address=_address_share(tokens, lowered),
         digits=digits,
         upper_case=upper_case,
-        content={w for w in lower_tokens if len(w) >= CONTENT_MIN},
+        linkish=_LINKISH.search(text) is not None,
+        ends_colon=text.rstrip().endswith(":"),
+        content=frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN]),
         repeat_key=" ".join(lower_tokens),
     )
+
+
+def _tokens(text: str) -> tuple[list[str], list[str], list[str]]:
+    """The ``\\w+`` runs of ``text``, each of them lower-cased, and the runs of the lower-cased
+    text: the same words, except outside ASCII, where lower-casing can move a word break
+    ("İ" -> "i̇")."""
+    if text.isascii():
+        spaced = text.encode("ascii").translate(_ASCII_WORD).decode("ascii")
+        lowered = spaced.lower().split()
+        return spaced.split(), lowered, lowered
+    tokens = _WORDS.findall(text)
+    return tokens, [w.lower() for w in tokens], _WORDS.findall(text.lower())
 
 
 def split_lines(text: str) -> list[str]:
@@ -161,8 +198,8 @@ def _same(a: str, b: str) -> bool:
 
 
 def _is_furniture_shape(text: str, words: int) -> bool:
-    """Datelines, clock times, copyright lines."""
-    if _CLOCK.match(text) or "\u00a9" in text or text[:9].lower() == "copyright":
+    """Datelines and copyright lines (clock times are told apart by ``candidate``)."""
+    if "\u00a9" in text or text[:9].lower() == "copyright":
         return True
     return words <= 6 and text_date(text) is not None
 
@@ -202,18 +239,15 @@ def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     signatures = [item.content for item in items]
     anchor_words = _content_words(anchor)
     on_topic = [len(words & anchor_words) >= 2 for words in signatures]
-    support: dict[str, int] = {}
-    for words, flag in zip(signatures, on_topic, strict=True):
-        if flag:
-            for word in words:
-                support[word] = support.get(word, 0) + 1
-    shares: list[float] = []
-    for words, flag in zip(signatures, on_topic, strict=True):
-        own = 1 if flag else 0
-        hits = sum(1 for w in words
-                   if w in anchor_words or support.get(w, 0) - own >= TOPIC_SUPPORT)
-        shares.append(hits / len(words) if words else 0.0)
-    return shares, on_topic
+    support = Counter(itertools.chain.from_iterable(
+        words for words, flag in zip(signatures, on_topic, strict=True) if flag))
+    # The story's words: the headline's, and those of enough lines that mention the headline,
+    # a line that mentions it not counting its own.
+    story = anchor_words | {w for w, lines in support.items() if lines >= TOPIC_SUPPORT}
+    story_for_mention = anchor_words | {w for w, lines in support.items()
+                                        if lines - 1 >= TOPIC_SUPPORT}
+    return [len(words & (story_for_mention if flag else story)) / len(words) if words else 0.0
+            for words, flag in zip(signatures, on_topic, strict=True)], on_topic
 
 
 def _repeated(items: list[Line]) -> set[int]:
@@ -233,6 +267,19 @@ def _window_mean(values: list[float], index: int, radius: int) -> float:
     return total / count if count > 0 else 0.0
 
 
+def _flag_window_means(flags: list[bool], radius: int) -> list[float]:
+    """``_window_mean`` of 0/1 values at every index, from running counts instead of a sum per
+    window (whole numbers, so the means are the same to the bit)."""
+    running = [0, *itertools.accumulate(flags)]
+    last = len(flags)
+    means: list[float] = []
+    for index, flag in enumerate(flags):
+        low, high = max(0, index - radius), min(last, index + radius + 1)
+        count = high - low - 1
+        means.append((running[high] - running[low] - flag) / count if count > 0 else 0.0)
+    return means
+
+
 def _shape_score(line: Line, share: float) -> float:
     """A hand-set prose score: positive for on-topic sentences, negative for furniture."""
     if line.furniture_shape or line.call_to_action or line.truncated:
@@ -247,13 +294,14 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
     """The feature vector (in ``FEATURES`` order) of every line."""
     shares, on_topic = _topic(items, anchor)
     repeated = _repeated(items)
-    long_sentence = [1.0 if item.sentence and item.words >= 12 else 0.0 for item in items]
+    long_sentence = [1.0 if item.long_sentence else 0.0 for item in items]
+    flags = [item.long_sentence for item in items]
+    near, wide = _flag_window_means(flags, 2), _flag_window_means(flags, 6)
     start, end = _best_span([_shape_score(item, share) for item, share in zip(items, shares,
                                                                               strict=True)])
     count = max(1, len(items) - 1)
     rows: list[list[float]] = []
     for index, item in enumerate(items):
-        text = item.text
         rows.append([
             math.log1p(item.words),
             1.0 if item.sentence else 0.0,
@@ -269,10 +317,10 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
             1.0 if index in repeated else 0.0,
             index / count,
             item.upper_case,
-            1.0 if _LINKISH.search(text) else 0.0,
-            1.0 if text.rstrip().endswith(":") else 0.0,
-            _window_mean(long_sentence, index, 2),
-            _window_mean(long_sentence, index, 6),
+            1.0 if item.linkish else 0.0,
+            1.0 if item.ends_colon else 0.0,
+            near[index],
+            wide[index],
             long_sentence[index - 1] if index > 0 else 0.0,
             long_sentence[index + 1] if index + 1 < len(items) else 0.0,
             _window_mean(shares, index, 3),
@@ -323,7 +371,7 @@ def _media_widget(items: list[Line]) -> set[int]:
     around it (title, "your browser does not support…") are the player, not the story."""
     found: set[int] = set()
     for index, item in enumerate(items):
-        if _CLOCK.match(item.text):
+        if item.clock:
             found.add(index)
             found.update(i for i in (index - 1, index + 1)
                          if 0 <= i < len(items) and items[i].words <= 10)
@@ -381,7 +429,7 @@ def _body_indexes(items: list[Line], probs: list[float], shares: list[float]) ->
         # Mostly "furniture" means a copy of an article seen before: keep it whole.
         body = [i for i in body if not items[i].furniture]
     body = _strip_appeals(body, items, shares)
-    while body and items[body[-1]].text.rstrip().endswith(":"):
+    while body and items[body[-1]].ends_colon:
         body.pop()  # a label ("A message from us:") whose content was dropped
     return body
 
