@@ -110,8 +110,9 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
         extracted = _from_text(raw, raw.text, source, memory, provisional_id, settings)
     if isinstance(extracted, Rejection):
         return extracted
-    text = "\n\n".join(" ".join(p.split()) for p in extracted.paragraphs)
-    words = len(text.split())
+    paragraph_words = [p.split() for p in extracted.paragraphs]
+    text = "\n\n".join(" ".join(p) for p in paragraph_words)
+    words = sum(map(len, paragraph_words))  # the words of ``text``, without splitting it again
     if words < settings.min_body_words:
         return _reject(f"no article body found ({words} words after removing page furniture)")
     canonical = canonical_url(raw.url, extracted.canonical)

@@ -45,13 +45,14 @@ def _fold(line: str) -> str:
     line = plain_form(line)  # typographic marks fold to spaces either way
     if not line.isascii():
         return _NON_WORD.sub(" ", _DIGITS.sub("0", line.lower())).strip()
-    folded = b" ".join(line.encode("ascii").translate(_ASCII_FOLD).split())
-    while b"00" in folded:
-        folded = folded.replace(b"00", b"0")
-    return folded.decode("ascii")
+    folded = line.encode("ascii").translate(_ASCII_FOLD)
+    for run in (b"  ", b"00"):  # runs of spaces, then of zeros, to one
+        while run in folded:
+            folded = folded.replace(run, run[:1])
+    return folded.strip().decode("ascii")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def line_key(line: str) -> bytes | None:
     """A digest of the line with case, punctuation and numbers folded (dates vary per page).
     Memoized: a source's furniture lines come back on every page."""

@@ -36,12 +36,22 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
+def _may_be_mojibake(text: str) -> bool:
+    """Whether ``text`` holds one of the lead characters of ``_MOJIBAKE`` (U+00C2..U+00F4), all
+    encoded in UTF-8 with the lead byte 0xC3: a byte search, far faster than the regex's scan."""
+    return not text.isascii() and b"\xc3" in text.encode("utf-8", "surrogatepass")
+
+
 def repair(text: str) -> str:
     """The text with encoding damage undone and invisible or odd characters made plain."""
-    if _MOJIBAKE.search(text):
+    if _may_be_mojibake(text) and _MOJIBAKE.search(text):
         text = ftfy.fix_text(text, _FTFY)
     if "&" in text and _ENTITY.search(text):
         text = html.unescape(text)
+    if text.replace("\n", "").isprintable():
+        # The common case, told by one fast scan: no control, invisible, line-breaking or odd
+        # space character (none of them is printable), so only NFC is left to do.
+        return unicodedata.normalize("NFC", text)
     text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
     text = _INVISIBLE.sub("", text)
     text = _SPACES.sub(" ", text)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+import numpy as np
+
 from service.stages.normalize.lines import (
     is_call_to_action,
     is_truncated,
@@ -31,10 +33,14 @@ from service.stages.normalize.lines import (
 )
 from service.stages.normalize.metadata import text_date
 
-# "…all the difference.North Korean leader…": a sentence end glued to the next sentence (the
-# pattern opens with the punctuation so the regex engine can skip ahead to candidates).
-_GLUED = re.compile(
-    r"([.!?])(?<=[a-z\u00df-\u00ff]{2}[.!?])(?=[A-Z\u00c0-\u00de][a-z\u00df-\u00ff])"
+# "…all the difference.North Korean leader…": a sentence end glued to the next sentence. One
+# pattern per mark, each opening with it: the regex engine skips ahead to a single character far
+# faster than to any of a class. (Splitting at one mark never makes or unmakes a match of
+# another: the characters next to a match are letters, not marks.)
+_GLUED = tuple(
+    re.compile(rf"{mark}(?<=[a-z\u00df-\u00ff]{{2}}{mark})"
+               r"(?=[A-Z\u00c0-\u00de][a-z\u00df-\u00ff])")
+    for mark in (r"\.", "!", r"\?")
 )
 _BULLET = re.compile(
     r"^\s*(?:[\u2022\u25cf\u25aa\u25e6\u2023\u2043\u00b7*\-\u2013]|\d{1,2}[.)])\s+"
@@ -46,9 +52,9 @@ _CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
 _LINKISH = re.compile(r"https?://|www\.|@\w|\.com\b")
 _REPEAT_MAX_WORDS = 20
 CONTENT_MIN = 5
-# Lines remembered with their signals: enough for the menus, labels and footers of the sources
-# a worker sees, which come back on every page of a source.
-LINE_CACHE = 8192
+# Lines remembered with their signals (a few MB): the menus, labels and footers of the sources
+# seen lately, which come back on every page of a source.
+LINE_CACHE = 4096
 # Lines mentioning the headline that must also use a word for it to count as the story's.
 TOPIC_SUPPORT = 2
 
@@ -141,8 +147,8 @@ def candidate(text: str, furniture: bool = False) -> Line:
     tokens, lowered, lower_tokens = _tokens(plain)
     words = word_count(text, tokens)
     sentence = looks_like_sentence(text, words)
-    clock = _CLOCK.match(text) is not None
-    digits, upper_case = _char_shares(plain)
+    clock = ":" in text and _CLOCK.match(text) is not None  # the test spares most lines a regex
+    digits, upper, letters = _char_counts(plain)
     return Line(
         text=text,
         words=words,
@@ -152,16 +158,23 @@ def candidate(text: str, furniture: bool = False) -> Line:
         call_to_action=is_call_to_action(text, lower_tokens),
         truncated=is_truncated(text, words),
         clock=clock,
-        furniture_shape=clock or _is_furniture_shape(text, words),
+        furniture_shape=clock or _is_furniture_shape(text, words, digits),
         title_case=title_case_ratio(tokens),
         reader_address=_address_share(tokens, lowered),
-        digits=digits,
-        upper_case=upper_case,
-        linkish=_LINKISH.search(text) is not None,
+        digits=digits / max(1, len(text)),
+        upper_case=upper / max(1, letters),
+        linkish=_is_linkish(text),
         ends_colon=text.rstrip().endswith(":"),
         content=frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN]),
         repeat_key=" ".join(lower_tokens),
     )
+
+
+def _is_linkish(text: str) -> bool:
+    """Holds a URL, a web address, a handle or a domain. (Every form contains one of the
+    substrings tested first, which rule out most lines far faster than the regex.)"""
+    return (("://" in text or "www." in text or "@" in text or ".com" in text)
+            and _LINKISH.search(text) is not None)
 
 
 def _tokens(text: str) -> tuple[list[str], list[str], list[str]]:
@@ -180,8 +193,10 @@ def split_lines(text: str) -> list[str]:
     """Non-empty lines with list bullets removed and glued sentences split apart."""
     out: list[str] = []
     # A glued sentence never spans a line break or touches a bullet, so the whole text is split
-    # in one pass; the parts it starts begin with a capital, never with a bullet.
-    for raw in _GLUED.sub("\\1\n", text).split("\n"):
+    # at once; the parts it starts begin with a capital, never with a bullet.
+    for glued in _GLUED:
+        text = glued.sub("\\g<0>\n", text)
+    for raw in text.split("\n"):
         bullet = _BULLET.match(raw)
         line = (raw[bullet.end():] if bullet else raw).strip()
         if line:
@@ -197,11 +212,12 @@ def _same(a: str, b: str) -> bool:
     return len(short) >= 30 and long_.startswith(short)
 
 
-def _is_furniture_shape(text: str, words: int) -> bool:
-    """Datelines and copyright lines (clock times are told apart by ``candidate``)."""
+def _is_furniture_shape(text: str, words: int, digits: int) -> bool:
+    """Datelines and copyright lines (clock times are told apart by ``candidate``). ``digits``:
+    the line's digit count (every date ``text_date`` reads has a four-digit year)."""
     if "\u00a9" in text or text[:9].lower() == "copyright":
         return True
-    return words <= 6 and text_date(text) is not None
+    return words <= 6 and digits >= 4 and text_date(text) is not None
 
 
 def _content_words(text: str) -> set[str]:
@@ -218,18 +234,14 @@ def _address_share(words: list[str], lowered: list[str]) -> float:
     return hits / max(1, len(words))
 
 
-def _char_shares(text: str) -> tuple[float, float]:
-    """Share of characters that are digits, and of letters that are upper-case."""
+def _char_counts(text: str) -> tuple[int, int, int]:
+    """The digits, upper-case letters and letters of ``text``."""
     if text.isascii():
         classes = text.encode("ascii").translate(_ASCII_CLASS)
-        digits, upper = classes.count(b"d"), classes.count(b"u")
-        letters = upper + classes.count(b"l")
-    else:
-        digits = sum(map(str.isdigit, text))
-        alpha = list(filter(str.isalpha, text))
-        letters = len(alpha)
-        upper = sum(map(str.isupper, alpha))
-    return digits / max(1, len(text)), upper / max(1, letters)
+        upper = classes.count(b"u")
+        return classes.count(b"d"), upper, upper + classes.count(b"l")
+    alpha = list(filter(str.isalpha, text))
+    return sum(map(str.isdigit, text)), sum(map(str.isupper, alpha)), len(alpha)
 
 
 def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
@@ -260,23 +272,20 @@ def _repeated(items: list[Line]) -> set[int]:
     return {i for indexes in seen.values() if len(indexes) > 1 for i in indexes}
 
 
-def _window_mean(values: list[float], index: int, radius: int) -> float:
-    low, high = max(0, index - radius), min(len(values), index + radius + 1)
-    total = sum(values[low:high]) - values[index]
-    count = high - low - 1
-    return total / count if count > 0 else 0.0
+def _window_means(values: list[float], radius: int) -> list[float]:
+    """At every index, the mean of the values within ``radius`` of it, itself left out.
 
-
-def _flag_window_means(flags: list[bool], radius: int) -> list[float]:
-    """``_window_mean`` of 0/1 values at every index, from running counts instead of a sum per
-    window (whole numbers, so the means are the same to the bit)."""
-    running = [0, *itertools.accumulate(flags)]
-    last = len(flags)
-    means: list[float] = []
-    for index, flag in enumerate(flags):
-        low, high = max(0, index - radius), min(last, index + radius + 1)
-        count = high - low - 1
-        means.append((running[high] - running[low] - flag) / count if count > 0 else 0.0)
+    All windows at once, each summed left to right as ``sum`` would (the zeros padding the ends
+    change no sum), so each mean is the same to the bit as one computed on its own."""
+    count = len(values)
+    padded = np.concatenate((np.zeros(radius), values, np.zeros(radius)))
+    totals = padded[:count].copy()
+    for offset in range(1, 2 * radius + 1):
+        totals += padded[offset:offset + count]
+    totals -= values
+    index = np.arange(count)
+    sizes = np.minimum(index + radius + 1, count) - np.maximum(index - radius, 0) - 1
+    means: list[float] = np.divide(totals, sizes, out=np.zeros(count), where=sizes > 0).tolist()
     return means
 
 
@@ -295,8 +304,8 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
     shares, on_topic = _topic(items, anchor)
     repeated = _repeated(items)
     long_sentence = [1.0 if item.long_sentence else 0.0 for item in items]
-    flags = [item.long_sentence for item in items]
-    near, wide = _flag_window_means(flags, 2), _flag_window_means(flags, 6)
+    near, wide = _window_means(long_sentence, 2), _window_means(long_sentence, 6)
+    near_shares = _window_means(shares, 3)
     start, end = _best_span([_shape_score(item, share) for item, share in zip(items, shares,
                                                                               strict=True)])
     count = max(1, len(items) - 1)
@@ -323,7 +332,7 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
             wide[index],
             long_sentence[index - 1] if index > 0 else 0.0,
             long_sentence[index + 1] if index + 1 < len(items) else 0.0,
-            _window_mean(shares, index, 3),
+            near_shares[index],
             1.0 if start <= index < end else 0.0,
         ])
     return rows

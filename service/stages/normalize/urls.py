@@ -23,6 +23,8 @@ _TRACKING_NAMES = frozenset({
     "ref_src", "ref_url", "ito", "at_medium", "at_campaign", "smid", "sr_share",
 })
 
+_URL_WORD_BREAKS = re.compile(r"[\W_]+")
+
 _PSL: PublicSuffixList | None = None
 
 
@@ -72,15 +74,19 @@ def canonical_url(url: str, declared: str | None) -> str:
     return clean_url(url)
 
 
-@lru_cache(maxsize=4096)
 def registered_domain(url: str) -> str:
     """``www.bbc.co.uk`` -> ``bbc.co.uk``; IP literals and unknown hosts come back as the host."""
     try:
         host = (urlsplit(url).hostname or "").rstrip(".")
     except ValueError:
         return ""
-    if not host:
-        return ""
+    return _host_domain(host) if host else ""
+
+
+@lru_cache(maxsize=4096)
+def _host_domain(host: str) -> str:
+    """``registered_domain`` of a host, memoized by host (each article has its own URL, but an
+    outlet's articles share the host)."""
     try:
         ipaddress.ip_address(host)
         return host
@@ -102,4 +108,4 @@ def url_words(url: str) -> str:
         path = urlsplit(url).path
     except ValueError:
         return ""
-    return " ".join(part for part in re.split(r"[\W_]+", path) if part)
+    return " ".join(part for part in _URL_WORD_BREAKS.split(path) if part)
