@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import orjson
+import pytest
 
 from bench.eval_stories import as_article, load, score
 from service.stages import cluster
@@ -45,6 +46,42 @@ def test_centroid_sum_is_truncated_to_its_strongest_terms() -> None:
     assert abs(total.norm - float(np.sqrt(.25 + .36 + .09))) < 1e-6
 
 
+def test_member_similarities_match_cosines_with_and_without_the_member() -> None:
+    rng = np.random.default_rng(5)
+
+    def article() -> cluster.Vector:
+        terms = np.sort(rng.choice(400, int(rng.integers(5, 60)), replace=False))
+        return cluster.weigh(terms.astype(np.uint32), rng.random(len(terms)) * 3,
+                             cluster.DocumentFrequencies(), 128)
+
+    articles = [article() for _ in range(7)]
+    own = np.array([0, 0, 0, 1, 1, 2, 2], dtype=np.intp)
+    centroids: list[cluster.Vector] = []
+    for story in range(3):
+        members = [a for a, o in zip(articles, own, strict=True) if o == story]
+        total = members[0]
+        for member in members[1:]:
+            total = cluster.add_vectors(total, member, 256)
+        centroids.append(total)
+    terms = np.zeros((7, 128), dtype=np.uint32)
+    weights = np.zeros((7, 128), dtype=np.float32)
+    for row, a in enumerate(articles):
+        terms[row, :len(a.terms)] = a.terms
+        weights[row, :len(a.terms)] = a.weights
+    table = cluster.TermColumns()
+    without, to_all = cluster.member_similarities(centroids, terms, weights, own, table)
+    for row, a in enumerate(articles):
+        expected = [cluster.cosine(a, centroid) for centroid in centroids]
+        assert to_all[row] == pytest.approx(expected, abs=1e-5)
+        rest = cluster.remove_vector(centroids[own[row]], a)
+        assert without[row] == pytest.approx(cluster.cosine(a, rest), abs=1e-5)
+    assert (table.columns(np.concatenate([c.terms for c in centroids])) == -1).all()
+    # a story's only vector leaves nothing behind: no figure, not a cosine of zero
+    single = cluster.member_similarities([articles[0], articles[3]], terms[:1], weights[:1],
+                                         np.array([0], dtype=np.intp), table)[0]
+    assert single[0] == -1.0
+
+
 def test_term_index_reads_only_recent_postings() -> None:
     index = cluster.TermIndex(terms_per_story=4, postings_read=2)
     vector = cluster.Vector(np.array([7, 8], np.uint32), np.array([.6, .8], np.float32), 1.0)
@@ -72,13 +109,13 @@ def test_seeds_form_one_story_without_duplicates() -> None:
 
 
 def test_stories_dev_quality() -> None:
-    """Guards dev BCubed F1 (0.904 in file order, 0.868-0.891 shuffled) against regressions."""
+    """Guards dev BCubed F1 (0.908 in file order, 0.895-0.898 shuffled) against regressions."""
     folder = shared_path("data/stories")
     raws = load(folder / "dev.jsonl.gz")
     labels = orjson.loads((folder / "dev.labels.json").read_bytes())
     gold = {item: str(label["event"]) for item, label in labels.items()}
     settings = StorySettings(max_articles=4096)
     precision, recall, f1, _, _ = score(raws, gold, settings)
-    assert f1 >= 0.89 and precision >= 0.85 and recall >= 0.85
+    assert f1 >= 0.90 and precision >= 0.85 and recall >= 0.85
     shuffled = random.Random(1).sample(raws, len(raws))
-    assert score(shuffled, gold, settings)[2] >= 0.86
+    assert score(shuffled, gold, settings)[2] >= 0.89

@@ -179,6 +179,74 @@ def add_vectors(left: Vector, right: Vector, limit: int) -> Vector:
     return Vector(unique.astype(np.uint32), summed.astype(np.float32), norm)
 
 
+def remove_vector(total: Vector, part: Vector) -> Vector:
+    """A centroid without one of its articles: ``part``'s weights taken out of ``total``'s terms
+    (terms the centroid truncated away stay away), weights left at zero dropped."""
+    at = np.minimum(np.searchsorted(total.terms, part.terms), max(len(total.terms) - 1, 0))
+    hit = total.terms[at] == part.terms if len(total.terms) else np.zeros(0, dtype=bool)
+    weights = total.weights.astype(np.float64)
+    weights[at[hit]] -= part.weights[hit]
+    keep = weights > 1e-6
+    weights = weights[keep]
+    return Vector(total.terms[keep], weights.astype(np.float32),
+                  float(np.sqrt(np.dot(weights, weights))))
+
+
+class TermColumns:
+    """Term id -> column of a small dense matrix, for one computation at a time: a table over
+    all 2**DF_BITS term ids (8 MB, reused) whose few used entries are set and then cleared,
+    because looking terms up in it is several times cheaper than searching a sorted array."""
+
+    def __init__(self) -> None:
+        self._table = np.full(1 << DF_BITS, -1, dtype=np.int32)
+
+    def assign(self, terms: U32) -> None:
+        """Number the terms by position (a repeated term keeps its last position)."""
+        self._table[terms] = np.arange(len(terms), dtype=np.int32)
+
+    def columns(self, terms: U32) -> npt.NDArray[np.int32]:
+        """Columns of ``terms`` (-1 for a term not assigned)."""
+        return self._table.take(terms)
+
+    def clear(self, terms: U32) -> None:
+        self._table[terms] = -1
+
+
+def member_similarities(centroids: list[Vector], terms: U32, weights: F32,
+                        own: npt.NDArray[np.intp], table: TermColumns) -> tuple[F64, F64]:
+    """Cosines of article vectors (rows of ``terms``/``weights``, zero-padded) to each centroid,
+    and to their own story's centroid (``centroids[own[i]]``) with the article taken out.
+
+    The second figure is what the article would score had it arrived last: the fair rival of
+    the first when deciding whether it sits in the wrong story. It is -1 where nothing is left
+    of the own centroid (the article is its story's only vector)."""
+    held = np.concatenate([centroid.terms for centroid in centroids])
+    # a term several centroids hold gets the column of its last place; the last column stays
+    # zero and is what terms no centroid holds (column -1) read
+    dense = np.zeros((len(centroids), len(held) + 1), dtype=np.float32)
+    table.assign(held)
+    try:
+        for row, centroid in enumerate(centroids):
+            dense[row, table.columns(centroid.terms)] = centroid.weights
+        at = table.columns(terms)
+    finally:
+        table.clear(held)
+    gathered = dense.take(at, axis=1)  # stories x articles x terms; -1 is the zero column
+    norms = np.array([centroid.norm for centroid in centroids])
+    dots = np.einsum("sak,ak->as", gathered, weights).astype(np.float64)
+    to_all = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+    own_weights = gathered[own, np.arange(len(own))].astype(np.float64)
+    mine = weights.astype(np.float64)
+    left = np.maximum(own_weights - mine, 0.0)
+    left_squared = norms[own] ** 2 - np.sum(own_weights ** 2 - left ** 2, axis=1)
+    left_norm = np.sqrt(np.maximum(left_squared, 0.0))
+    without = np.full(len(own), -1.0)
+    # float32 weights: a remainder under 1e-3 of the squared norm is rounding, not a story
+    np.divide(np.sum(mine * left, axis=1), left_norm, out=without,
+              where=left_squared > 1e-3 * norms[own] ** 2)
+    return np.clip(without, -1.0, 1.0), np.clip(to_all, 0.0, 1.0)
+
+
 def top_terms(vector: Vector, count: int) -> list[int]:
     if len(vector.terms) <= count:
         return [int(t) for t in vector.terms]

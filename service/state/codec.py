@@ -3,7 +3,8 @@
 Keys are chosen so that log compaction keeps exactly what ``StoryState.restore`` needs: the
 latest record of every live article (``a/<id>``) and story (``c/<serial>``), the latest
 document-frequency snapshot (``d/<chunk>``), the terms of articles decided after that snapshot
-(``t/<serial>``) and the counters (``m``). Values are fixed-layout structs plus raw numpy arrays,
+(``t/<serial>``), the vectors of the articles whose story may still be refined (``v/<serial>``)
+and the counters (``m``). Values are fixed-layout structs plus raw numpy arrays,
 so a record costs a few hundred bytes and decodes without parsing text.
 """
 
@@ -24,6 +25,7 @@ ARTICLE_PREFIX = b"a/"
 STORY_PREFIX = b"c/"
 TERMS_PREFIX = b"t/"
 FREQUENCY_PREFIX = b"d/"
+VECTOR_PREFIX = b"v/"
 
 _ARTICLE = struct.Struct("<qqqdiQ")
 _STORY = struct.Struct("<qqdqdi")
@@ -36,6 +38,10 @@ def story_key(serial: int) -> bytes:
 
 def terms_key(serial: int) -> bytes:
     return TERMS_PREFIX + f"{serial:016x}".encode()
+
+
+def vector_key(serial: int) -> bytes:
+    return VECTOR_PREFIX + f"{serial:016x}".encode()
 
 
 def frequency_key(chunk: int) -> bytes:
@@ -119,3 +125,15 @@ def encode_counts(counts: U32) -> bytes:
 
 def decode_counts(value: bytes) -> U32:
     return np.frombuffer(zlib.decompress(value), dtype="<u4").astype(np.uint32)
+
+
+def encode_vector(vector: Vector) -> bytes:
+    """An article's unit vector: its term ids, then their weights."""
+    return vector.terms.astype("<u4").tobytes() + vector.weights.astype("<f4").tobytes()
+
+
+def decode_vector(value: bytes) -> Vector:
+    count = len(value) // 8
+    terms = np.frombuffer(value, dtype="<u4", count=count).astype(np.uint32)
+    weights = np.frombuffer(value, dtype="<f4", count=count, offset=4 * count).astype(np.float32)
+    return Vector(terms, weights, 1.0 if count else 0.0)

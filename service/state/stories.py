@@ -3,9 +3,11 @@
 ``StoryState.decide`` takes articles in arrival order and answers, for each, whether it copies
 an earlier article (exact: same content hash; near: MinHash/LSH, see ``service.stages.dedup``)
 and which story it belongs to (TF-IDF centroids found through a term index, see
-``service.stages.cluster``). Articles are numbered by a serial; everything the next decision
-depends on is either in the changelog or a deterministic function of it, so ``restore`` followed
-by the rest of a stream gives the same assignments as an uninterrupted run.
+``service.stages.cluster``). Each decision also revisits the recent articles of the stories
+around it and moves those that now fit another story better (``_refine``), re-emitting them.
+Articles are numbered by a serial; everything the next decision depends on is either in the
+changelog or a deterministic function of it, so ``restore`` followed by the rest of a stream
+gives the same assignments as an uninterrupted run.
 
 Memory stays bounded: articles live in a ring of ``max_articles`` slots and leave it after
 ``retention_hours`` of event time; stories go dormant (and are dropped) after ``window_hours``
@@ -59,12 +61,17 @@ class StorySettings:
     name_weight: float = 1.0
     number_weight: float = 8.0
     article_terms: int = 128
-    story_terms: int = 128
+    story_terms: int = 256
     index_terms: int = 12
     query_terms: int = 16
     postings_read: int = 32
     candidates: int = 24
     frequency_snapshot_every: int = 5000
+    refine_stories: int = 3
+    refine_members: int = 16
+    refine_floor: float = 0.10
+    refine_margin: float = 0.02
+    refine_horizon: int = 20_000
 
     @property
     def term_weights(self) -> TermWeights:
@@ -107,6 +114,12 @@ class StoryState:
         self._serial_of: dict[str, int] = {}
         self._by_content: dict[int, int] = {}
         self._bands = dedup.BandIndex(cap)
+        self._horizon = max(1, s.refine_horizon)
+        self._vector_terms = np.zeros((self._horizon, s.article_terms), dtype=np.uint32)
+        self._vector_weights = np.zeros((self._horizon, s.article_terms), dtype=np.float32)
+        self._vector_lengths = np.zeros(self._horizon, dtype=np.int32)
+        self._vector_owner = np.full(self._horizon, -1, dtype=np.int64)
+        self._columns = cluster.TermColumns()
         self._df = DocumentFrequencies(s.prior_documents)
         self._index = TermIndex(s.index_terms, s.postings_read)
         self._live: dict[int, _Story] = {}
@@ -232,13 +245,14 @@ class StoryState:
                 self._join(story, serial, None, when)
                 return story, False, 1.0, []
         vector = cluster.weigh(terms, counts, self._df, s.article_terms)
+        self._keep_vector(serial, vector)
         found = self._index.candidates(vector, s.query_terms, s.candidates)
         values = cluster.cosines(vector, [self._live[c].centroid for c in found])
         scored = sorted(zip(values.tolist(), found, strict=True),
                         key=lambda pair: (-pair[0], pair[1]))
         if not scored or scored[0][0] < s.join_threshold:
             story = self._new_story(serial, vector, when)
-            return story, True, 1.0, []
+            return story, True, 1.0, self._refine(story, scored, serial)
         similarity, best = scored[0]
         story = self._live[best]
         self._join(story, serial, vector, when)
@@ -259,7 +273,7 @@ class StoryState:
             story, moved_now = self._merge(story, self._live[other], value, serial)
             moved.extend(moved_now)
             merged = True
-        return story, False, similarity, moved
+        return story, False, similarity, moved + self._refine(story, scored, serial)
 
     def _merge_needed(self, story: _Story, other: _Story) -> float:
         """Closeness at which two stories merge. A story of one article merges more readily: its
@@ -269,6 +283,120 @@ class StoryState:
         if min(story.size, other.size) == 1:
             return min(s.absorb_threshold, s.merge_threshold)
         return s.merge_threshold
+
+    def _refine(self, story: _Story, scored: list[tuple[float, int]],
+                deciding: int) -> list[Assignment]:
+        """Move recent articles around this decision to the story they now fit best.
+
+        An article was placed against its neighbours as they were when it arrived; once they
+        have grown, it may sit closer to another story than to its own without it (one local
+        k-means step). Only the ``refine_stories`` stories nearest the deciding article are
+        revisited, and of each its ``refine_members`` latest articles whose vectors are kept,
+        so the cost per decision is bounded. Every move is re-emitted as ``reassigned``."""
+        s = self.settings
+        hood = [story] + [self._live[other] for value, other in scored
+                          if value >= s.refine_floor and other != story.serial
+                          and other in self._live]
+        hood = hood[:s.refine_stories]
+        if len(hood) < 2:
+            return []
+        moved: list[Assignment] = []
+        touched = {story.serial}
+        for serial, source, target, similarity in self._misplaced(hood, deciding):
+            if source.serial in self._live and target.serial in self._live:
+                moved.extend(self._move(serial, source, target, similarity))
+                touched.update((source.serial, target.serial))
+        # the term index orders stories by (stamp, serial) after a restore: do the same here
+        for serial in sorted(touched) if moved else ():
+            if serial in self._live:
+                self._live[serial].stamp = deciding
+                self._index.update(serial, self._live[serial].centroid)
+        return moved
+
+    def _misplaced(self, hood: list[_Story],
+                   deciding: int) -> list[tuple[int, _Story, _Story, float]]:
+        """(article, its story, the story it fits better, its cosine there), all scored at once
+        against the stories as they are (a Jacobi step: no move sees another)."""
+        s = self.settings
+        serials: list[int] = []
+        own: list[int] = []
+        for index, neighbour in enumerate(hood):
+            for serial in neighbour.members[-s.refine_members:]:
+                if serial != deciding and self._vector_owner[serial % self._horizon] == serial:
+                    serials.append(serial)
+                    own.append(index)
+        if not serials:
+            return []
+        rows = np.array(serials) % self._horizon
+        owners = np.array(own, dtype=np.intp)
+        without, to_all = cluster.member_similarities(
+            [neighbour.centroid for neighbour in hood], self._vector_terms[rows],
+            self._vector_weights[rows], owners, self._columns)
+        to_others = to_all.copy()
+        to_others[np.arange(len(owners)), owners] = -1.0
+        best = to_others.argmax(axis=1)
+        gains = to_others[np.arange(len(owners)), best] - without
+        gains[without < 0] = -1.0
+        picks = np.flatnonzero(gains > s.refine_margin)
+        return [(serials[at], hood[owners[at]], hood[best[at]], float(to_all[at, best[at]]))
+                for at in picks.tolist()]
+
+    def _move(self, serial: int, source: _Story, target: _Story,
+              similarity: float) -> list[Assignment]:
+        """Move an article (and the copies that joined through it) from one story to another."""
+        family = {member for member in source.members
+                  if member == serial or int(self._roots[member % self._cap]) == serial}
+        vector = self._kept_vector(serial)
+        source.members = [member for member in source.members if member not in family]
+        source.size -= len(family)
+        source.centroid = cluster.remove_vector(source.centroid, vector)
+        target.members = sorted(target.members + sorted(family))
+        target.size += len(family)
+        target.centroid = cluster.add_vectors(target.centroid, vector, self.settings.story_terms)
+        target.last_time = max(target.last_time, float(self._times[serial % self._cap]))
+        if source.members:
+            self._touch(source)
+        else:
+            self._drop_story(source)
+        self._touch(target)
+        moved: list[Assignment] = []
+        for member in sorted(family):
+            slot = member % self._cap
+            self._stories[slot] = target.serial
+            self._dirty_articles.add(member)
+            first = self._first[slot]
+            if first is not None:
+                moved.append(Assignment(first.article_id, target.cluster_id, False, similarity,
+                                        first.duplicate_of, first.duplicate_kind, target.size,
+                                        reason="reassigned"))
+        return moved
+
+    def _keep_vector(self, serial: int, vector: Vector) -> None:
+        """Keep the article's vector while its story may still be refined (a ring of slots)."""
+        if self.settings.refine_stories < 2:
+            return
+        row = serial % self._horizon
+        previous = int(self._vector_owner[row])
+        if previous >= 0:
+            self._changes.append((codec.vector_key(previous), None))
+        self._put_vector(serial, vector)
+        self._changes.append((codec.vector_key(serial), codec.encode_vector(vector)))
+
+    def _put_vector(self, serial: int, vector: Vector) -> None:
+        row = serial % self._horizon
+        count = len(vector.terms)
+        self._vector_terms[row] = 0
+        self._vector_weights[row] = 0
+        self._vector_terms[row, :count] = vector.terms
+        self._vector_weights[row, :count] = vector.weights
+        self._vector_lengths[row] = count
+        self._vector_owner[row] = serial
+
+    def _kept_vector(self, serial: int) -> Vector:
+        row = serial % self._horizon
+        count = int(self._vector_lengths[row])
+        return Vector(self._vector_terms[row, :count].copy(),
+                      self._vector_weights[row, :count].copy(), 1.0 if count else 0.0)
 
     def _new_story(self, serial: int, vector: Vector, when: float) -> _Story:
         cluster_id = xxhash.xxh3_64_hexdigest(self._ids[serial % self._cap].encode())
@@ -365,6 +493,9 @@ class StoryState:
             story.members.remove(serial)
         self._first[slot] = None
         self._ids[slot] = ""
+        if self._vector_owner[serial % self._horizon] == serial:
+            self._vector_owner[serial % self._horizon] = -1
+            self._changes.append((codec.vector_key(serial), None))
         self._dirty_articles.discard(serial)
         self._changes.append((codec.ARTICLE_PREFIX + article_id.encode(), None))
 
@@ -431,6 +562,7 @@ class StoryState:
         self._df_documents = counters["df_documents"]
         self._restore_frequencies(latest)
         self._restore_articles(latest)
+        self._restore_vectors(latest)
         self._restore_stories(latest)
 
     def _restore_frequencies(self, latest: dict[bytes, bytes]) -> None:
@@ -469,6 +601,13 @@ class StoryState:
             if kind != "exact" and record.shingles:
                 self._by_content.setdefault(record.content, record.serial)
             self._bands.insert(dedup.band_keys(record.signature), record.serial)
+
+    def _restore_vectors(self, latest: dict[bytes, bytes]) -> None:
+        serials = sorted(int(key[len(codec.VECTOR_PREFIX):], 16) for key in latest
+                         if key.startswith(codec.VECTOR_PREFIX))
+        for serial in serials:
+            if self._alive(serial) and serial >= self._next_article - self._horizon:
+                self._put_vector(serial, codec.decode_vector(latest[codec.vector_key(serial)]))
 
     def _restore_stories(self, latest: dict[bytes, bytes]) -> None:
         records = [codec.StoryRecord.decode(value) for key, value in latest.items()
