@@ -94,8 +94,7 @@ class StoryRecord:
         head = _STORY.pack(self.serial, self.founder, self.last_time, self.stamp,
                            self.centroid.norm, self.size)
         count = struct.pack("<i", len(self.centroid.terms))
-        return (head + count + self.centroid.terms.astype("<u4").tobytes()
-                + self.centroid.weights.astype("<f4").tobytes() + self.cluster_id.encode())
+        return head + count + encode_vector(self.centroid) + self.cluster_id.encode()
 
     @classmethod
     def decode(cls, value: bytes) -> StoryRecord:
@@ -103,12 +102,9 @@ class StoryRecord:
         offset = _STORY.size
         (count,) = struct.unpack_from("<i", value, offset)
         offset += 4
-        terms = np.frombuffer(value, dtype="<u4", count=count, offset=offset).astype(np.uint32)
-        offset += 4 * count
-        weights = np.frombuffer(value, dtype="<f4", count=count, offset=offset)
-        offset += 4 * count
-        return cls(serial, founder, last_time, stamp, size, value[offset:].decode(),
-                   Vector(terms, weights.astype(np.float32), norm))
+        centroid = decode_vector(value[offset:offset + 8 * count])
+        return cls(serial, founder, last_time, stamp, size, value[offset + 8 * count:].decode(),
+                   centroid._replace(norm=norm))
 
 
 def encode_terms(terms: U32) -> bytes:
@@ -133,6 +129,7 @@ def encode_vector(vector: Vector) -> bytes:
 
 
 def decode_vector(value: bytes) -> Vector:
+    """Inverse of ``encode_vector``, as a unit vector (a centroid's caller sets its norm)."""
     count = len(value) // 8
     terms = np.frombuffer(value, dtype="<u4", count=count).astype(np.uint32)
     weights = np.frombuffer(value, dtype="<f4", count=count, offset=4 * count).astype(np.float32)

@@ -306,8 +306,10 @@ class StoryState:
             if source.serial in self._live and target.serial in self._live:
                 moved.extend(self._move(serial, source, target, similarity))
                 touched.update((source.serial, target.serial))
+        if not moved:
+            return moved
         # the term index orders stories by (stamp, serial) after a restore: do the same here
-        for serial in sorted(touched) if moved else ():
+        for serial in sorted(touched):
             if serial in self._live:
                 self._live[serial].stamp = deciding
                 self._index.update(serial, self._live[serial].centroid)
@@ -416,9 +418,7 @@ class StoryState:
         self._stories[serial % self._cap] = story.serial
         if vector is not None:
             story.centroid = cluster.add_vectors(story.centroid, vector, self.settings.story_terms)
-            self._index.update(story.serial, story.centroid)
-        else:
-            self._index.update(story.serial, story.centroid)
+        self._index.update(story.serial, story.centroid)
         if when > story.last_time:
             story.last_time = when
         self._touch(story)
