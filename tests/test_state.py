@@ -159,6 +159,31 @@ def test_refinement_moves_articles_to_the_story_they_fit_better() -> None:
     assert f1_refined > f1_plain + 0.005
 
 
+def _plain(article_id: str, *groups: str) -> Article:
+    """An article of lower-case words drawn from the named groups (no names, no numbers)."""
+    text = " ".join(f"{group}{index}" for group in groups for index in range(6))
+    return Article(id=article_id, url=f"https://example.test/{article_id}",
+                   canonical_url=f"https://example.test/{article_id}", source="example.test",
+                   title="", text=text, lang="en", published_at=None, fetched_at=None,
+                   word_count=len(text.split()))
+
+
+@pytest.mark.parametrize("young_story_vectors", [3, 0])
+def test_a_young_story_takes_only_articles_close_to_each_of_its_own(
+        young_story_vectors: int) -> None:
+    # b shares half its words with a1 and none with a2: close enough to their centroid
+    # (cosine 0.26), but a young story links every member, and b is far from a2
+    # (every term indexed and queried, so that retrieval does not decide)
+    state = StoryState(replace(SMALL, young_story_vectors=young_story_vectors, index_terms=64,
+                               query_terms=64))
+    a1, a2, b = (_plain("a1", "alpha", "beta"), _plain("a2", "alpha", "gamma"),
+                 _plain("b", "beta", "delta"))
+    story = state.decide(a1, fingerprint(a1.text))[0].cluster_id
+    assert state.decide(a2, fingerprint(a2.text))[0].cluster_id == story
+    joined = state.decide(b, fingerprint(b.text))[0]
+    assert (joined.cluster_id == story) is (young_story_vectors == 0)
+
+
 def test_changelog_values_are_compact() -> None:
     changelog: Changelog = []
     _run(StoryState(SMALL), _stream(100), changelog, drain_every=100)

@@ -51,6 +51,8 @@ class StorySettings:
     retention_hours: float = 168.0
     max_articles: int = 1_000_000
     join_threshold: float = 0.22
+    young_story_vectors: int = 3
+    young_story_link: float = 0.19
     merge_threshold: float = 0.55
     absorb_threshold: float = 0.30
     near_jaccard: float = 0.5
@@ -76,6 +78,11 @@ class StorySettings:
     @property
     def term_weights(self) -> TermWeights:
         return TermWeights(self.title_weight, self.name_weight, self.number_weight)
+
+    @property
+    def keeps_vectors(self) -> bool:
+        """Whether recent article vectors are kept (refinement and young stories read them)."""
+        return self.refine_stories >= 2 or self.young_story_vectors > 0
 
 
 @dataclass(slots=True)
@@ -250,15 +257,17 @@ class StoryState:
         values = cluster.cosines(vector, [self._live[c].centroid for c in found])
         scored = sorted(zip(values.tolist(), found, strict=True),
                         key=lambda pair: (-pair[0], pair[1]))
-        if not scored or scored[0][0] < s.join_threshold:
+        chosen = next(((value, other) for value, other in scored if value >= s.join_threshold
+                       and self._admits(self._live[other], vector)), None)
+        if chosen is None:
             story = self._new_story(serial, vector, when)
             return story, True, 1.0, self._refine(story, scored, serial)
-        similarity, best = scored[0]
+        similarity, best = chosen
         story = self._live[best]
         self._join(story, serial, vector, when)
         moved: list[Assignment] = []
         merged = False
-        others = [other for _, other in scored[1:]]
+        others = [other for _, other in scored if other != best]
         closeness = cluster.cosines(story.centroid, [self._live[o].centroid for o in others])
         for other, value in zip(others, closeness.tolist(), strict=True):
             if other not in self._live:
@@ -274,6 +283,21 @@ class StoryState:
             moved.extend(moved_now)
             merged = True
         return story, False, similarity, moved + self._refine(story, scored, serial)
+
+    def _admits(self, story: _Story, vector: Vector) -> bool:
+        """Whether a young story takes this article: one of at most ``young_story_vectors``
+        articles has no settled centroid, and an article close to one of them can pull the
+        centroid towards a neighbouring event of the same kind (chaining). So a young story
+        takes an article only when it is close to each of its articles (complete linkage)."""
+        limit = self.settings.young_story_vectors
+        if limit <= 0 or len(story.members) > 4 * limit:
+            return True
+        kept = [member for member in story.members
+                if self._vector_owner[member % self._horizon] == member]
+        if not kept or len(kept) > limit:
+            return True
+        links = cluster.cosines(vector, [self._kept_vector(member) for member in kept])
+        return bool(links.min() >= self.settings.young_story_link)
 
     def _merge_needed(self, story: _Story, other: _Story) -> float:
         """Closeness at which two stories merge. A story of one article merges more readily: its
@@ -375,7 +399,7 @@ class StoryState:
 
     def _keep_vector(self, serial: int, vector: Vector) -> None:
         """Keep the article's vector while its story may still be refined (a ring of slots)."""
-        if self.settings.refine_stories < 2:
+        if not self.settings.keeps_vectors:
             return
         row = serial % self._horizon
         previous = int(self._vector_owner[row])
@@ -397,8 +421,8 @@ class StoryState:
     def _kept_vector(self, serial: int) -> Vector:
         row = serial % self._horizon
         count = int(self._vector_lengths[row])
-        return Vector(self._vector_terms[row, :count].copy(),
-                      self._vector_weights[row, :count].copy(), 1.0 if count else 0.0)
+        return Vector(self._vector_terms[row, :count], self._vector_weights[row, :count],
+                      1.0 if count else 0.0)
 
     def _new_story(self, serial: int, vector: Vector, when: float) -> _Story:
         cluster_id = xxhash.xxh3_64_hexdigest(self._ids[serial % self._cap].encode())
