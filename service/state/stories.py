@@ -121,7 +121,7 @@ class StoryState:
         self._serial_of: dict[str, int] = {}
         self._by_content: dict[int, int] = {}
         self._bands = dedup.BandIndex(cap)
-        self._horizon = max(1, s.refine_horizon)
+        self._horizon = max(1, s.refine_horizon) if s.keeps_vectors else 1
         self._vector_terms = np.zeros((self._horizon, s.article_terms), dtype=np.uint32)
         self._vector_weights = np.zeros((self._horizon, s.article_terms), dtype=np.float32)
         self._vector_lengths = np.zeros(self._horizon, dtype=np.int32)
@@ -290,10 +290,10 @@ class StoryState:
         centroid towards a neighbouring event of the same kind (chaining). So a young story
         takes an article only when it is close to each of its articles (complete linkage)."""
         limit = self.settings.young_story_vectors
+        # a story this large is no longer young even if most of it are copies: skip the scan
         if limit <= 0 or len(story.members) > 4 * limit:
             return True
-        kept = [member for member in story.members
-                if self._vector_owner[member % self._horizon] == member]
+        kept = [member for member in story.members if self._has_vector(member)]
         if not kept or len(kept) > limit:
             return True
         links = cluster.cosines(vector, [self._kept_vector(member) for member in kept])
@@ -348,7 +348,7 @@ class StoryState:
         own: list[int] = []
         for index, neighbour in enumerate(hood):
             for serial in neighbour.members[-s.refine_members:]:
-                if serial != deciding and self._vector_owner[serial % self._horizon] == serial:
+                if serial != deciding and self._has_vector(serial):
                     serials.append(serial)
                     own.append(index)
         if not serials:
@@ -417,6 +417,10 @@ class StoryState:
         self._vector_weights[row, :count] = vector.weights
         self._vector_lengths[row] = count
         self._vector_owner[row] = serial
+
+    def _has_vector(self, serial: int) -> bool:
+        """Whether the article's own vector is in the ring (copies have none; old ones left)."""
+        return bool(self._vector_owner[serial % self._horizon] == serial)
 
     def _kept_vector(self, serial: int) -> Vector:
         row = serial % self._horizon
@@ -517,7 +521,7 @@ class StoryState:
             story.members.remove(serial)
         self._first[slot] = None
         self._ids[slot] = ""
-        if self._vector_owner[serial % self._horizon] == serial:
+        if self._has_vector(serial):
             self._vector_owner[serial % self._horizon] = -1
             self._changes.append((codec.vector_key(serial), None))
         self._dirty_articles.discard(serial)
