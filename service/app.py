@@ -210,6 +210,8 @@ async def process_file(config: Config, source: BinaryIO, name: str,
             if batch:
                 await _process_batch(pipeline, fetcher, state, batch, write, deadline_s)
                 counts["consumed"] += len(batch)
+            for output in pipeline.settle(state).outputs:  # the input ended: hindsight
+                write(output.sink, output.value)
     finally:
         for handle in files.values():
             handle.close()

@@ -58,6 +58,7 @@ class KafkaConfig:
     acks: str = "all"
     commit_interval_ms: int = 1000
     state_shards: int = 1
+    settle_idle_ms: int = 2000
 
 
 @dataclass(frozen=True)

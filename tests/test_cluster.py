@@ -110,14 +110,17 @@ def test_seeds_form_one_story_without_duplicates() -> None:
 
 def test_stories_dev_quality() -> None:
     """Guards dev BCubed F1 against regressions over six arrival orders: file order and
-    shuffles 1-5 (0.885-0.906, mean 0.896; the spread between orders is about 0.02)."""
+    shuffles 1-5, settled at the end as ``process`` does (0.900-0.920, mean 0.910; online,
+    before settling, 0.885-0.906, mean 0.896; the spread between orders is about 0.02)."""
     folder = shared_path("data/stories")
     raws = load(folder / "dev.jsonl.gz")
     labels = orjson.loads((folder / "dev.labels.json").read_bytes())
     gold = {item: str(label["event"]) for item, label in labels.items()}
     settings = StorySettings(max_articles=4096)
     orders = [raws] + [random.Random(seed).sample(raws, len(raws)) for seed in range(1, 6)]
-    figures = [score(order, gold, settings)[:3] for order in orders]
-    assert all(p >= 0.83 and r >= 0.85 for p, r, _ in figures)
-    f1s = [f1 for _, _, f1 in figures]
-    assert min(f1s) >= 0.88 and sum(f1s) / len(f1s) >= 0.89
+    figures = [score(order, gold, settings) for order in orders]
+    assert all(p >= 0.85 and r >= 0.90 for p, r, *_ in figures)
+    f1s = [f1 for _, _, f1, *_ in figures]
+    online = [figure[5] for figure in figures]
+    assert min(f1s) >= 0.895 and sum(f1s) / len(f1s) >= 0.905
+    assert min(online) >= 0.88 and sum(online) / len(online) >= 0.89

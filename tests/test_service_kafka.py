@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import orjson
 import pytest
 
 from service.edges.broker import EmbeddedBroker
-from tests.conftest import SEEDS
+from tests.conftest import REPO, SEEDS, shared_path
 from tests.harness import ServiceProcess, publish, read_topic, synthetic_articles, wait_for_topic
 
 pytestmark = pytest.mark.integration
@@ -167,3 +170,35 @@ def test_replay_command_publishes_each_line_keyed_by_id_or_url(
     keys = {key for key, _ in records}
     assert b"x1" in keys
     assert {orjson.loads(line)["url"].encode() for line in SEEDS.read_bytes().splitlines()} <= keys
+
+
+def test_a_paused_feed_settles_its_shard_as_the_end_of_a_process_input_does(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    lines = gzip.decompress(shared_path("data/stories/dev.jsonl.gz").read_bytes()).splitlines()
+    data = b"\n".join(lines[:300]) + b"\n"
+    offline = tmp_path / "offline"
+    subprocess.run([sys.executable, "-m", "service", "process", "-", "--out", str(offline)],
+                   input=data, cwd=REPO, check=True, timeout=120,
+                   env={"PATH": "/usr/bin:/bin", "INGEST_FETCH__ENABLED": "false"})
+    expected = [orjson.loads(line)
+                for line in (offline / "clusters.jsonl").read_bytes().splitlines()]
+    assert any(event.get("reason") == "reassigned" for event in expected)
+    # own topics of one partition: the shard decides in file order, as ``process`` does
+    topics = {f"topics__{name}": f"settle.{name}"
+              for name in ("raw", "clean", "clusters", "dlq", "prepared", "state")}
+    service = ServiceProcess(broker.bootstrap, tmp_path, group="settle", fetch__enabled="false",
+                             kafka__topic_partitions="1", kafka__settle_idle_ms="1000", **topics)
+    try:
+        service.wait_ready()
+        publish(broker.bootstrap, "settle.raw", lines[:300])
+        events = read_topic(broker.bootstrap, "settle.clusters", expect=len(expected),
+                            timeout_s=120, settle_s=2.0)
+        settled = [orjson.loads(line) for line in service.logs().splitlines()
+                   if '"shard settled"' in line]
+        assert settled and settled[0]["moved"] > 0
+        assert len(events) == len(expected)
+        assert ({event["article_id"]: event["cluster_id"] for _, event in events}
+                == {event["article_id"]: event["cluster_id"] for event in expected})
+        assert service.stop() == 0
+    finally:
+        service.kill()

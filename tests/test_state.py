@@ -217,3 +217,49 @@ def test_a_one_article_story_is_absorbed_by_a_story_grown_close_to_it() -> None:
     without = _singletons(replace(settings, absorb_threshold=settings.merge_threshold), raws)
     assert absorbing[1] > without[1]
     assert absorbing[0] < without[0]
+
+
+def _dev_stream() -> tuple[list[Article], dict[str, str]]:
+    folder = shared_path("data/stories")
+    labels = orjson.loads((folder / "dev.labels.json").read_bytes())
+    return ([as_article(raw) for raw in load(folder / "dev.jsonl.gz")],
+            {key: value["event"] for key, value in labels.items()})
+
+
+def _membership(assignments: Iterable[Assignment]) -> dict[str, str]:
+    return {assignment.article_id: assignment.cluster_id for assignment in assignments}
+
+
+def test_settling_moves_reports_to_the_stories_they_fit_in_hindsight() -> None:
+    articles, gold = _dev_stream()
+    state = StoryState(replace(SMALL, max_articles=4096))
+    online = _membership(_run(state, articles))
+    moved = state.settle()
+    settled = {**online, **_membership(moved)}
+    assert moved and all(a.reason == "reassigned" and not a.is_new_cluster for a in moved)
+    # the lone reports that now reach a story join it: fewer stories, a better score
+    assert len(set(settled.values())) == state.active_clusters() < len(set(online.values()))
+    assert bcubed(settled, gold)[2] > bcubed(online, gold)[2] + 0.005
+    assert len(state.settle()) < len(moved)  # it converges: what moved has settled
+
+
+def test_settling_off_changes_nothing() -> None:
+    articles, _ = _dev_stream()
+    state = StoryState(replace(SMALL, max_articles=4096, settle_passes=0))
+    _run(state, articles)
+    state.drain_changes()
+    assert state.settle() == [] and state.drain_changes() == []
+
+
+def test_a_settled_shard_restored_from_its_changelog_decides_like_the_settled_original() -> None:
+    articles, _ = _dev_stream()
+    settings = replace(SMALL, max_articles=4096)
+    original = StoryState(settings)
+    changelog: Changelog = []
+    _run(original, articles[:400], changelog)
+    assert original.settle()
+    changelog.extend(original.drain_changes())
+    restored = StoryState(settings)
+    restored.restore(_compacted(changelog))
+    assert _run(restored, articles[400:]) == _run(original, articles[400:])
+    assert restored.settle() == original.settle()

@@ -166,6 +166,7 @@ class Worker:
         self._room = asyncio.Condition()
         self._handling = asyncio.Lock()
         self._last_commit = time.monotonic()
+        self._last_decided: dict[int, float] = {}  # shard -> when it last decided, until settled
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -209,6 +210,8 @@ class Worker:
                 if records:
                     async with self._handling:
                         await self._handle(records)
+                else:
+                    await self._settle_idle()
         finally:
             stopping.cancel()
 
@@ -267,8 +270,43 @@ class Worker:
         for key, value in state.drain_changes():
             batch.sends.append(await self._send(self.config.topics.state, tp.partition, key,
                                                 value))
+        self._last_decided[tp.partition] = time.monotonic()
+        self._report_state()
+
+    def _report_state(self) -> None:
         self.metrics.clusters_active.set(sum(s.active_clusters() for s in self.shards.values()))
         self.metrics.state_articles.set(sum(s.article_count() for s in self.shards.values()))
+
+    async def _settle_idle(self) -> None:
+        """Settle each shard that decided and then had nothing to consume for
+        ``kafka.settle_idle_ms`` (called when a poll comes back empty).
+
+        Settling runs in a thread, so heartbeats and commits go on; records that arrive wait
+        for it. Its events and changelog entries are produced like a batch's."""
+        idle_s = self.config.kafka.settle_idle_ms / 1000
+        now = time.monotonic()
+        for shard, decided in list(self._last_decided.items()):
+            if idle_s <= 0 or now - decided < idle_s:
+                continue
+            async with self._handling:
+                del self._last_decided[shard]
+                state = self.shards.get(shard)
+                if state is None:
+                    continue
+                result = await asyncio.to_thread(self.pipeline.settle, state)
+                batch = _Batch({}, 0)
+                for output in result.outputs:
+                    batch.sends.append(await self._send(self._topic(output.sink), None,
+                                                        output.key, output.value))
+                for key, value in state.drain_changes():
+                    batch.sends.append(await self._send(self.config.topics.state, shard, key,
+                                                        value))
+                self._report_state()
+                if batch.sends:
+                    self._pending.append(batch)
+                    self._drained.clear()
+                    self._wakeup.set()
+                log.info("shard settled", extra={"shard": shard, "moved": len(result.outputs)})
 
     def _topic(self, sink: Sink) -> str:
         return self._sink_topics[sink]
@@ -370,6 +408,7 @@ class Worker:
             if tp.topic == self.config.topics.prepared:
                 self.shards.pop(tp.partition, None)
                 self._restores.pop(tp.partition, None)
+                self._last_decided.pop(tp.partition, None)
             with contextlib.suppress(KeyError):  # never reported for this partition
                 self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 

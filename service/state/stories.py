@@ -74,6 +74,7 @@ class StorySettings:
     refine_floor: float = 0.10
     refine_margin: float = 0.02
     refine_horizon: int = 20_000
+    settle_passes: int = 3
 
     @property
     def term_weights(self) -> TermWeights:
@@ -324,26 +325,6 @@ class StoryState:
         hood = hood[:s.refine_stories]
         if len(hood) < 2:
             return []
-        moved: list[Assignment] = []
-        touched = {story.serial}
-        for serial, source, target, similarity in self._misplaced(hood, deciding):
-            if source.serial in self._live and target.serial in self._live:
-                moved.extend(self._move(serial, source, target, similarity))
-                touched.update((source.serial, target.serial))
-        if not moved:
-            return moved
-        # the term index orders stories by (stamp, serial) after a restore: do the same here
-        for serial in sorted(touched):
-            if serial in self._live:
-                self._live[serial].stamp = deciding
-                self._index.update(serial, self._live[serial].centroid)
-        return moved
-
-    def _misplaced(self, hood: list[_Story],
-                   deciding: int) -> list[tuple[int, _Story, _Story, float]]:
-        """(article, its story, the story it fits better, its cosine there), all scored at once
-        against the stories as they are (a Jacobi step: no move sees another)."""
-        s = self.settings
         serials: list[int] = []
         own: list[int] = []
         for index, neighbour in enumerate(hood):
@@ -351,6 +332,79 @@ class StoryState:
                 if serial != deciding and self._has_vector(serial):
                     serials.append(serial)
                     own.append(index)
+        touched = {story.serial}
+        moved = self._apply(self._misplaced(serials, own, hood, alone_joins=False), touched)
+        if moved:
+            self._restamp(touched, deciding)
+        return moved
+
+    def settle(self) -> list[Assignment]:
+        """Decide again every article whose vector is kept, against the stories as they are now.
+
+        Online, an article is placed against the stories as they were when it arrived; at the
+        end of an input, or when the feed pauses, hindsight is available. Each article moves to
+        the story it fits best if that beats its own story without it by ``refine_margin``, and
+        an article alone in its story joins the story it now reaches at ``join_threshold``.
+        Passes repeat (at most ``settle_passes``) until nothing moves; moves are re-emitted as
+        ``reassigned``. Cost: one candidate lookup per kept article (``refine_horizon``)."""
+        s = self.settings
+        moved: list[Assignment] = []
+        touched: set[int] = set()
+        for _ in range(s.settle_passes):
+            before = len(moved)
+            for serial in range(max(self._oldest, self._next_article - self._horizon),
+                                self._next_article):
+                moved.extend(self._reconsider(serial, touched))
+            if len(moved) == before:
+                break
+        if moved:
+            last = self._next_article - 1
+            self._restamp(touched | {serial for serial, story in self._live.items()
+                                     if story.stamp == last}, last)
+        return moved
+
+    def _reconsider(self, serial: int, touched: set[int]) -> list[Assignment]:
+        """Settle one article: its own story and the candidates its vector finds."""
+        s = self.settings
+        own = self._live.get(int(self._stories[serial % self._cap]))
+        if own is None or not self._has_vector(serial):
+            return []
+        # hindsight is off the hot path: the lookup reads all the article's terms
+        found = self._index.candidates(self._kept_vector(serial), s.article_terms, s.candidates)
+        hood = [own] + [self._live[story] for story in found if story != own.serial]
+        return self._apply(self._misplaced([serial], [0], hood, alone_joins=True), touched)
+
+    def _apply(self, moves: list[tuple[int, _Story, _Story, float]],
+               touched: set[int]) -> list[Assignment]:
+        """Make the moves and re-index the stories they changed (added to ``touched``)."""
+        moved: list[Assignment] = []
+        changed: set[int] = set()
+        for serial, source, target, similarity in moves:
+            if source.serial in self._live and target.serial in self._live:
+                moved.extend(self._move(serial, source, target, similarity))
+                changed.update((source.serial, target.serial))
+        for serial in sorted(changed):
+            if serial in self._live:
+                self._index.update(serial, self._live[serial].centroid)
+        touched |= changed
+        return moved
+
+    def _restamp(self, touched: set[int], deciding: int) -> None:
+        """Date the changed stories to this decision and index them in (stamp, serial) order
+        with the stories it already dated: the order a restore rebuilds the index in, so a
+        restarted shard finds the same candidates."""
+        for serial in sorted(touched):
+            if serial in self._live:
+                self._live[serial].stamp = deciding
+                self._index.update(serial, self._live[serial].centroid)
+
+    def _misplaced(self, serials: list[int], own: list[int], hood: list[_Story],
+                   alone_joins: bool) -> list[tuple[int, _Story, _Story, float]]:
+        """(article, its story, the story it fits better, its cosine there), all scored at once
+        against the stories as they are (a Jacobi step: no move sees another). An article alone
+        in its story moves only when ``alone_joins``, as it would have joined: at the join
+        threshold."""
+        s = self.settings
         if not serials:
             return []
         rows = np.array(serials) % self._horizon
@@ -361,8 +415,10 @@ class StoryState:
         to_others = to_all.copy()
         to_others[np.arange(len(owners)), owners] = -1.0
         best = to_others.argmax(axis=1)
-        gains = to_others[np.arange(len(owners)), best] - without
-        gains[without < 0] = -1.0
+        reach = to_others[np.arange(len(owners)), best]
+        gains = reach - without
+        alone = without < 0
+        gains[alone] = np.where(alone_joins & (reach[alone] >= s.join_threshold), 1.0, -1.0)
         picks = np.flatnonzero(gains > s.refine_margin)
         return [(serials[at], hood[owners[at]], hood[best[at]], float(to_all[at, best[at]]))
                 for at in picks.tolist()]
