@@ -40,7 +40,7 @@ from service.records import (
 from service.stages.decode import decode
 from service.stages.features import StoryFeatures, story_features
 from service.stages.fingerprint import fingerprint
-from service.stages.normalize import FurnitureMemory, NormalizeSettings, normalize
+from service.stages.normalize import FurnitureMemory, NormalizeSettings, is_brief, normalize
 from service.state.stories import StorySettings, StoryState
 from service.timefmt import iso_utc
 
@@ -151,7 +151,7 @@ class Pipeline:
             return self.reject(Rejection(Reason.INTERNAL_ERROR, detail, "pipeline"), origin, value)
 
     def _prepare(self, raw: RawArticle, origin: Origin, value: bytes | None) -> Result:
-        if raw.html is None and raw.text is None:
+        if raw.html is None and raw.text is None and not is_brief(raw, self.normalize_settings):
             detail = "no html or text in the message and fetching is disabled"
             return self.reject(Rejection(Reason.NO_CONTENT, detail, "fetch"), origin, value)
         started = time.perf_counter()

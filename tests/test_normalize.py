@@ -191,3 +191,13 @@ def test_text_is_used_when_the_html_has_no_article() -> None:
     raw = RawArticle(url="https://example.com/a", html="<html><body><nav>Home</nav></body></html>",
                      text="\n".join(PARAGRAPHS))
     assert _clean(raw).text.split("\n\n") == PARAGRAPHS
+
+
+def test_a_message_whose_title_is_a_report_of_its_own_is_a_brief() -> None:
+    flash = ("An Australian climber who spent two nights stuck on a glacier was rescued by a "
+             "helicopter crew on Sunday, police in the mountain town said.")
+    article = _clean(RawArticle(url="https://example.com/flash", title=flash, text=""))
+    assert article.text == article.title == flash and article.word_count == 25
+    short = normalize(RawArticle(url="https://example.com/flash", title="Climber rescued",
+                                 text=""), FurnitureMemory())
+    assert isinstance(short, Rejection) and short.reason is Reason.NO_CONTENT

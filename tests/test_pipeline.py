@@ -89,3 +89,15 @@ def test_a_cut_prepared_record_is_an_error_not_a_wrong_decision(cut: int) -> Non
     value = result.prepared.to_bytes()
     with pytest.raises((ValueError, TypeError, KeyError)):
         Prepared.from_bytes(value[:cut])
+
+
+def test_a_brief_without_a_body_is_clean_when_fetching_is_off_and_a_bare_url_is_not() -> None:
+    title = " ".join(f"word{index}" for index in range(20))
+    pipeline = _pipeline()
+    brief = pipeline.prepare(orjson.dumps({"url": "https://example.com/b", "title": title}),
+                             Origin("articles.raw", 0, 0))
+    assert brief.prepared is not None and brief.prepared.article.text == title
+    bare = pipeline.prepare(orjson.dumps({"url": "https://example.com/b", "title": "Short"}),
+                            Origin("articles.raw", 0, 1))
+    assert bare.outcome is Outcome.DEAD_LETTER and bare.reason is not None
+    assert str(bare.reason) == "no_content"

@@ -26,7 +26,7 @@ from service.stages.normalize.urls import (
     url_words,
 )
 
-__all__ = ["FurnitureMemory", "NormalizeSettings", "normalize"]
+__all__ = ["FurnitureMemory", "NormalizeSettings", "is_brief", "normalize"]
 
 STAGE = "normalize"
 
@@ -98,11 +98,20 @@ def normalize(raw: RawArticle, memory: FurnitureMemory,
         return _reject(f"normalization failed: {type(error).__name__}: {error}"[:300])
 
 
+def is_brief(raw: RawArticle, settings: NormalizeSettings) -> bool:
+    """A message without a body whose title is a report of its own (a flash, a one-sentence
+    brief): a title of at least ``min_body_words`` words. Its title is its text."""
+    return (not (raw.html and raw.html.strip()) and not (raw.text and raw.text.strip())
+            and len((raw.title or "").split()) >= settings.min_body_words)
+
+
 def _normalize(raw: RawArticle, memory: FurnitureMemory,
                settings: NormalizeSettings) -> Article | Rejection:
     source = registered_domain(raw.url) or (raw.source or "")
     provisional_id = raw.id or derived_id(canonical_url(raw.url, None))
     extracted: _Extracted | Rejection = _reject("message has neither html nor text")
+    if is_brief(raw, settings):
+        extracted = _Extracted(paragraphs=[repair(raw.title or "").strip()])
     if raw.html and raw.html.strip():
         extracted = _from_html(raw, raw.html, source, memory, provisional_id, settings)
     if raw.text and raw.text.strip() and (
