@@ -4,7 +4,8 @@ Streams synthetic articles through one ``StoryState``: stories of 1-30 reports t
 few names, places and figures and draw the rest of their words from a Zipf-distributed common
 vocabulary; about one in ten articles is a lightly edited copy of an earlier one; event time
 advances so stories go dormant as a real feed's do. At each checkpoint (10k, 100k, 1M articles
-in the window) it times a batch of decisions and reports resident memory.
+in the window) it times a batch of decisions, reports resident memory, and times settling the
+state (what a pause in the feed costs).
 Usage: python -m bench.bench_state [--quick]   (--quick stops at 100k and extrapolates to 1M)
 """
 
@@ -119,9 +120,14 @@ def main(argv: list[str] | None = None) -> int:
         done += args.batch
         state.drain_changes()
         memory[checkpoint] = rss_mb()
+        started = time.perf_counter()
+        moved = len(state.settle())
+        settled = time.perf_counter() - started
+        state.drain_changes()
         print(f"{checkpoint:>9,} articles in window: decide {costs[checkpoint]:7.1f} us/article  "
-              f"stories active {state.active_clusters():,}  peak RSS {rss_mb():,.0f} MB",
-              flush=True)
+              f"stories active {state.active_clusters():,}  peak RSS {memory[checkpoint]:,.0f} MB"
+              f"  settle (last {settings.refine_horizon:,} articles) {settled:.1f} s, "
+              f"{moved} moved", flush=True)
     first, last = checkpoints[0], checkpoints[-1]
     print(f"cost ratio {last:,} vs {first:,}: {costs[last] / costs[first]:.2f}x")
     if args.quick:
