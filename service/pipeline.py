@@ -188,12 +188,12 @@ class Pipeline:
         kind = assignments[0].duplicate_kind
         return Result(Outcome.DUPLICATE if kind else Outcome.CLEAN, outputs, duplicate_kind=kind)
 
-    def settle(self, state: StoryState) -> Result:
+    def settle(self, state: StoryState, budget: int | None = None) -> Result:
         """Hindsight at the end of an input or in a pause of the feed: the cluster events of
         the articles ``StoryState.settle`` moved (no outcome: no article was consumed)."""
         started = time.perf_counter()
-        assignments = state.settle()
-        self.observe("cluster", time.perf_counter() - started)
+        assignments = state.settle(budget)
+        self.observe("settle", time.perf_counter() - started)
         now = iso_utc(self.clock())
         return Result(None, tuple(Output(Sink.CLUSTERS, a.article_id.encode(),
                                          orjson.dumps(cluster_event(a, now)))

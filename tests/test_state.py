@@ -263,3 +263,26 @@ def test_a_settled_shard_restored_from_its_changelog_decides_like_the_settled_or
     restored.restore(_compacted(changelog))
     assert _run(restored, articles[400:]) == _run(original, articles[400:])
     assert restored.settle() == original.settle()
+
+
+def test_settling_in_slices_ends_where_settling_at_once_does() -> None:
+    articles, _ = _dev_stream()
+    settings = replace(SMALL, max_articles=4096)
+    at_once, sliced = StoryState(settings), StoryState(settings)
+    online = _membership(_run(at_once, articles))
+    _run(sliced, articles)
+    whole = at_once.settle()
+    assert not at_once.settling
+    moved, slices = sliced.settle(budget=50), 1
+    while sliced.settling:
+        moved += sliced.settle(budget=50)
+        slices += 1
+    assert slices > len(articles) // 50  # it did stop and go on
+    assert {**online, **_membership(whole)} == {**online, **_membership(moved)}
+    # a decision in between starts the settle afresh: the stories it was settling changed
+    sliced.settle(budget=50)
+    sliced.decide(articles[0], fingerprint(articles[0].text))  # a redelivery changes nothing
+    assert sliced.settling
+    extra = replace(articles[1], id="late-report")
+    sliced.decide(extra, fingerprint(extra.text))
+    assert not sliced.settling

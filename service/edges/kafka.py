@@ -48,6 +48,7 @@ _PROBE_TIMEOUT_S = 3.0
 _RESTORE_IDLE_MS = 500
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 5.0
+_SETTLE_SLICE = 256  # articles reconsidered per slice of an idle settle (about 75 ms)
 
 
 def client_options(kafka: KafkaConfig) -> dict[str, Any]:
@@ -167,6 +168,7 @@ class Worker:
         self._handling = asyncio.Lock()
         self._last_commit = time.monotonic()
         self._last_decided: dict[int, float] = {}  # shard -> when it last decided, until settled
+        self._settle_moved: dict[int, int] = {}  # shard -> articles its settle under way moved
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -192,6 +194,7 @@ class Worker:
 
     async def _poll_loop(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
+        settling = False
         try:
             while not stop.is_set():
                 if self._acker is not None and self._acker.done():
@@ -201,17 +204,19 @@ class Worker:
                         lambda: self._in_flight < self.config.kafka.max_in_flight)
                 try:
                     records = await self.consumer.getmany(
-                        timeout_ms=200, max_records=self.config.kafka.max_poll_records)
+                        timeout_ms=0 if settling else 200,
+                        max_records=self.config.kafka.max_poll_records)
                 except KafkaError as exc:
                     self.health.set_ready(False, f"consume failed: {exc}")
                     log.warning("consume failed", extra={"error": str(exc)})
                     await asyncio.wait([stopping], timeout=1.0)
                     continue
+                settling = False
                 if records:
                     async with self._handling:
                         await self._handle(records)
                 else:
-                    await self._settle_idle()
+                    settling = await self._settle_idle()
         finally:
             stopping.cancel()
 
@@ -271,29 +276,33 @@ class Worker:
             batch.sends.append(await self._send(self.config.topics.state, tp.partition, key,
                                                 value))
         self._last_decided[tp.partition] = time.monotonic()
+        self._settle_moved.pop(tp.partition, None)  # a settle under way starts afresh
         self._report_state()
 
     def _report_state(self) -> None:
         self.metrics.clusters_active.set(sum(s.active_clusters() for s in self.shards.values()))
         self.metrics.state_articles.set(sum(s.article_count() for s in self.shards.values()))
 
-    async def _settle_idle(self) -> None:
-        """Settle each shard that decided and then had nothing to consume for
-        ``kafka.settle_idle_ms`` (called when a poll comes back empty).
+    async def _settle_idle(self) -> bool:
+        """Settle, one slice at a time, each shard that decided and then had nothing to consume
+        for ``kafka.settle_idle_ms`` (called when a poll comes back empty); True while a settle
+        has more to do, so the loop polls again at once.
 
-        Settling runs in a thread, so heartbeats and commits go on; records that arrive wait
-        for it. Its events and changelog entries are produced like a batch's."""
+        A slice holds the shard for tens of milliseconds and runs in a thread, so heartbeats
+        and commits go on, and records that arrive are decided after it (which restarts the
+        settle later). Its events and changelog entries are produced like a batch's."""
         idle_s = self.config.kafka.settle_idle_ms / 1000
         now = time.monotonic()
+        more = False
         for shard, decided in list(self._last_decided.items()):
             if idle_s <= 0 or now - decided < idle_s:
                 continue
             async with self._handling:
-                del self._last_decided[shard]
                 state = self.shards.get(shard)
                 if state is None:
+                    del self._last_decided[shard]
                     continue
-                result = await asyncio.to_thread(self.pipeline.settle, state)
+                result = await asyncio.to_thread(self.pipeline.settle, state, _SETTLE_SLICE)
                 batch = _Batch({}, 0)
                 for output in result.outputs:
                     batch.sends.append(await self._send(self._topic(output.sink), None,
@@ -301,12 +310,19 @@ class Worker:
                 for key, value in state.drain_changes():
                     batch.sends.append(await self._send(self.config.topics.state, shard, key,
                                                         value))
-                self._report_state()
                 if batch.sends:
                     self._pending.append(batch)
                     self._drained.clear()
                     self._wakeup.set()
-                log.info("shard settled", extra={"shard": shard, "moved": len(result.outputs)})
+                self._settle_moved[shard] = self._settle_moved.get(shard, 0) + len(result.outputs)
+                if state.settling:
+                    more = True
+                    continue
+                del self._last_decided[shard]
+                self._report_state()
+                log.info("shard settled",
+                         extra={"shard": shard, "moved": self._settle_moved.pop(shard)})
+        return more
 
     def _topic(self, sink: Sink) -> str:
         return self._sink_topics[sink]
@@ -409,6 +425,7 @@ class Worker:
                 self.shards.pop(tp.partition, None)
                 self._restores.pop(tp.partition, None)
                 self._last_decided.pop(tp.partition, None)
+                self._settle_moved.pop(tp.partition, None)
             with contextlib.suppress(KeyError):  # never reported for this partition
                 self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 

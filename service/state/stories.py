@@ -24,6 +24,7 @@ this state from the changelog before it consumes.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -102,6 +103,16 @@ class _Story:
                                  self.size, self.cluster_id, self.centroid)
 
 
+@dataclass(slots=True)
+class _Settling:
+    """Where a settle that runs in slices stands: passes left, the next article, and whether
+    the pass under way moved anything (a pass that moves nothing ends the settle)."""
+
+    passes_left: int
+    at: int
+    moved: bool = False
+
+
 class StoryState:
     def __init__(self, settings: StorySettings | None = None) -> None:
         self.settings = settings if settings is not None else StorySettings()
@@ -142,6 +153,7 @@ class StoryState:
         self._changes: list[tuple[bytes, bytes | None]] = []
         self._dirty_articles: set[int] = set()
         self._dirty_stories: set[int] = set()
+        self._settling: _Settling | None = None
 
     # -- queries -------------------------------------------------------------------------
 
@@ -164,6 +176,7 @@ class StoryState:
             assert first is not None
             return [first]
         s = self.settings
+        self._settling = None  # the stories change: a settle under way starts afresh next time
         when = self._event_time(article)
         self._latest = max(self._latest, when)
         self._expire()
@@ -338,7 +351,12 @@ class StoryState:
             self._restamp(touched, deciding)
         return moved
 
-    def settle(self) -> list[Assignment]:
+    @property
+    def settling(self) -> bool:
+        """Whether a settle run in slices (``settle(budget)``) has more to do."""
+        return self._settling is not None
+
+    def settle(self, budget: int | None = None) -> list[Assignment]:
         """Decide again every article whose vector is kept, against the stories as they are now.
 
         Online, an article is placed against the stories as they were when it arrived; at the
@@ -346,18 +364,28 @@ class StoryState:
         the story it fits best if that beats its own story without it by ``refine_margin``, and
         an article alone in its story joins the story it now reaches at ``join_threshold``.
         Passes repeat (at most ``settle_passes``) until nothing moves; moves are re-emitted as
-        ``reassigned``. Cost: one candidate lookup per kept article (``refine_horizon``)."""
-        s = self.settings
+        ``reassigned``. Cost: one candidate lookup per kept article (``refine_horizon``).
+
+        With a ``budget``, one call reconsiders at most that many articles and the next call
+        goes on from there (``settling``), so a worker can settle between polls; a decision in
+        between starts the next settle afresh."""
+        first = max(self._oldest, self._next_article - self._horizon)
+        run = self._settling or _Settling(self.settings.settle_passes, first)
+        left: float = budget if budget is not None else math.inf
         moved: list[Assignment] = []
         touched: set[int] = set()
-        for _ in range(s.settle_passes):
-            before = len(moved)
-            for serial in range(max(self._oldest, self._next_article - self._horizon),
-                                self._next_article):
-                moved.extend(self._reconsider(serial, touched))
-            if len(moved) == before:
-                break
-        if moved:
+        while run.passes_left > 0 and left > 0:
+            if run.at >= self._next_article:  # a pass ended
+                run.passes_left = run.passes_left - 1 if run.moved else 0
+                run.at, run.moved = first, False
+                continue
+            now = self._reconsider(run.at, touched)
+            run.moved |= bool(now)
+            moved.extend(now)
+            run.at += 1
+            left -= 1
+        self._settling = run if run.passes_left > 0 else None
+        if touched:
             last = self._next_article - 1
             self._restamp(touched | {serial for serial, story in self._live.items()
                                      if story.stamp == last}, last)
@@ -372,30 +400,34 @@ class StoryState:
         # hindsight is off the hot path: the lookup reads all the article's terms
         found = self._index.candidates(self._kept_vector(serial), s.article_terms, s.candidates)
         hood = [own] + [self._live[story] for story in found if story != own.serial]
-        return self._apply(self._misplaced([serial], [0], hood, alone_joins=True), touched)
+        changed: set[int] = set()
+        moved = self._apply(self._misplaced([serial], [0], hood, alone_joins=True), changed)
+        self._reindex(changed)  # the next article's lookup sees the stories as they now are
+        touched |= changed
+        return moved
 
     def _apply(self, moves: list[tuple[int, _Story, _Story, float]],
                touched: set[int]) -> list[Assignment]:
-        """Make the moves and re-index the stories they changed (added to ``touched``)."""
+        """Make the moves; ``touched`` collects the stories they changed."""
         moved: list[Assignment] = []
-        changed: set[int] = set()
         for serial, source, target, similarity in moves:
             if source.serial in self._live and target.serial in self._live:
                 moved.extend(self._move(serial, source, target, similarity))
-                changed.update((source.serial, target.serial))
-        for serial in sorted(changed):
-            if serial in self._live:
-                self._index.update(serial, self._live[serial].centroid)
-        touched |= changed
+                touched.update((source.serial, target.serial))
         return moved
 
     def _restamp(self, touched: set[int], deciding: int) -> None:
         """Date the changed stories to this decision and index them in (stamp, serial) order
         with the stories it already dated: the order a restore rebuilds the index in, so a
         restarted shard finds the same candidates."""
-        for serial in sorted(touched):
+        for serial in touched:
             if serial in self._live:
                 self._live[serial].stamp = deciding
+        self._reindex(touched)
+
+    def _reindex(self, stories: set[int]) -> None:
+        for serial in sorted(stories):
+            if serial in self._live:
                 self._index.update(serial, self._live[serial].centroid)
 
     def _misplaced(self, serials: list[int], own: list[int], hood: list[_Story],
