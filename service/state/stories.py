@@ -368,27 +368,28 @@ class StoryState:
 
         With a ``budget``, one call reconsiders at most that many articles and the next call
         goes on from there (``settling``), so a worker can settle between polls; a decision in
-        between starts the next settle afresh."""
-        first = max(self._oldest, self._next_article - self._horizon)
-        run = self._settling or _Settling(self.settings.settle_passes, first)
+        between starts the next settle afresh. Passes run from the newest article back, so a
+        settle cut short has revisited those placed with the least hindsight."""
+        oldest = max(self._oldest, self._next_article - self._horizon)
+        newest = self._next_article - 1
+        run = self._settling or _Settling(self.settings.settle_passes, newest)
         left: float = budget if budget is not None else math.inf
         moved: list[Assignment] = []
         touched: set[int] = set()
         while run.passes_left > 0 and left > 0:
-            if run.at >= self._next_article:  # a pass ended
+            if run.at < oldest:  # a pass ended
                 run.passes_left = run.passes_left - 1 if run.moved else 0
-                run.at, run.moved = first, False
+                run.at, run.moved = newest, False
                 continue
             now = self._reconsider(run.at, touched)
             run.moved |= bool(now)
             moved.extend(now)
-            run.at += 1
+            run.at -= 1
             left -= 1
         self._settling = run if run.passes_left > 0 else None
         if touched:
-            last = self._next_article - 1
             self._restamp(touched | {serial for serial, story in self._live.items()
-                                     if story.stamp == last}, last)
+                                     if story.stamp == newest}, newest)
         return moved
 
     def _reconsider(self, serial: int, touched: set[int]) -> list[Assignment]:
