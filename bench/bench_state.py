@@ -95,14 +95,14 @@ def _prepared(articles: Iterator[Article], count: int, weights: TermWeights,
               pool: Executor) -> Iterator[tuple[Article, Fingerprint, StoryFeatures]]:
     """The next ``count`` articles with their fingerprints and features, computed a chunk ahead
     in another process: filling the window is not what is timed, and it is most of the run."""
-    def submit(size: int) -> tuple[list[Article], Future[list[Prepared]] | None]:
+    def submit(size: int) -> tuple[list[Article], Future[list[Prepared]]]:
         chunk = list(itertools.islice(articles, size))
-        return chunk, pool.submit(_prepare, chunk, weights) if chunk else None
+        return chunk, pool.submit(_prepare, chunk, weights)
 
     left = count
     ahead = submit(min(_CHUNK, left))
     left -= len(ahead[0])
-    while ahead[1] is not None:
+    while ahead[0]:
         chunk, future = ahead
         ahead = submit(min(_CHUNK, left))
         left -= len(ahead[0])
