@@ -27,6 +27,7 @@ import orjson
 
 from service.records import (
     Article,
+    Assignment,
     Fingerprint,
     Origin,
     Outcome,
@@ -182,11 +183,9 @@ class Pipeline:
         started = time.perf_counter()
         assignments = state.decide(prepared.article, prepared.fingerprint, prepared.features)
         self.observe("cluster", time.perf_counter() - started)
-        now = iso_utc(self.clock())
-        outputs = tuple(Output(Sink.CLUSTERS, a.article_id.encode(),
-                               orjson.dumps(cluster_event(a, now))) for a in assignments)
         kind = assignments[0].duplicate_kind
-        return Result(Outcome.DUPLICATE if kind else Outcome.CLEAN, outputs, duplicate_kind=kind)
+        return Result(Outcome.DUPLICATE if kind else Outcome.CLEAN,
+                      self._cluster_outputs(assignments), duplicate_kind=kind)
 
     def settle(self, state: StoryState, budget: int | None = None) -> Result:
         """Hindsight at the end of an input or in a pause of the feed: the cluster events of
@@ -194,7 +193,9 @@ class Pipeline:
         started = time.perf_counter()
         assignments = state.settle(budget)
         self.observe("settle", time.perf_counter() - started)
+        return Result(None, self._cluster_outputs(assignments))
+
+    def _cluster_outputs(self, assignments: list[Assignment]) -> tuple[Output, ...]:
         now = iso_utc(self.clock())
-        return Result(None, tuple(Output(Sink.CLUSTERS, a.article_id.encode(),
-                                         orjson.dumps(cluster_event(a, now)))
-                                  for a in assignments))
+        return tuple(Output(Sink.CLUSTERS, a.article_id.encode(),
+                            orjson.dumps(cluster_event(a, now))) for a in assignments)

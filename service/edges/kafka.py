@@ -234,6 +234,10 @@ class Worker:
                 await self._decide(tp, messages, batch)
         self._in_flight += count
         self.metrics.in_flight.set(self._in_flight)
+        self._queue(batch)
+
+    def _queue(self, batch: _Batch) -> None:
+        """Hand a batch to the ack loop, which acknowledges batches in order."""
         self._pending.append(batch)
         self._drained.clear()
         self._wakeup.set()
@@ -269,15 +273,22 @@ class Worker:
             else:
                 result = self.pipeline.decide(state, prepared)
             batch.results.append(result)
-            for output in result.outputs:
-                batch.sends.append(await self._send(self._topic(output.sink), None,
-                                                    output.key, output.value))
-        for key, value in state.drain_changes():
-            batch.sends.append(await self._send(self.config.topics.state, tp.partition, key,
-                                                value))
+            await self._send_outputs(result, batch)
+        await self._send_changes(state, tp.partition, batch)
         self._last_decided[tp.partition] = time.monotonic()
         self._settle_moved.pop(tp.partition, None)  # a settle under way starts afresh
         self._report_state()
+
+    async def _send_outputs(self, result: Result, batch: _Batch) -> None:
+        """The shard's records for one result: cluster events or a dead letter."""
+        for output in result.outputs:
+            batch.sends.append(await self._send(self._topic(output.sink), None, output.key,
+                                                output.value))
+
+    async def _send_changes(self, state: StoryState, shard: int, batch: _Batch) -> None:
+        """The shard's changelog entries since the last drain, to its state partition."""
+        for key, value in state.drain_changes():
+            batch.sends.append(await self._send(self.config.topics.state, shard, key, value))
 
     def _report_state(self) -> None:
         self.metrics.clusters_active.set(sum(s.active_clusters() for s in self.shards.values()))
@@ -304,16 +315,10 @@ class Worker:
                     continue
                 result = await asyncio.to_thread(self.pipeline.settle, state, _SETTLE_SLICE)
                 batch = _Batch({}, 0)
-                for output in result.outputs:
-                    batch.sends.append(await self._send(self._topic(output.sink), None,
-                                                        output.key, output.value))
-                for key, value in state.drain_changes():
-                    batch.sends.append(await self._send(self.config.topics.state, shard, key,
-                                                        value))
+                await self._send_outputs(result, batch)
+                await self._send_changes(state, shard, batch)
                 if batch.sends:
-                    self._pending.append(batch)
-                    self._drained.clear()
-                    self._wakeup.set()
+                    self._queue(batch)
                 self._settle_moved[shard] = self._settle_moved.get(shard, 0) + len(result.outputs)
                 if state.settling:
                     more = True
