@@ -68,11 +68,11 @@ class StorySettings:
     index_terms: int = 12
     query_terms: int = 16
     postings_read: int = 32
-    candidates: int = 24
+    candidates: int = 8
     frequency_snapshot_every: int = 5000
     refine_stories: int = 3
     refine_members: int = 16
-    refine_floor: float = 0.10
+    refine_floor: float = 0.20
     refine_margin: float = 0.02
     refine_horizon: int = 20_000
     settle_passes: int = 3
