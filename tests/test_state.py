@@ -130,6 +130,21 @@ def test_a_merge_re_emits_every_article_that_moved() -> None:
     assert len(sizes) == state.active_clusters()
 
 
+@pytest.mark.parametrize("refine_floor", [0.0, 1.0])
+def test_a_story_merges_only_with_stories_the_joining_article_reaches(refine_floor: float) -> None:
+    # the settings of the test above, under which the dev stream merges stories; with a floor
+    # no article reaches, no candidate is checked for a merge
+    raws = load(shared_path("data/stories") / "dev.jsonl.gz")
+    state = StoryState(replace(SMALL, max_articles=4096, number_weight=2.0, refine_stories=0,
+                               refine_floor=refine_floor))
+    merged = 0
+    for raw in raws:
+        article = as_article(raw)
+        decided = state.decide(article, fingerprint(article.text))
+        merged += sum(assignment.reason == "merged" for assignment in decided)
+    assert (merged > 0) is (refine_floor == 0.0)
+
+
 def _last_events(settings: StorySettings, raws: list[dict[str, object]]) -> dict[str, Assignment]:
     state = StoryState(settings)
     latest: dict[str, Assignment] = {}

@@ -150,16 +150,41 @@ def cosine(left: Vector, right: Vector) -> float:
     return max(0.0, min(1.0, dot / (left.norm * right.norm)))
 
 
-def cosines(query: Vector, others: list[Vector]) -> F64:
-    """``cosine(query, other)`` for many others at once (one vectorized pass)."""
+class TermColumns:
+    """Term id -> column of a small dense matrix, for one computation at a time: a table over
+    all 2**DF_BITS term ids (8 MB, reused) whose few used entries are set and then cleared,
+    because looking terms up in it is several times cheaper than searching a sorted array."""
+
+    def __init__(self) -> None:
+        self._table = np.full(1 << DF_BITS, -1, dtype=np.int32)
+
+    def assign(self, terms: U32) -> None:
+        """Number the terms by position (a repeated term keeps its last position)."""
+        self._table[terms] = np.arange(len(terms), dtype=np.int32)
+
+    def columns(self, terms: U32) -> npt.NDArray[np.int32]:
+        """Columns of ``terms`` (-1 for a term not assigned)."""
+        return self._table.take(terms)
+
+    def clear(self, terms: U32) -> None:
+        self._table[terms] = -1
+
+
+def cosines(query: Vector, others: list[Vector], table: TermColumns) -> F64:
+    """``cosine(query, other)`` for many others at once (one vectorized pass; the query's
+    terms are looked up through ``table``, cheaper than searching them for every other term)."""
     if not others or query.norm == 0 or len(query.terms) == 0:
         return np.zeros(len(others))
     terms = np.concatenate([other.terms for other in others])
-    weights = np.concatenate([other.weights for other in others]).astype(np.float64)
+    table.assign(query.terms)
+    try:
+        at = table.columns(terms)
+    finally:
+        table.clear(query.terms)
+    hit = at >= 0
+    weights = np.concatenate([other.weights for other in others])[hit].astype(np.float64)
     owner = np.repeat(np.arange(len(others)), [len(other.terms) for other in others])
-    at = np.minimum(np.searchsorted(query.terms, terms), len(query.terms) - 1)
-    hit = query.terms[at] == terms
-    dots = np.bincount(owner[hit], weights=weights[hit] * query.weights[at[hit]],
+    dots = np.bincount(owner[hit], weights=weights * query.weights[at[hit]],
                        minlength=len(others))
     norms = np.array([other.norm for other in others]) * query.norm
     return np.clip(np.divide(dots, norms, out=np.zeros(len(others)), where=norms > 0), 0.0, 1.0)
@@ -190,26 +215,6 @@ def remove_vector(total: Vector, part: Vector) -> Vector:
     weights = weights[keep]
     return Vector(total.terms[keep], weights.astype(np.float32),
                   float(np.sqrt(np.dot(weights, weights))))
-
-
-class TermColumns:
-    """Term id -> column of a small dense matrix, for one computation at a time: a table over
-    all 2**DF_BITS term ids (8 MB, reused) whose few used entries are set and then cleared,
-    because looking terms up in it is several times cheaper than searching a sorted array."""
-
-    def __init__(self) -> None:
-        self._table = np.full(1 << DF_BITS, -1, dtype=np.int32)
-
-    def assign(self, terms: U32) -> None:
-        """Number the terms by position (a repeated term keeps its last position)."""
-        self._table[terms] = np.arange(len(terms), dtype=np.int32)
-
-    def columns(self, terms: U32) -> npt.NDArray[np.int32]:
-        """Columns of ``terms`` (-1 for a term not assigned)."""
-        return self._table.take(terms)
-
-    def clear(self, terms: U32) -> None:
-        self._table[terms] = -1
 
 
 def member_similarities(centroids: list[Vector], terms: U32, weights: F32,
@@ -251,7 +256,11 @@ def top_terms(vector: Vector, count: int) -> list[int]:
     if len(vector.terms) <= count:
         return [int(t) for t in vector.terms]
     keep = np.argpartition(-vector.weights, count)[:count]
-    return sorted(int(t) for t in vector.terms[keep])
+    return sorted(vector.terms[keep].tolist())
+
+
+_STORY_BITS = 48
+_STORY_MASK = (1 << _STORY_BITS) - 1
 
 
 class TermIndex:
@@ -295,8 +304,11 @@ class TermIndex:
             posting = self._postings.get(term)
             if posting:
                 votes.update(posting[-self.postings_read:])
-        return [story for story, _ in sorted(votes.items(), key=lambda kv: (-kv[1], -kv[0]))
-                [:limit]]
+        # (votes, story) packed in one int: sorting plain ints is several times faster than
+        # sorting by a key function, and a lookup in a full index has dozens of stories to rank
+        ranked = sorted([count << _STORY_BITS | story for story, count in votes.items()],
+                        reverse=True)
+        return [packed & _STORY_MASK for packed in ranked[:limit]]
 
     def __len__(self) -> int:
         return len(self._indexed)

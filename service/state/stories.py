@@ -268,7 +268,7 @@ class StoryState:
         vector = cluster.weigh(terms, counts, self._df, s.article_terms)
         self._keep_vector(serial, vector)
         found = self._index.candidates(vector, s.query_terms, s.candidates)
-        values = cluster.cosines(vector, [self._live[c].centroid for c in found])
+        values = cluster.cosines(vector, [self._live[c].centroid for c in found], self._columns)
         scored = sorted(zip(values.tolist(), found, strict=True),
                         key=lambda pair: (-pair[0], pair[1]))
         chosen = next(((value, other) for value, other in scored if value >= s.join_threshold
@@ -281,8 +281,10 @@ class StoryState:
         self._join(story, serial, vector, when)
         moved: list[Assignment] = []
         merged = False
-        others = [other for _, other in scored if other != best]
-        closeness = cluster.cosines(story.centroid, [self._live[o].centroid for o in others])
+        # the centroid moved towards this article: the stories it reaches are those it neared
+        others = [other for value, other in scored if other != best and value >= s.refine_floor]
+        closeness = cluster.cosines(story.centroid, [self._live[o].centroid for o in others],
+                                   self._columns)
         for other, value in zip(others, closeness.tolist(), strict=True):
             if other not in self._live:
                 continue
@@ -310,7 +312,8 @@ class StoryState:
         kept = [member for member in story.members if self._has_vector(member)]
         if not kept or len(kept) > limit:
             return True
-        links = cluster.cosines(vector, [self._kept_vector(member) for member in kept])
+        links = cluster.cosines(vector, [self._kept_vector(member) for member in kept],
+                                self._columns)
         return bool(links.min() >= self.settings.young_story_link)
 
     def _merge_needed(self, story: _Story, other: _Story) -> float:
