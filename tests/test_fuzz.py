@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,6 +87,30 @@ def test_invalid_utf8_is_kept_as_base64() -> None:
     result = _pipeline().prepare(b'{"url": "\xff\xfe"}', ORIGIN)
     (letter,) = (orjson.loads(o.value) for o in result.outputs)
     assert letter["reason"] == "invalid_json" and letter["raw_encoding"] == "base64"
+
+
+def test_a_deadline_raise_that_lands_in_a_finalizer_is_not_reported(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the timer can fire inside a __del__ or a weakref callback, where the interpreter hands the
+    # raise to sys.unraisablehook; the deadline re-fires, so that raise is no error to report
+    from service.deadline import DeadlineExceeded, cpu_deadline
+
+    reported: list[sys.UnraisableHookArgs] = []
+    hook = reported.append
+    monkeypatch.setattr(sys, "unraisablehook", hook)
+
+    class Finalized:
+        def __init__(self, error: BaseException) -> None:
+            self.error = error
+
+        def __del__(self) -> None:
+            raise self.error
+
+    with cpu_deadline(30):
+        Finalized(DeadlineExceeded())
+        Finalized(ValueError("not a deadline"))
+    assert [type(unraisable.exc_value) for unraisable in reported] == [ValueError]
+    assert sys.unraisablehook == hook
 
 
 def test_a_message_over_its_deadline_becomes_a_dead_letter() -> None:
