@@ -17,6 +17,9 @@ from service.state.stories import StorySettings, StoryState
 from tests.conftest import shared_path
 
 SMALL = StorySettings(max_articles=2048, frequency_snapshot_every=150)
+# Settings under which the dev stream merges stories; refinement (its own test) is off so that
+# every re-emission is a merge.
+MERGING = replace(SMALL, max_articles=4096, number_weight=2.0, refine_stories=0)
 
 Changelog = list[tuple[bytes, bytes | None]]
 
@@ -110,8 +113,7 @@ def test_dormant_stories_and_old_articles_are_expired() -> None:
 def test_a_merge_re_emits_every_article_that_moved() -> None:
     folder = shared_path("data/stories")
     raws = load(folder / "dev.jsonl.gz")
-    # merges occur; refinement (its own test) is off so that every re-emission is a merge
-    state = StoryState(replace(SMALL, max_articles=4096, number_weight=2.0, refine_stories=0))
+    state = StoryState(MERGING)
     latest: dict[str, Assignment] = {}
     merges = 0
     for raw in raws:
@@ -132,11 +134,9 @@ def test_a_merge_re_emits_every_article_that_moved() -> None:
 
 @pytest.mark.parametrize("refine_floor", [0.0, 1.0])
 def test_a_story_merges_only_with_stories_the_joining_article_reaches(refine_floor: float) -> None:
-    # the settings of the test above, under which the dev stream merges stories; with a floor
-    # no article reaches, no candidate is checked for a merge
+    # with a floor no article reaches, no candidate is checked for a merge
     raws = load(shared_path("data/stories") / "dev.jsonl.gz")
-    state = StoryState(replace(SMALL, max_articles=4096, number_weight=2.0, refine_stories=0,
-                               refine_floor=refine_floor))
+    state = StoryState(replace(MERGING, refine_floor=refine_floor))
     merged = 0
     for raw in raws:
         article = as_article(raw)

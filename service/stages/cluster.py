@@ -15,8 +15,10 @@ not grow with the number of stories.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -158,16 +160,19 @@ class TermColumns:
     def __init__(self) -> None:
         self._table = np.full(1 << DF_BITS, -1, dtype=np.int32)
 
-    def assign(self, terms: U32) -> None:
-        """Number the terms by position (a repeated term keeps its last position)."""
+    @contextlib.contextmanager
+    def numbered(self, terms: U32) -> Iterator[None]:
+        """Number the terms by position (a repeated term keeps its last position) for the
+        ``columns`` lookups inside the block; the entries are cleared on the way out."""
         self._table[terms] = np.arange(len(terms), dtype=np.int32)
+        try:
+            yield
+        finally:
+            self._table[terms] = -1
 
     def columns(self, terms: U32) -> npt.NDArray[np.int32]:
-        """Columns of ``terms`` (-1 for a term not assigned)."""
+        """Columns of ``terms`` (-1 for a term not numbered)."""
         return self._table.take(terms)
-
-    def clear(self, terms: U32) -> None:
-        self._table[terms] = -1
 
 
 def cosines(query: Vector, others: list[Vector], table: TermColumns) -> F64:
@@ -176,11 +181,8 @@ def cosines(query: Vector, others: list[Vector], table: TermColumns) -> F64:
     if not others or query.norm == 0 or len(query.terms) == 0:
         return np.zeros(len(others))
     terms = np.concatenate([other.terms for other in others])
-    table.assign(query.terms)
-    try:
+    with table.numbered(query.terms):
         at = table.columns(terms)
-    finally:
-        table.clear(query.terms)
     hit = at >= 0
     weights = np.concatenate([other.weights for other in others])[hit].astype(np.float64)
     owner = np.repeat(np.arange(len(others)), [len(other.terms) for other in others])
@@ -229,13 +231,10 @@ def member_similarities(centroids: list[Vector], terms: U32, weights: F32,
     # a term several centroids hold gets the column of its last place; the last column stays
     # zero and is what terms no centroid holds (column -1) read
     dense = np.zeros((len(centroids), len(held) + 1), dtype=np.float32)
-    table.assign(held)
-    try:
+    with table.numbered(held):
         for row, centroid in enumerate(centroids):
             dense[row, table.columns(centroid.terms)] = centroid.weights
         at = table.columns(terms)
-    finally:
-        table.clear(held)
     gathered = dense.take(at, axis=1)  # stories x articles x terms; -1 is the zero column
     norms = np.array([centroid.norm for centroid in centroids])
     dots = np.einsum("sak,ak->as", gathered, weights).astype(np.float64)
