@@ -6,7 +6,16 @@ import os
 import subprocess
 import sys
 
-from service.stages.fingerprint import content_hash, fingerprint
+import numpy as np
+import pytest
+
+from service.stages.fingerprint import (
+    content_hash,
+    fingerprint,
+    text_word_hashes,
+    word_hashes,
+    words,
+)
 
 BODY = ("Rescue teams searched the rubble on Tuesday after a magnitude 6.1 earthquake struck the "
         "coastal town, officials said. At least 40 people were injured and hundreds of homes "
@@ -50,3 +59,23 @@ def test_hashes_do_not_depend_on_the_process_hash_seed() -> None:
 def test_empty_text_has_a_fingerprint() -> None:
     fp = fingerprint("")
     assert fp.simhash == "0" * 16 and len(fp.content) == 32
+
+
+@pytest.mark.parametrize("text", [
+    BODY, "", "   ", "a", "\u201cQuoted\u201d \u2014 it\u2019s 6.1%, snake_case",
+    "Stra\u00dfe \u0130stanbul d\u00e9j\u00e0-vu \u6771\u4eac \u03a3\u0391\u03a3 \u00a92024 \u2122",
+    "emoji\U0001f600between \U0001d49cbc\U0001d49c \U0001f600",
+])
+def test_word_hashes_of_a_text_are_those_of_its_words(text: str) -> None:
+    """The array pass over a whole text (ASCII, other scripts, astral code points) splits and
+    hashes exactly as the word list does, one hash per word."""
+    expected = word_hashes(words(text))
+    assert len(expected) == len(words(text))
+    assert np.array_equal(text_word_hashes(text), expected)
+
+
+def test_distinct_words_get_distinct_hashes() -> None:
+    vocabulary = sorted({w for n in range(2000) for w in (f"w{n}", f"{n}", f"x{n:x}y")})
+    hashes = word_hashes(vocabulary)
+    assert len(set(hashes.tolist())) == len(vocabulary)
+    assert word_hashes(["ab", "ba"])[0] != word_hashes(["ab", "ba"])[1]

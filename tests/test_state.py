@@ -75,6 +75,27 @@ def test_restore_then_the_rest_of_the_stream_decides_like_an_uninterrupted_run(
     assert restored.decide(articles[0], fingerprint(articles[0].text))[0] == uninterrupted[0]
 
 
+def test_a_changelog_of_other_story_features_is_retired_not_restored() -> None:
+    articles = _stream(120)
+    changelog: Changelog = []
+    _run(StoryState(SMALL), articles[:60], changelog)
+    # the same log as a build before FEATURES_VERSION existed wrote it (version 1)
+    older = [(key, value if key != codec.META_KEY or value is None else orjson.dumps(
+        {k: v for k, v in orjson.loads(value).items() if k != "features"}))
+             for key, value in _compacted(changelog)]
+    restored = StoryState(SMALL)
+    assert restored.restore(older) == len(older)
+    assert (restored.active_clusters(), restored.article_count()) == (0, 0)
+    # it decides like a fresh shard, and its first drain tombstones every old key
+    assert _run(restored, articles[60:]) == _run(StoryState(SMALL), articles[60:])
+    retired = restored.drain_changes()
+    assert {key for key, _ in older} <= {key for key, value in retired if value is None} | {
+        codec.META_KEY}
+    again = StoryState(SMALL)
+    assert again.restore(_compacted(older + retired)) == 0
+    assert again.article_count() == restored.article_count() == 60
+
+
 @pytest.mark.parametrize(("cut", "horizon"), [(470, 20_000), (230, 20_000), (470, 64)])
 def test_restore_replays_merges_reassignments_and_expiry_on_real_reports(
         cut: int, horizon: int) -> None:
@@ -120,6 +141,7 @@ def test_a_merge_re_emits_every_article_that_moved() -> None:
         article = as_article(raw)
         first, *moved = state.decide(article, fingerprint(article.text))
         latest[first.article_id] = first
+        assert len({assignment.article_id for assignment in moved}) == len(moved)
         for assignment in moved:
             merges += 1
             assert assignment.reason == "merged" and assignment.article_id in latest

@@ -475,11 +475,14 @@ class Worker:
                 entries.extend((m.key, m.value) for m in messages if m.key is not None)
                 if not messages and await reader.position(tp) >= end:
                     break
-            state.restore(entries)
+            retired = state.restore(entries)
         finally:
             await reader.stop()
         seconds = time.perf_counter() - started
         self.metrics.restore_seconds.set(seconds)
+        if retired:
+            log.warning("changelog written under other story features: shard starts empty",
+                        extra={"shard": shard, "retired": retired})
         log.info("state restored", extra={"shard": shard, "entries": len(entries),
                                           "seconds": round(seconds, 3)})
         return state

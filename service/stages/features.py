@@ -20,6 +20,11 @@ from service.stages import cluster, dedup
 from service.stages.fingerprint import body_word_hashes, shingle_hashes
 
 _HEAD = struct.Struct("<II")
+# The meaning of a signature and of term ids: bumped whenever word hashing, shingling, MinHash
+# or term ids change, since state stored under another version compares unlike with new
+# features (the changelog records it; see ``StoryState.restore``). 2: word hashes from prefix
+# sums over code points instead of xxh3 per word.
+FEATURES_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)

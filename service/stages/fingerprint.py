@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -32,23 +33,87 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-_CACHE_LIMIT = 200_000
+# Word hashes are polynomial hashes of the word's code points, computed for every word of a text
+# at once from prefix sums (hash = (P[end] - P[start]) / BASE**start, mod 2**64), then mixed: a
+# few array passes over the text instead of a tokenizer and a hash call per word.
+# Constants used by no other hashing step here, so no later mixing step can correlate with them.
+_BASE = 0xD1342543DE82EF95  # odd, so invertible modulo 2**64
+_LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
+_FINAL = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))  # MurmurHash3's fmix64
+_SHIFT = np.uint64(33)
+_BMP = 0x10000
+_ASTRAL_NON_WORD = re.compile(r"[^\w\x00-\uffff]+")
+_powers = np.ones(1, dtype=np.uint64)
+_inverse_powers = np.ones(1, dtype=np.uint64)
+
+
+@lru_cache(maxsize=1)
+def _is_word_bmp() -> npt.NDArray[np.bool_]:
+    """Whether each code point of the Basic Multilingual Plane is ``\\w`` (as ``re`` says)."""
+    return np.array([_WORD.match(chr(c)) is not None for c in range(_BMP)])
+
+
+def _power_tables(size: int) -> tuple[U64, U64]:
+    """BASE**k and BASE**-k modulo 2**64 for k < size (grown by doubling, kept)."""
+    global _powers, _inverse_powers
+    if len(_powers) < size:
+        grown = max(size, 2 * len(_powers))
+        _powers, _inverse_powers = (_exponentials(_BASE, grown),
+                                    _exponentials(pow(_BASE, -1, 1 << 64), grown))
+    return _powers, _inverse_powers
+
+
+def _exponentials(base: int, count: int) -> U64:
+    """base**0 .. base**(count - 1) modulo 2**64 (uint64 products wrap)."""
+    table = np.ones(count, dtype=np.uint64)
+    table[1:] = np.cumprod(np.full(count - 1, base, dtype=np.uint64))
+    return table
+
+
+def _lowered_word_hashes(lowered: str) -> U64:
+    """Hashes of the ``\\w+`` runs of an already lower-cased text, in order."""
+    points = np.frombuffer(lowered.encode("utf-32-le"), dtype=np.uint32)
+    if len(points) and points.max() >= _BMP:  # rare: emoji, historic scripts
+        points = np.frombuffer(_ASTRAL_NON_WORD.sub(" ", lowered).encode("utf-32-le"),
+                               dtype=np.uint32)
+    in_word = np.zeros(len(points) + 2, dtype=np.int8)
+    in_word[1:-1] = (points >= _BMP) | _is_word_bmp()[points & np.uint32(_BMP - 1)]
+    edges = np.flatnonzero(np.diff(in_word))
+    starts, ends = edges[0::2], edges[1::2]
+    powers, inverse_powers = _power_tables(len(points) + 1)
+    prefix = np.zeros(len(points) + 1, dtype=np.uint64)
+    np.cumsum(points * powers[:len(points)], out=prefix[1:])
+    hashes: U64 = (prefix[ends] - prefix[starts]) * inverse_powers[starts]
+    hashes ^= (ends - starts).astype(np.uint64) * _LENGTH_MIX
+    for multiplier in _FINAL:
+        hashes ^= hashes >> _SHIFT
+        hashes *= multiplier
+    hashes ^= hashes >> _SHIFT
+    return hashes
+
+
+def text_word_hashes(text: str) -> U64:
+    """``word_hashes(words(text))``, without making the words."""
+    return _lowered_word_hashes(text.lower())
+
+
+_CACHE_LIMIT = 100_000
 _cache: dict[str, int] = {}
 
 
-def _hash_word(token: str) -> int:
-    if len(_cache) >= _CACHE_LIMIT:
-        _cache.clear()
-    value = _cache[token] = xxhash.xxh3_64_intdigest(token.encode())
-    return value
-
-
 def word_hashes(tokens: list[str]) -> U64:
-    """xxh3-64 of each word; a bounded memo makes the frequent words cost one dict lookup."""
+    """The hash of each word (``words`` gives them: lower-cased ``\\w`` runs). For the short
+    lists this serves (titles, names) a bounded memo beats the array passes' fixed cost."""
     get = _cache.get
-    values = [get(t) for t in tokens]
-    pairs = zip(tokens, values, strict=True)
-    return np.array([_hash_word(t) if v is None else v for t, v in pairs], dtype=np.uint64)
+    values = [get(token) for token in tokens]
+    if None in values:
+        missing = [token for token, value in zip(tokens, values, strict=True) if value is None]
+        if len(_cache) + len(missing) > _CACHE_LIMIT:
+            _cache.clear()
+        _cache.update(zip(missing, _lowered_word_hashes(" ".join(missing)).tolist(),
+                          strict=True))
+        values = [get(token) for token in tokens]
+    return np.array(values, dtype=np.uint64)
 
 
 def shingle_hashes(hashes: U64, size: int = SHINGLE_WORDS) -> U64:
@@ -84,7 +149,7 @@ _recent: OrderedDict[str, U64] = OrderedDict()
 
 def fingerprint(text: str) -> Fingerprint:
     """Fingerprint of a body; its word hashes are kept briefly for ``body_word_hashes``."""
-    hashes = word_hashes(words(text))
+    hashes = text_word_hashes(text)
     content = content_hash(text)
     _recent[content] = hashes
     if len(_recent) > _RECENT_LIMIT:
@@ -93,10 +158,10 @@ def fingerprint(text: str) -> Fingerprint:
 
 
 def body_word_hashes(text: str, content: str) -> U64:
-    """``word_hashes(words(text))``, taken from the fingerprint just computed when there is one.
+    """``text_word_hashes(text)``, taken from the fingerprint just computed when there is one.
 
     The duplicate and story stages need the same word hashes as fingerprinting; in one process
     the article is usually fingerprinted moments before, so this saves hashing it twice.
     """
     hashes = _recent.pop(content, None)
-    return word_hashes(words(text)) if hashes is None else hashes
+    return text_word_hashes(text) if hashes is None else hashes

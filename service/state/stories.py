@@ -35,7 +35,12 @@ import xxhash
 from service.records import Article, Assignment, Fingerprint
 from service.stages import cluster, dedup
 from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
-from service.stages.features import StoryFeatures, TermWeights, story_features
+from service.stages.features import (
+    FEATURES_VERSION,
+    StoryFeatures,
+    TermWeights,
+    story_features,
+)
 from service.stages.fingerprint import U64
 from service.state import codec
 from service.timefmt import parse_timestamp
@@ -217,7 +222,9 @@ class StoryState:
         self._dirty_articles.add(serial)
         if len(self._pending_terms) >= s.frequency_snapshot_every:
             self._snapshot_frequencies()
-        return [first, *moved]
+        # an article moved twice in one decision (two merges, a merge then a refinement) is
+        # re-emitted once, where it ended
+        return [first, *{assignment.article_id: assignment for assignment in moved}.values()]
 
     def _event_time(self, article: Article) -> float:
         for value in (article.published_at, article.fetched_at):
@@ -634,6 +641,7 @@ class StoryState:
 
     def _meta(self) -> bytes:
         return orjson.dumps({
+            "features": FEATURES_VERSION,
             "next_article": self._next_article, "oldest": self._oldest,
             "next_story": self._next_story, "latest": self._latest,
             "df_serial": self._df_serial, "df_documents": self._df_documents})
@@ -661,8 +669,12 @@ class StoryState:
         self._changes, self._dirty_articles, self._dirty_stories = [], set(), set()
         return changes
 
-    def restore(self, entries: Iterable[tuple[bytes, bytes | None]]) -> None:
-        """Rebuild from a changelog read from the start (later values of a key win)."""
+    def restore(self, entries: Iterable[tuple[bytes, bytes | None]]) -> int:
+        """Rebuild from a changelog read from the start (later values of a key win).
+
+        A changelog written under another ``FEATURES_VERSION`` holds signatures and term ids
+        that mean something else: the shard starts empty instead and the next drain tombstones
+        those entries, so compaction retires them. Returns how many entries were retired."""
         latest: dict[bytes, bytes] = {}
         for key, value in entries:
             if value is None:
@@ -672,8 +684,11 @@ class StoryState:
         self._reset()
         meta = latest.get(codec.META_KEY)
         if meta is None:
-            return
+            return 0
         counters = orjson.loads(meta)
+        if counters.get("features", 1) != FEATURES_VERSION:  # version 1 did not record it
+            self._changes.extend((key, None) for key in sorted(latest))
+            return len(latest)
         self._next_article = counters["next_article"]
         self._oldest = counters["oldest"]
         self._next_story = counters["next_story"]
@@ -684,6 +699,7 @@ class StoryState:
         self._restore_articles(latest)
         self._restore_vectors(latest)
         self._restore_stories(latest)
+        return 0
 
     def _restore_frequencies(self, latest: dict[bytes, bytes]) -> None:
         chunk = len(self._df.counts) // _CHUNKS
