@@ -176,14 +176,23 @@ def machine_busy_seconds() -> float:
 # -- Kafka helpers (librdkafka: fast, and independent of the service's client) --------------
 
 
-async def create_topics(bootstrap: str, names: Sequence[str]) -> None:
+async def create_topics(bootstrap: str, names: Sequence[str],
+                        partitions: int = PARTITIONS) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics([NewTopic(n, PARTITIONS, 1) for n in names])
+            await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
     finally:
         await admin.close()
+
+
+def message_key(value: bytes, index: int) -> bytes:
+    """The key a crawler would give a raw message: its ``id`` (its index when it has none)."""
+    try:
+        return str(orjson.loads(value).get("id", index)).encode()
+    except (orjson.JSONDecodeError, AttributeError):  # not a JSON object: a bad message
+        return str(index).encode()
 
 
 def publish(bootstrap: str, topic: str, values: Sequence[bytes], rate: float = 0.0) -> dict[
@@ -201,7 +210,7 @@ def publish(bootstrap: str, topic: str, values: Sequence[bytes], rate: float = 0
             delay = started + index / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)  # not poll(delay): it returns at the first delivery report
-        key = str(orjson.loads(value).get("id", index)).encode()
+        key = message_key(value, index)
         stamp = time.time_ns() // 1_000_000
         producer.produce(topic, value, key=key, timestamp=stamp)
         sent[key] = stamp
@@ -266,6 +275,110 @@ def passthrough(bootstrap: str, corpus: Sequence[bytes], count: int) -> float:
     asyncio.run(create_topics(bootstrap, ["bench-pass.in", "bench-pass.out"]))
     publish(bootstrap, "bench-pass.in", values)
     return asyncio.run(_passthrough(bootstrap, "bench-pass.in", "bench-pass.out", count))
+
+
+# -- 1b. the topology's ceiling: the service's records, moved by Kafka with no processing ------
+
+
+# Prepared records per batch the shard decides (its changelog is drained once per batch, an
+# entry rewritten within it sent once). Flat out, the service's shard takes the prepared records
+# a few at a time as the stateless step emits them: it produced 3.52 changelog records per
+# article in a 2,000-article run, which batches of 5 reproduce (3.55; 3.2 at 100).
+CHANGELOG_BATCH = 5
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Per raw message key, the records the service produces for it, computed offline by the
+    pipeline: the stateless step's (clean and prepared, or a dead letter) and the shard's
+    (cluster events, changelog entries). Moving exactly these through Kafka is what the service
+    does, minus its CPU."""
+
+    stateless: dict[bytes, list[tuple[str, bytes]]]
+    stateful: dict[bytes, list[bytes]]
+
+    @classmethod
+    def of(cls, values: Sequence[bytes]) -> Topology:
+        from service.app import build_pipeline
+        from service.pipeline import Sink
+        from service.records import Origin
+
+        pipeline = build_pipeline(load_config(env={}))
+        state = pipeline.new_state()
+        stateless: dict[bytes, list[tuple[str, bytes]]] = {}
+        stateful: dict[bytes, list[bytes]] = {}
+        decided_keys: list[bytes] = []
+        for offset, value in enumerate(values):
+            key = message_key(value, offset)
+            result = pipeline.prepare(value, Origin("raw", 0, offset, key))
+            stateless[key] = [("prepared" if output.sink is Sink.PREPARED else "clean",
+                               output.value) for output in result.outputs]
+            if result.prepared is not None:
+                decided = pipeline.decide(state, result.prepared)
+                stateful[key] = [output.value for output in decided.outputs]
+                decided_keys.append(key)
+                if len(decided_keys) % CHANGELOG_BATCH == 0:
+                    # the shard drains its changelog once per batch (an entry rewritten within
+                    # the batch is sent once): after this batch's last record
+                    stateful[key] += [change or b"" for _, change in state.drain_changes()]
+        if decided_keys:
+            stateful[decided_keys[-1]] += [change or b"" for _, change in state.drain_changes()]
+        return cls(stateless, stateful)
+
+    def records(self) -> tuple[float, float]:
+        """Records produced per message, and their mean size in bytes."""
+        sizes = [len(v) for records in self.stateless.values() for _, v in records]
+        sizes += [len(v) for records in self.stateful.values() for v in records]
+        return len(sizes) / len(self.stateless), sum(sizes) / max(1, len(sizes))
+
+
+async def _topology(bootstrap: str, topology: Topology, raw: str) -> float:
+    """The service's record flow with lookups for processing, as one aiokafka process: consume
+    raw -> produce its clean and prepared records; consume prepared -> produce its cluster
+    events and changelog entries; await the acknowledgements, then commit, per batch."""
+    sinks = {name: f"bench-topology.{name}" for name in ("clean", "prepared", "shard")}
+    await create_topics(bootstrap, list(sinks.values()), partitions=1)
+    consumer = AIOKafkaConsumer(raw, sinks["prepared"], bootstrap_servers=bootstrap,
+                                group_id="bench-topology", enable_auto_commit=False,
+                                auto_offset_reset="earliest", max_poll_records=500)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=262_144,
+                                linger_ms=5, enable_idempotence=False)
+    await producer.start()
+    await consumer.start()
+    count = len(topology.stateless)
+    try:
+        done, started = 0, 0.0
+        while done < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            if not started and batches:
+                started = time.perf_counter()
+            futures = []
+            for tp, messages in batches.items():
+                for m in messages:
+                    key = m.key or b""
+                    if tp.topic == raw:
+                        records = topology.stateless[key]
+                        done += all(sink != "prepared" for sink, _ in records)
+                        for sink, value in records:
+                            futures.append(await producer.send(sinks[sink], value, key=key))
+                    else:
+                        done += 1
+                        for value in topology.stateful.get(key, []):
+                            futures.append(await producer.send(sinks["shard"], value, key=key))
+            await asyncio.gather(*futures)
+            await consumer.commit()
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def topology_rate(bootstrap: str, corpus: Sequence[bytes]) -> tuple[float, Topology]:
+    """Messages/s of the service's record flow with no processing (``_topology``)."""
+    topology = Topology.of(corpus)
+    asyncio.run(create_topics(bootstrap, ["bench-topology.raw"]))
+    publish(bootstrap, "bench-topology.raw", corpus)
+    return asyncio.run(_topology(bootstrap, topology, "bench-topology.raw")), topology
 
 
 # -- the service -----------------------------------------------------------------------------
@@ -547,6 +660,17 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  {sizes.passthrough} messages (the text corpus cycled): {rate:.0f} msg/s")
         measured(report, ["passthrough_per_s"], step_passthrough)
 
+        say("\n[1b] the service's topology with no processing: its own records (computed "
+            "offline), moved as it moves them")
+
+        def step_topology() -> None:
+            rate, topology = topology_rate(bootstrap, text)
+            report.set("topology_per_s", rate)
+            records, size = topology.records()
+            say(f"  {len(text)} messages, {records:.1f} records produced per message "
+                f"(mean {size:.0f} B), 2 consumed: {rate:.0f} msg/s")
+        measured(report, ["topology_per_s"], step_topology)
+
         say("\n[2] one service process: text, then latency at 50% of its rate, then HTML")
 
         def step_one() -> None:
@@ -622,6 +746,8 @@ def main(argv: list[str] | None = None) -> int:
             report.set(name, value, "" if value is not None else "not in its output")
 
     report.ratio("text_ratio", "text_per_s", "passthrough_per_s")
+    report.ratio("topology_ratio", "topology_per_s", "passthrough_per_s")
+    report.ratio("text_topology_ratio", "text_per_s", "topology_per_s")
     report.ratio("html_ratio", "html_per_s", "trafilatura_per_s")
     report.ratio("process_text_ratio", "text_per_s", "process_text_per_s")
     report.ratio("process_html_ratio", "html_per_s", "process_html_per_s")

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from bench.corpus import CorpusSettings, TextCorpus, html_messages
-from bench.run import latency, parse_metrics, parse_state_output, total
+from bench.run import Topology, latency, parse_metrics, parse_state_output, total
 from service.stages.fingerprint import words
 
 COUNT = 160
@@ -123,3 +123,22 @@ def test_latency_pairs_by_key_and_ignores_unmatched() -> None:
     assert cut[0] == pytest.approx(10 + 51, abs=1)
     assert cut[1] == pytest.approx(10 + 99, abs=1)
     assert latency(sent, {}) is None
+
+
+def test_the_topology_ceiling_moves_the_records_the_service_makes() -> None:
+    """The no-processing run replays, per message, the records the pipeline made for it: the
+    clean and prepared records (a dead letter alone for a bad message), then the shard's
+    cluster events and changelog entries."""
+    values = [*TextCorpus(7).messages(40), b"not json"]
+    topology = Topology.of(values)
+    assert len(topology.stateless) == len(values)
+    sinks = [[sink for sink, _ in records] for records in topology.stateless.values()]
+    assert sinks[-1] == ["clean"]  # the dead letter goes to an output topic, nothing to the shard
+    assert all(kinds == ["clean", "prepared"] for kinds in sinks[:-1])
+    prepared = {key for key, kinds in zip(topology.stateless, sinks, strict=True)
+                if "prepared" in kinds}
+    assert set(topology.stateful) == prepared
+    events = [orjson.loads(records[0]) for records in topology.stateful.values()]
+    assert all("cluster_id" in event for event in events)
+    per_message, size = topology.records()
+    assert per_message > 4 and size > 100
