@@ -34,8 +34,10 @@ F64 = npt.NDArray[np.float64]
 
 _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*")
-_NUMBER = re.compile(r"\b\d(?:[\d,.]*\d)?\b")
-_JOINERS = re.compile(r"['\u2019-]")
+# A number: digits, perhaps with separators inside, not part of a longer word. (It opens with
+# ``\d`` and checks the character before in a lookbehind, not with a leading ``\b``: the
+# regex engine then skips to the next digit instead of trying every position.)
+_NUMBER = re.compile(r"\d(?<!\w\d)(?:[\d,.]*\d)?\b")
 _SENTENCE_END = frozenset(".!?\"\u201d")
 
 
@@ -68,9 +70,10 @@ def _names(text: str) -> list[list[str]]:
         name = match.group().lower()
         # a name is word characters, apostrophes, hyphens and spaces: split() is findall's
         # answer unless an apostrophe or a hyphen cuts a word
-        tokens = _WORD.findall(name) if _JOINERS.search(name) else name.split()
-        before = text[max(0, match.start() - 4):match.start()].rstrip()
-        if match.start() == 0 or (before and before[-1] in _SENTENCE_END):
+        joined = "'" in name or "-" in name or "\u2019" in name
+        tokens = _WORD.findall(name) if joined else name.split()
+        start = match.start()
+        if start == 0 or text[max(0, start - 4):start].rstrip()[-1:] in _SENTENCE_END:
             tokens = tokens[1:]
         if tokens:
             found.append(tokens)
@@ -84,19 +87,24 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
     ``text_hashes`` are the word hashes of ``words(text)`` that fingerprinting computed; words
     are hashed once per article and only names and numbers are hashed again.
     """
+    sources = [(source, hashes, weight) for source, hashes, weight in
+               ((text, text_hashes, 1.0), (title, None, title_weight)) if source and weight > 0]
+    names = [_names(source) for source, _, _ in sources]
+    name_words = [[token for name in found for token in name] for found in names]
+    # the title's words and every name's words in one hashing pass (its cost is mostly fixed)
+    title_words = words(title) if any(hashes is None for _, hashes, _ in sources) else []
+    hashed = word_hashes(title_words + [token for found in name_words for token in found])
+    at = len(title_words)
     ids: list[U64] = []
     weights: list[F64] = []
-    for source, hashes, weight in ((text, text_hashes, 1.0),
-                                   (title, word_hashes(words(title)), title_weight)):
-        if not source or weight <= 0:
-            continue
+    for (source, hashes, weight), found, tokens in zip(sources, names, name_words, strict=True):
+        hashes = hashed[:len(title_words)] if hashes is None else hashes
         ids.append(hashes & _MASK)
         weights.append(np.full(len(hashes), weight))
-        names = _names(source)
-        tokens = [token for name in names for token in name]
-        phrases = [_phrase_id("e", " ".join(name)) for name in names]
+        phrases = [_phrase_id("e", " ".join(name)) for name in found]
         numbers = [_phrase_id("n", n.replace(",", "")) for n in _NUMBER.findall(source)]
-        ids.append(_name_ids(word_hashes(tokens)))
+        ids.append(_name_ids(hashed[at:at + len(tokens)]))
+        at += len(tokens)
         ids.append(np.array(phrases, dtype=np.uint64))
         ids.append(np.array(numbers, dtype=np.uint64))
         weights.append(np.full(len(tokens) + len(phrases), name_weight * weight))
