@@ -50,7 +50,10 @@ from tests.harness import ServiceProcess  # noqa: E402
 # Raw-topic partitions of the service runs: 6 splits evenly over one or two workers (with the
 # default 3, two workers split 2:1 and scale-out is capped at 1.5x before any other cost).
 PARTITIONS = 6
-_POLL_S = 0.1
+# A scrape of /metrics costs the service several ms of CPU: polls are spaced by half the time
+# the rest should take at the rate so far (a few dozen per phase), never further than the
+# resolution that ends the timing.
+_POLL_MIN_S, _POLL_MAX_S = 0.05, 1.0
 _STAGES = ("decode", "fetch", "normalize", "fingerprint", "features", "cluster", "serialize")
 _SAMPLE = re.compile(r'^(\w+)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -153,6 +156,14 @@ def scrape(service: ServiceProcess, timeout_s: float = 30.0) -> Samples:
 def decided(service: ServiceProcess) -> float:
     """Articles with a final outcome (clean, duplicate or dead letter) acknowledged so far."""
     return total(scrape(service), "ingest_articles_total")
+
+
+def poll_delay(done: float, count: int, elapsed_s: float) -> float:
+    """Seconds to wait before the next scrape of a phase ``done`` of ``count`` into it."""
+    if done <= 0:
+        return _POLL_MIN_S
+    left_s = (count - done) * elapsed_s / done
+    return min(_POLL_MAX_S, max(_POLL_MIN_S, left_s / 2))
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -458,13 +469,13 @@ class Services:
         started = time.perf_counter()
         sent = publish(self.bootstrap, self.topics["raw"], values, rate)
         deadline = time.monotonic() + timeout_s
-        while self.decided() - start_total < len(values):
+        while (done := self.decided() - start_total) < len(values):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"service did not finish {len(values)} messages in time")
             for process in self.processes:
                 if process.process.poll() is not None:
                     raise RuntimeError(f"service exited: {process.logs()[-2000:]}")
-            time.sleep(_POLL_S)
+            time.sleep(poll_delay(done, len(values), time.perf_counter() - started))
         wall = time.perf_counter() - started
         broker_cpu = cpu_seconds(broker_pid) - broker_cpu
         machine_cpu = machine_busy_seconds() - machine_cpu

@@ -14,7 +14,14 @@ import orjson
 import pytest
 
 from bench.corpus import CorpusSettings, TextCorpus, html_messages
-from bench.run import Topology, latency, parse_metrics, parse_state_output, total
+from bench.run import (
+    Topology,
+    latency,
+    parse_metrics,
+    parse_state_output,
+    poll_delay,
+    total,
+)
 from service.stages.fingerprint import words
 
 COUNT = 160
@@ -142,3 +149,12 @@ def test_the_topology_ceiling_moves_the_records_the_service_makes() -> None:
     assert all("cluster_id" in event for event in events)
     per_message, size = topology.records()
     assert per_message > 4 and size > 100
+
+
+def test_polls_close_in_on_the_end_of_a_phase() -> None:
+    # half done after 2 s: 2 s to go, next look in 1 s; near the end, at the finest step
+    assert poll_delay(500, 1000, 2.0) == pytest.approx(1.0)
+    assert poll_delay(250, 1000, 0.5) == pytest.approx(0.75)
+    assert poll_delay(999, 1000, 4.0) == 0.05
+    assert poll_delay(0, 1000, 3.0) == 0.05  # nothing done yet: no rate to go by
+    assert poll_delay(10, 1000, 60.0) == 1.0
