@@ -79,3 +79,15 @@ def test_distinct_words_get_distinct_hashes() -> None:
     hashes = word_hashes(vocabulary)
     assert len(set(hashes.tolist())) == len(vocabulary)
     assert word_hashes(["ab", "ba"])[0] != word_hashes(["ab", "ba"])[1]
+
+
+def test_word_hashes_stay_right_when_the_memo_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    import service.stages.fingerprint as module
+
+    tokens = words(BODY)
+    expected = text_word_hashes(BODY)
+    monkeypatch.setattr(module, "_CACHE_LIMIT", 8)
+    module._cache.clear()
+    for _ in range(3):  # hits and misses in one call, the memo cleared on the way
+        assert np.array_equal(word_hashes(tokens[:5]), expected[:5])
+        assert np.array_equal(word_hashes(tokens), expected)

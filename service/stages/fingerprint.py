@@ -108,11 +108,13 @@ def word_hashes(tokens: list[str]) -> U64:
     values = [get(token) for token in tokens]
     if None in values:
         missing = [token for token, value in zip(tokens, values, strict=True) if value is None]
-        if len(_cache) + len(missing) > _CACHE_LIMIT:
+        computed = dict(zip(missing, _lowered_word_hashes(" ".join(missing)).tolist(),
+                            strict=True))
+        if len(_cache) + len(computed) > _CACHE_LIMIT:
             _cache.clear()
-        _cache.update(zip(missing, _lowered_word_hashes(" ".join(missing)).tolist(),
-                          strict=True))
-        values = [get(token) for token in tokens]
+        _cache.update(computed)
+        values = [computed[token] if value is None else value
+                  for token, value in zip(tokens, values, strict=True)]
     return np.array(values, dtype=np.uint64)
 
 
