@@ -778,6 +778,11 @@ def print_goals(report: Report) -> None:
         sign = ">=" if higher else "<="
         say(f"  {what:<44} {value if value is not None else '-':>10}  goal {sign} {goal:<8}"
             f" {verdict}")
+    ceiling, share = report.figures.get("topology_ratio"), report.figures.get(
+        "text_topology_ratio")
+    if ceiling is not None and share is not None:
+        say(f"  (ceiling: the service's records moved with no processing reach {ceiling} of "
+            f"passthrough; text service {share} of that)")
 
 
 if __name__ == "__main__":
