@@ -50,10 +50,10 @@ from tests.harness import ServiceProcess  # noqa: E402
 # Raw-topic partitions of the service runs: 6 splits evenly over one or two workers (with the
 # default 3, two workers split 2:1 and scale-out is capped at 1.5x before any other cost).
 PARTITIONS = 6
-# A scrape of /metrics costs the service several ms of CPU: polls are spaced by half the time
-# the rest should take at the rate so far (a few dozen per phase), never further than the
-# resolution that ends the timing.
-_POLL_MIN_S, _POLL_MAX_S = 0.05, 1.0
+# A scrape of /metrics costs the service a few ms of CPU: polls are spaced by a quarter of the
+# time the rest should take at the rate so far, at most _POLL_MAX_S (the rate so far includes the
+# start, so it is pessimistic, and the poll that sees the end is what ends the timing).
+_POLL_MIN_S, _POLL_MAX_S = 0.05, 0.2
 _STAGES = ("decode", "fetch", "normalize", "fingerprint", "features", "cluster", "serialize")
 _SAMPLE = re.compile(r'^(\w+)(?:\{(.*)\})? (\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -163,7 +163,7 @@ def poll_delay(done: float, count: int, elapsed_s: float) -> float:
     if done <= 0:
         return _POLL_MIN_S
     left_s = (count - done) * elapsed_s / done
-    return min(_POLL_MAX_S, max(_POLL_MIN_S, left_s / 2))
+    return min(_POLL_MAX_S, max(_POLL_MIN_S, left_s / 4))
 
 
 def cpu_seconds(pid: int | None) -> float:

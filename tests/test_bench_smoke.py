@@ -152,9 +152,8 @@ def test_the_topology_ceiling_moves_the_records_the_service_makes() -> None:
 
 
 def test_polls_close_in_on_the_end_of_a_phase() -> None:
-    # half done after 2 s: 2 s to go, next look in 1 s; near the end, at the finest step
-    assert poll_delay(500, 1000, 2.0) == pytest.approx(1.0)
-    assert poll_delay(250, 1000, 0.5) == pytest.approx(0.75)
-    assert poll_delay(999, 1000, 4.0) == 0.05
+    # half done after 0.4 s: 0.4 s to go, next look in 0.1 s; near the end, at the finest step
+    assert poll_delay(500, 1000, 0.4) == pytest.approx(0.1)
+    assert poll_delay(990, 1000, 4.0) == 0.05
     assert poll_delay(0, 1000, 3.0) == 0.05  # nothing done yet: no rate to go by
-    assert poll_delay(10, 1000, 60.0) == 1.0
+    assert poll_delay(10, 1000, 60.0) == 0.2  # far from the end: at most the coarsest step
