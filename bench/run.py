@@ -405,6 +405,7 @@ class Phase:
     broker_cpu_s: float
     machine_cpu_s: float
     stages_s: dict[str, float]
+    cpu_by_process: list[tuple[float, bool]]  # CPU seconds, and whether it owns a state shard
 
     @property
     def per_s(self) -> float:
@@ -484,9 +485,13 @@ class Services:
                              - total(b, "ingest_processing_seconds_sum", stage=stage)
                              for a, b in zip(after, before, strict=True))
                   for stage in _stages(after)}
-        cpu = sum(total(a, "process_cpu_seconds_total") - total(b, "process_cpu_seconds_total")
-                  for a, b in zip(after, before, strict=True))
-        return Phase(len(values), wall, cpu, broker_cpu, machine_cpu, stages), sent
+        by_process = [(total(a, "process_cpu_seconds_total")
+                       - total(b, "process_cpu_seconds_total"),
+                       bool(label_values(a, "ingest_consumer_lag", "partition",
+                                         topic=self.topics["prepared"])))
+                      for a, b in zip(after, before, strict=True)]
+        cpu = sum(seconds for seconds, _ in by_process)
+        return Phase(len(values), wall, cpu, broker_cpu, machine_cpu, stages, by_process), sent
 
 
 def _stages(samples: list[Samples]) -> list[str]:
@@ -747,6 +752,9 @@ def main(argv: list[str] | None = None) -> int:
                 report.set("text_2proc_per_s", phase.per_s)
                 say(f"  text, two processes: {phase.per_s:.1f} articles/s")
                 print_profile("text, two processes", phase, processes=2)
+                say("  CPU s per process: " + ", ".join(
+                    f"{seconds:.2f}{' (owns the state shard)' if owner else ''}"
+                    for seconds, owner in phase.cpu_by_process))
         measured(report, ["text_2proc_per_s"], step_two)
 
     say("\n[5] state at scale: bench/bench_state.py"
