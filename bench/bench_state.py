@@ -5,10 +5,8 @@ few names, places and figures and draw the rest of their words from a Zipf-distr
 vocabulary; three stories in ten are siblings of a recent one (another event of its kind); about
 one in ten articles is a lightly edited copy of an earlier one; event time advances so stories
 go dormant as a real feed's do. At each checkpoint (10k, 100k, 1M articles in the window) it
-times the stateless work on a batch of articles (fingerprint and features: its baseline, how fast
-the shared machine runs just then), then their decisions (CPU time, median over slices), reports
-resident memory, and times settling the state (what a pause in the feed costs). The cost ratio is
-decide CPU relative to that baseline, from the first checkpoint to the last.
+times a batch of decisions (CPU time, median over slices), reports resident memory, and times
+settling the state (what a pause in the feed costs).
 Usage: python -m bench.bench_state [--quick]   (--quick stops at 100k and extrapolates to 1M)
 """
 
@@ -25,7 +23,6 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -130,23 +127,8 @@ def _prepare(articles: list[Article], weights: TermWeights) -> list[Prepared]:
             for article in articles for fp in [fingerprint(article.text)]]
 
 
-@dataclass(frozen=True)
-class Cost:
-    """CPU per decision at one fill, and per article of the stateless work (fingerprint and
-    features) on the same articles, timed just before them: that work does not touch the state,
-    so it tracks only how fast the shared machine runs at that moment."""
-
-    decide_us: float
-    stateless_us: float
-
-
-def _median_slice(values: list[float]) -> float:
-    return statistics.median(statistics.fmean(values[at:at + _SLICE])
-                             for at in range(0, len(values), _SLICE)) * 1e6
-
-
 def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int, done: int,
-                size: int, costs: dict[int, Cost], memory: dict[int, float]) -> int:
+                size: int, costs: dict[int, float], memory: dict[int, float]) -> int:
     """Time ``size`` decisions and one settle at this fill; the articles decided so far.
 
     The cost is CPU time of this thread per decision (the decision runs on it alone), as the
@@ -156,21 +138,17 @@ def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int,
     settings = state.settings
     batch = [next(articles) for _ in range(size)]
     gc.collect()
-    stateless: list[float] = []
-    prepared: list[Prepared] = []
-    for article in batch:  # as in the pipeline: the stateless step computes the features first
-        started_cpu = time.thread_time()
-        fp = fingerprint(article.text)
-        prepared.append((fp, story_features(article, fp, settings.term_weights)))
-        stateless.append(time.thread_time() - started_cpu)
     cpu: list[float] = []
     wall = 0.0
-    for article, (fp, features) in zip(batch, prepared, strict=True):
+    for article in batch:  # as in the pipeline: the stateless step computed the features
+        fp = fingerprint(article.text)
+        features = story_features(article, fp, settings.term_weights)
         started, started_cpu = time.perf_counter(), time.thread_time()
         state.decide(article, fp, features)
         cpu.append(time.thread_time() - started_cpu)
         wall += time.perf_counter() - started
-    cost = costs[checkpoint] = Cost(_median_slice(cpu), _median_slice(stateless))
+    slices = [statistics.fmean(cpu[at:at + _SLICE]) for at in range(0, size, _SLICE)]
+    costs[checkpoint] = statistics.median(slices) * 1e6
     done += size
     state.drain_changes()
     memory[checkpoint] = rss_mb()
@@ -178,9 +156,8 @@ def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int,
     moved = len(state.settle())
     settled = time.perf_counter() - started
     state.drain_changes()
-    print(f"{checkpoint:>9,} articles in window: decide {cost.decide_us:7.1f} us/article CPU "
-          f"({wall / size * 1e6:.1f} wall; stateless work before it {cost.stateless_us:.1f})  "
-          f"stories active {state.active_clusters():,}  "
+    print(f"{checkpoint:>9,} articles in window: decide {costs[checkpoint]:7.1f} us/article CPU "
+          f"({wall / size * 1e6:.1f} wall)  stories active {state.active_clusters():,}  "
           f"peak RSS {memory[checkpoint]:,.0f} MB  settle (last {settings.refine_horizon:,} "
           f"articles) {settled:.1f} s, {moved} moved", flush=True)
     return done
@@ -197,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     state, feed = StoryState(settings), Feed()
     articles = feed.articles(checkpoints[-1] + args.batch)
     done = 0
-    costs: dict[int, Cost] = {}
+    costs: dict[int, float] = {}
     memory: dict[int, float] = {}
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         for checkpoint in checkpoints:
@@ -209,12 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                     state.drain_changes()
             done = _checkpoint(state, articles, checkpoint, done, args.batch, costs, memory)
     first, last = checkpoints[0], checkpoints[-1]
-    raw = costs[last].decide_us / costs[first].decide_us
-    drift = costs[last].stateless_us / costs[first].stateless_us
-    # The figure: decide CPU per article relative to the stateless work timed just before it,
-    # so a machine that runs slower for a while (another tenant) does not move it; both printed.
-    print(f"cost ratio {last:,} vs {first:,}: {raw / drift:.2f}x (decide CPU {raw:.2f}x, "
-          f"the stateless work before it {drift:.2f}x)")
+    print(f"cost ratio {last:,} vs {first:,}: {costs[last] / costs[first]:.2f}x")
     if args.quick:
         # Fixed allocations (the band table, the DF counters) are in place by the first
         # checkpoint; what grows after it grows with the number of articles.
