@@ -140,7 +140,11 @@ def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int,
     gc.collect()
     cpu: list[float] = []
     wall = 0.0
-    for article in batch:  # as in the pipeline: the stateless step computed the features
+    # Each decision follows its article's stateless work, as in the service, whose shard takes a
+    # few prepared records at a time between the stateless work of its own partitions. (Timed
+    # back to back instead, decisions at 10k cost 218 us, not ~350: the small state stays in
+    # cache, which the service's shard does not get.)
+    for article in batch:
         fp = fingerprint(article.text)
         features = story_features(article, fp, settings.term_weights)
         started, started_cpu = time.perf_counter(), time.thread_time()
