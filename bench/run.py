@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from aiokafka.errors import TopicAlreadyExistsError  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
@@ -255,9 +255,17 @@ def record_times(bootstrap: str, topic: str, keys: set[bytes], timeout_s: float 
 # -- 1. passthrough: the ceiling of an aiokafka service ---------------------------------------
 
 
-async def _passthrough(bootstrap: str, source: str, sink: str, count: int) -> float:
-    """aiokafka consume -> orjson loads/dumps -> produce (256 KB batches) -> commit per batch."""
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id="bench-passthrough",
+# What one consumed record becomes: the (topic, value) records to produce for it, and how many
+# of the messages being timed it finishes.
+Route = Callable[[ConsumerRecord[bytes, bytes]], tuple[list[tuple[str, bytes]], int]]
+
+
+async def _relay(bootstrap: str, sources: Sequence[str], group: str, count: int,
+                 route: Route) -> float:
+    """Messages/s of an aiokafka process that consumes ``sources``, produces what ``route``
+    makes of each record (256 KB batches, keyed as the record), awaits the acknowledgements and
+    commits, per batch, until ``count`` messages are finished."""
+    consumer = AIOKafkaConsumer(*sources, bootstrap_servers=bootstrap, group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 max_poll_records=500)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=262_144,
@@ -270,15 +278,25 @@ async def _passthrough(bootstrap: str, source: str, sink: str, count: int) -> fl
             batches = await consumer.getmany(timeout_ms=1000, max_records=500)
             if not started and batches:
                 started = time.perf_counter()
-            futures = [await producer.send(sink, orjson.dumps(orjson.loads(m.value)), key=m.key)
-                       for messages in batches.values() for m in messages]
+            futures = []
+            for messages in batches.values():
+                for message in messages:
+                    records, finished = route(message)
+                    done += finished
+                    for topic, value in records:
+                        futures.append(await producer.send(topic, value, key=message.key))
             await asyncio.gather(*futures)
             await consumer.commit()
-            done += len(futures)
         return count / (time.perf_counter() - started)
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+async def _passthrough(bootstrap: str, source: str, sink: str, count: int) -> float:
+    """aiokafka consume -> orjson loads/dumps -> produce (256 KB batches) -> commit per batch."""
+    return await _relay(bootstrap, [source], "bench-passthrough", count,
+                        lambda m: ([(sink, orjson.dumps(orjson.loads(m.value)))], 1))
 
 
 def passthrough(bootstrap: str, corpus: Sequence[bytes], count: int) -> float:
@@ -349,39 +367,17 @@ async def _topology(bootstrap: str, topology: Topology, raw: str) -> float:
     events and changelog entries; await the acknowledgements, then commit, per batch."""
     sinks = {name: f"bench-topology.{name}" for name in ("clean", "prepared", "shard")}
     await create_topics(bootstrap, list(sinks.values()), partitions=1)
-    consumer = AIOKafkaConsumer(raw, sinks["prepared"], bootstrap_servers=bootstrap,
-                                group_id="bench-topology", enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_poll_records=500)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=262_144,
-                                linger_ms=5, enable_idempotence=False)
-    await producer.start()
-    await consumer.start()
-    count = len(topology.stateless)
-    try:
-        done, started = 0, 0.0
-        while done < count:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-            if not started and batches:
-                started = time.perf_counter()
-            futures = []
-            for tp, messages in batches.items():
-                for m in messages:
-                    key = m.key or b""
-                    if tp.topic == raw:
-                        records = topology.stateless[key]
-                        done += all(sink != "prepared" for sink, _ in records)
-                        for sink, value in records:
-                            futures.append(await producer.send(sinks[sink], value, key=key))
-                    else:
-                        done += 1
-                        for value in topology.stateful.get(key, []):
-                            futures.append(await producer.send(sinks["shard"], value, key=key))
-            await asyncio.gather(*futures)
-            await consumer.commit()
-        return count / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-        await producer.stop()
+
+    def route(message: ConsumerRecord[bytes, bytes]) -> tuple[list[tuple[str, bytes]], int]:
+        key = message.key or b""
+        if message.topic == raw:  # a message without a prepared record ends here
+            records = topology.stateless[key]
+            return ([(sinks[sink], value) for sink, value in records],
+                    all(sink != "prepared" for sink, _ in records))
+        return [(sinks["shard"], value) for value in topology.stateful.get(key, [])], 1
+
+    return await _relay(bootstrap, [raw, sinks["prepared"]], "bench-topology",
+                        len(topology.stateless), route)
 
 
 def topology_rate(bootstrap: str, corpus: Sequence[bytes]) -> tuple[float, Topology]:
