@@ -47,9 +47,9 @@ from service.config import load_config  # noqa: E402
 from service.edges.broker import EmbeddedBroker, free_port  # noqa: E402
 from tests.harness import ServiceProcess  # noqa: E402
 
-# Raw-topic partitions of the service runs: 6 splits evenly over one or two workers (with the
-# default 3, two workers split 2:1 and scale-out is capped at 1.5x before any other cost).
-PARTITIONS = 6
+# Raw-topic partitions of the service runs: 12, so that two workers can split the stateless work
+# unevenly by the shard's weight (5 and 7 with kafka.state_shard_load 0.2; with 6 it is 2 and 4).
+PARTITIONS = 12
 # A scrape of /metrics costs the service a few ms of CPU: polls are spaced by a quarter of the
 # time the rest should take at the rate so far, at most _POLL_MAX_S (the rate so far includes the
 # start, so it is pessimistic, and the poll that sees the end is what ends the timing).
@@ -391,6 +391,15 @@ def topology_rate(bootstrap: str, corpus: Sequence[bytes]) -> tuple[float, Topol
 # -- the service -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Share:
+    """One service process's part of a phase."""
+
+    cpu_s: float
+    raw_partitions: int
+    owns_shard: bool
+
+
 @dataclass
 class Phase:
     """What one timed phase cost: wall time, service and broker CPU, time per stage."""
@@ -401,7 +410,7 @@ class Phase:
     broker_cpu_s: float
     machine_cpu_s: float
     stages_s: dict[str, float]
-    cpu_by_process: list[tuple[float, bool]]  # CPU seconds, and whether it owns a state shard
+    cpu_by_process: list[Share]
 
     @property
     def per_s(self) -> float:
@@ -481,13 +490,28 @@ class Services:
                              - total(b, "ingest_processing_seconds_sum", stage=stage)
                              for a, b in zip(after, before, strict=True))
                   for stage in _stages(after)}
-        by_process = [(total(a, "process_cpu_seconds_total")
-                       - total(b, "process_cpu_seconds_total"),
-                       bool(label_values(a, "ingest_consumer_lag", "partition",
-                                         topic=self.topics["prepared"])))
+        by_process = [Share(total(a, "process_cpu_seconds_total")
+                            - total(b, "process_cpu_seconds_total"),
+                            len(label_values(a, "ingest_consumer_lag", "partition",
+                                             topic=self.topics["raw"])),
+                            bool(label_values(a, "ingest_consumer_lag", "partition",
+                                              topic=self.topics["prepared"])))
                       for a, b in zip(after, before, strict=True)]
-        cpu = sum(seconds for seconds, _ in by_process)
+        cpu = sum(share.cpu_s for share in by_process)
         return Phase(len(values), wall, cpu, broker_cpu, machine_cpu, stages, by_process), sent
+
+
+def shard_load(shares: Sequence[Share]) -> float | None:
+    """The shard's CPU relative to the stateless CPU of all raw partitions, from an owner and a
+    non-owner: a raw partition costs what the non-owner spent per partition, the shard the rest
+    of the owner's CPU."""
+    owners = [s for s in shares if s.owns_shard]
+    others = [s for s in shares if not s.owns_shard and s.raw_partitions]
+    if len(owners) != 1 or not others:
+        return None
+    per_partition = sum(s.cpu_s for s in others) / sum(s.raw_partitions for s in others)
+    shard = owners[0].cpu_s - owners[0].raw_partitions * per_partition
+    return shard / (per_partition * sum(s.raw_partitions for s in shares))
 
 
 def _stages(samples: list[Samples]) -> list[str]:
@@ -749,8 +773,12 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"  text, two processes: {phase.per_s:.1f} articles/s")
                 print_profile("text, two processes", phase, processes=2)
                 say("  CPU s per process: " + ", ".join(
-                    f"{seconds:.2f}{' (owns the state shard)' if owner else ''}"
-                    for seconds, owner in phase.cpu_by_process))
+                    f"{share.cpu_s:.2f} ({share.raw_partitions} raw partitions"
+                    f"{' and the state shard' if share.owns_shard else ''})"
+                    for share in phase.cpu_by_process))
+                if (load := shard_load(phase.cpu_by_process)) is not None:
+                    say(f"  the shard's work relative to cleaning: {load:.2f}"
+                        " (kafka.state_shard_load weighs it when assigning partitions)")
         measured(report, ["text_2proc_per_s"], step_two)
 
     say("\n[5] state at scale: bench/bench_state.py"

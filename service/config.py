@@ -58,6 +58,7 @@ class KafkaConfig:
     acks: str = "all"
     commit_interval_ms: int = 1000
     state_shards: int = 1
+    state_shard_load: float = 0.2
     settle_idle_ms: int = 2000
 
 

@@ -85,10 +85,31 @@ def test_two_workers_in_one_group_share_the_partitions(
                   for w in (first, second)]
         assert all(share > 0 for share in shares), shares
         assert sum(shares) >= 120
+        # Split by work (kafka.state_shard_load 0.2): the shard's owner holds 2 of the 6 raw
+        # partitions and the other worker 4. Lag gauges name the partitions each one holds.
+        deadline = time.monotonic() + 20
+        while True:
+            held = [_held(w) for w in (first, second)]
+            split = sorted((len(raw), shards) for raw, shards in held)
+            if split == [(2, 1), (4, 0)] or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        assert split == [(2, 1), (4, 0)], held
+        assert sorted(p for raw, _ in held for p in raw) == list(range(6))
         assert first.stop() == 0 and second.stop() == 0
     finally:
         first.kill()
         second.kill()
+
+
+def _held(worker: ServiceProcess) -> tuple[list[int], int]:
+    """The raw partitions a worker holds, and how many state shards."""
+    raw = [p for p in range(6)
+           if worker.metric("ingest_consumer_lag", partition=str(p), topic="articles.raw")
+           is not None]
+    shards = worker.metric("ingest_consumer_lag", partition="0",
+                           topic="articles.internal.prepared") is not None
+    return raw, int(shards)
 
 
 def test_a_restarted_worker_loses_nothing(broker: EmbeddedBroker, tmp_path: Path) -> None:

@@ -25,11 +25,13 @@ import xxhash
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import OffsetAndMetadata
 
 from service.config import Config, KafkaConfig, LimitsConfig, sasl_password
+from service.edges.assignor import ShardWeightedAssignor
 from service.edges.http import Health
 from service.flow import prepare_batch
 from service.metrics import Metrics
@@ -154,6 +156,9 @@ class Worker:
             fetch_max_wait_ms=kafka.fetch_max_wait_ms,
             session_timeout_ms=kafka.session_timeout_ms,
             heartbeat_interval_ms=kafka.heartbeat_interval_ms,
+            partition_assignment_strategy=(
+                ShardWeightedAssignor(config.topics.prepared, kafka.state_shard_load),
+                RoundRobinPartitionAssignor),
             max_partition_fetch_bytes=max(1_048_576, config.limits.max_message_bytes + 65536))
         topics = config.topics
         self._sink_topics = {Sink.CLEAN: topics.clean, Sink.CLUSTERS: topics.clusters,
