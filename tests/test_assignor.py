@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.cluster import ClusterMetadata
+from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberMetadata
 from aiokafka.structs import TopicPartition
 
 from service.edges.assignor import ShardWeightedAssignor, balanced_assignment, partition_weights
+from service.edges.broker import EmbeddedBroker
 
 BOTH = {"raw", "prepared"}
 
@@ -65,3 +71,40 @@ def test_the_aiokafka_protocol_encodes_the_balanced_assignment() -> None:
     other = "m2" if owner == "m1" else "m1"
     assert len(result[owner].partitions()) == 3
     assert sorted(tp.partition for tp in result[other].partitions()) == [0, 1, 3, 5]
+
+
+def test_a_group_with_an_older_round_robin_worker_still_forms(broker: EmbeddedBroker) -> None:
+    """A rolling upgrade: workers of a version without the weighted assignor are running and a
+    new one joins. The broker picks the protocol every member lists, round-robin; without it in
+    the new worker's list the join fails (InconsistentGroupProtocol) and the worker stops."""
+
+    async def scenario() -> list[list[TopicPartition]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic("mixed.raw", 6, 1), NewTopic("mixed.prep", 1, 1)])
+        finally:
+            await admin.close()
+        strategies = [(RoundRobinPartitionAssignor,),
+                      (ShardWeightedAssignor("mixed.prep", 0.2), RoundRobinPartitionAssignor)]
+        consumers = [AIOKafkaConsumer("mixed.raw", "mixed.prep", bootstrap_servers=broker.bootstrap,
+                                      group_id="mixed", partition_assignment_strategy=strategy,
+                                      session_timeout_ms=6000, heartbeat_interval_ms=1000)
+                     for strategy in strategies]
+        try:
+            for consumer in consumers:
+                await consumer.start()
+            for _ in range(60):  # both polling until the group holds every partition, split
+                await asyncio.gather(*(c.getmany(timeout_ms=200) for c in consumers))
+                held = [sorted(c.assignment()) for c in consumers]
+                if all(held) and sum(map(len, held)) == 7:
+                    break
+            return held
+        finally:
+            for consumer in consumers:
+                await consumer.stop()
+
+    held = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert sorted(map(len, held)) == [3, 4], held
+    assert sorted(tp for tps in held for tp in tps) == sorted(
+        [TopicPartition("mixed.raw", p) for p in range(6)] + [TopicPartition("mixed.prep", 0)])
