@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import io
 import json
+import multiprocessing
 import os
 import re
 import signal
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -47,8 +49,8 @@ from service.config import load_config  # noqa: E402
 from service.edges.broker import EmbeddedBroker, free_port  # noqa: E402
 from tests.harness import ServiceProcess  # noqa: E402
 
-# Raw-topic partitions of the service runs: 12, so that two workers can split the stateless work
-# unevenly by the shard's weight (5 and 7 with kafka.state_shard_load 0.2; with 6 it is 2 and 4).
+# Raw-topic partitions of the service runs (the default, kafka.topic_partitions): two workers
+# split the stateless work by the shard's weight, 5 and 7 with kafka.state_shard_load 0.2.
 PARTITIONS = 12
 # A scrape of /metrics costs the service a few ms of CPU: polls are spaced by a quarter of the
 # time the rest should take at the rate so far, at most _POLL_MAX_S (the rate so far includes the
@@ -540,16 +542,75 @@ def print_profile(title: str, phase: Phase, processes: int = 1) -> None:
 # -- offline baselines -----------------------------------------------------------------------
 
 
-def process_rate(values: Sequence[bytes], out_dir: Path) -> float:
-    """``article-ingest process`` (the same pipeline, files instead of Kafka) articles/s."""
+def process_seconds(values: Sequence[bytes], out_dir: Path, start: Any = None) -> float:
+    """Seconds ``article-ingest process`` (the same pipeline, files instead of Kafka) takes over
+    ``values``, after a warm-up; ``start`` (a barrier) is waited on between the two."""
     from service.app import process_file
 
     config = load_config(env={})
     asyncio.run(process_file(config, io.BytesIO(b"\n".join(values[:8])), "warmup",
                              out_dir / "warmup"))
+    if start is not None:
+        start.wait()
     started = time.perf_counter()
     asyncio.run(process_file(config, io.BytesIO(b"\n".join(values)), "bench", out_dir / "run"))
-    return len(values) / (time.perf_counter() - started)
+    return time.perf_counter() - started
+
+
+def process_rate(values: Sequence[bytes], out_dir: Path) -> float:
+    """Offline ``process`` articles/s, one process."""
+    return len(values) / process_seconds(values, out_dir)
+
+
+def side_by_side(job: Callable[..., float], argsets: Sequence[tuple[Any, ...]]) -> list[float]:
+    """``job(*args, start=barrier)`` in one process per argument set, all released at once by
+    the barrier (each passes it when ready to time); the seconds each one reports."""
+    context = multiprocessing.get_context("spawn")
+    start, seconds = context.Barrier(len(argsets) + 1), context.Queue()
+    workers = [context.Process(target=_timed_job, args=(job, args, start, seconds))
+               for args in argsets]
+    for worker in workers:
+        worker.start()
+    try:
+        start.wait(timeout=120)
+        return [seconds.get(timeout=600) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+
+
+def _timed_job(job: Callable[..., float], args: tuple[Any, ...], start: Any,
+               seconds: Any) -> None:
+    seconds.put(job(*args, start=start))
+
+
+def side_by_side_rate(values: Sequence[bytes], out_dir: Path) -> float:
+    """Offline ``process`` articles/s of two processes at once, each on half the messages: what
+    this machine gives two processes of this pipeline (they share its caches, memory and the
+    broker's core), the ceiling of the service's two-process figure."""
+    halves = [(list(values[0::2]), out_dir / "half-0"), (list(values[1::2]), out_dir / "half-1")]
+    return len(values) / max(side_by_side(process_seconds, halves))
+
+
+def spin(rounds: int, start: Any = None) -> float:
+    """Seconds of a pure-Python loop: CPU speed alone, no memory traffic."""
+    if start is not None:
+        start.wait()
+    began = time.perf_counter()
+    total = 0
+    for i in range(rounds):
+        total += i * i
+    return time.perf_counter() - began
+
+
+def machine_scale(rounds: int = 12_000_000) -> float:
+    """How much work two busy processes get done on this machine just now, relative to one.
+    2.0 on two idle cores; lower when the cores share a physical core or a power budget, or the
+    host is busy (seen here: 1.55 and 2.0 within minutes)."""
+    alone = spin(rounds)
+    return 2 * alone / max(side_by_side(spin, [(rounds,), (rounds,)]))
 
 
 def trafilatura_rate(pages: list[dict[str, str]]) -> float:
@@ -740,7 +801,7 @@ def main(argv: list[str] | None = None) -> int:
                 print_profile("html", html_phase)
         measured(report, ["text_per_s", "p99_ms", "html_per_s"], step_one)
 
-        say("\n[3] baselines in this process: trafilatura alone, offline process")
+        say("\n[3] baselines: trafilatura alone, offline process (one, then two side by side)")
         if pages:
             measured(report, ["trafilatura_per_s"],
                      lambda: report.set("trafilatura_per_s", trafilatura_rate(pages[:sizes.html])))
@@ -762,6 +823,12 @@ def main(argv: list[str] | None = None) -> int:
             measured(report, [name], step_process)
             if report.figures.get(name) is not None:
                 say(f"  process, {kind}: {report.figures[name]} articles/s")
+        if text:
+            measured(report, ["process_text_2proc_per_s"], lambda: report.set(
+                "process_text_2proc_per_s", side_by_side_rate(text, work / "process-two")))
+            if report.figures.get("process_text_2proc_per_s") is not None:
+                say(f"  process, text, two processes side by side (half each): "
+                    f"{report.figures['process_text_2proc_per_s']} articles/s")
 
         say("\n[4] scale-out: two service processes in one group, text")
 
@@ -779,7 +846,12 @@ def main(argv: list[str] | None = None) -> int:
                 if (load := shard_load(phase.cpu_by_process)) is not None:
                     say(f"  the shard's work relative to cleaning: {load:.2f}"
                         " (kafka.state_shard_load weighs it when assigning partitions)")
+        before = machine_scale()
         measured(report, ["text_2proc_per_s"], step_two)
+        after = machine_scale()
+        report.set("machine_scale_2proc", round((before + after) / 2, 3))
+        say(f"  two spinning processes vs one, just before and after: {before:.2f}x, {after:.2f}x"
+            " (what the machine gives two busy processes)")
 
     say("\n[5] state at scale: bench/bench_state.py"
         + (" (quick: cost ratio is 100k vs 10k, memory extrapolated to 1M)" if args.quick else ""))
@@ -798,6 +870,7 @@ def main(argv: list[str] | None = None) -> int:
     report.ratio("process_text_ratio", "text_per_s", "process_text_per_s")
     report.ratio("process_html_ratio", "html_per_s", "process_html_per_s")
     report.ratio("scale_2proc", "text_2proc_per_s", "text_per_s")
+    report.ratio("process_scale_2proc", "process_text_2proc_per_s", "process_text_per_s")
     print_goals(report)
     say(f"\nelapsed {time.monotonic() - began:.0f} s")
     say("RESULT " + json.dumps(report.figures, sort_keys=True))
@@ -818,6 +891,9 @@ def print_goals(report: Report) -> None:
     if ceiling is not None and share is not None:
         say(f"  (ceiling: the service's records moved with no processing reach {ceiling} of "
             f"passthrough; text service {share} of that)")
+    if (offline := report.figures.get("process_scale_2proc")) is not None:
+        say(f"  (ceiling: two offline processes side by side reach {offline}x one; two spinning "
+            f"processes {report.figures.get('machine_scale_2proc')}x)")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ class KafkaConfig:
     group_id: str = "article-ingest"
     client_id: str = "article-ingest"
     embedded_port: int = 9092
-    topic_partitions: int = 6
+    topic_partitions: int = 12
     topic_replication_factor: int = 1
     create_topics: bool = True
     security_protocol: str = "PLAINTEXT"

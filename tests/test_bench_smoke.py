@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from pathlib import Path
 
 import orjson
 import pytest
 
 from bench.corpus import CorpusSettings, TextCorpus, html_messages
 from bench.run import (
+    Share,
     Topology,
     latency,
     parse_metrics,
     parse_state_output,
     poll_delay,
+    shard_load,
+    side_by_side_rate,
     total,
 )
 from service.stages.fingerprint import words
@@ -157,3 +161,19 @@ def test_polls_close_in_on_the_end_of_a_phase() -> None:
     assert poll_delay(990, 1000, 4.0) == 0.05
     assert poll_delay(0, 1000, 3.0) == 0.05  # nothing done yet: no rate to go by
     assert poll_delay(10, 1000, 60.0) == 0.2  # far from the end: at most the coarsest step
+
+
+def test_the_shards_load_is_read_from_an_owner_and_the_other_workers() -> None:
+    # The other worker spends 2 s per raw partition; the owner 10 s on its 5 and 2 s on the
+    # shard, which is 2 / (2 * 12) of cleaning all 12 partitions.
+    assert shard_load([Share(12.0, 5, True), Share(14.0, 7, False)]) == pytest.approx(2 / 24)
+    assert shard_load([Share(12.0, 6, True)]) is None  # nobody to compare the owner with
+    assert shard_load([Share(6.0, 3, False), Share(6.0, 3, False)]) is None
+
+
+def test_two_offline_processes_each_take_half_the_messages(tmp_path: Path) -> None:
+    messages = TextCorpus(3).messages(24)
+    assert side_by_side_rate(messages, tmp_path) > 0
+    ids = [orjson.loads(line)["id"] for half in ("half-0", "half-1")
+           for line in (tmp_path / half / "run" / "clean.jsonl").read_bytes().splitlines()]
+    assert sorted(ids) == sorted(orjson.loads(m)["id"] for m in messages)

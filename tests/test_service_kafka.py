@@ -85,17 +85,17 @@ def test_two_workers_in_one_group_share_the_partitions(
                   for w in (first, second)]
         assert all(share > 0 for share in shares), shares
         assert sum(shares) >= 120
-        # Split by work (kafka.state_shard_load 0.2): the shard's owner holds 2 of the 6 raw
-        # partitions and the other worker 4. Lag gauges name the partitions each one holds.
+        # Split by work (kafka.state_shard_load 0.2): the shard's owner holds 5 of the 12 raw
+        # partitions and the other worker 7. Lag gauges name the partitions each one holds.
         deadline = time.monotonic() + 20
         while True:
             held = [_held(w) for w in (first, second)]
             split = sorted((len(raw), shards) for raw, shards in held)
-            if split == [(2, 1), (4, 0)] or time.monotonic() > deadline:
+            if split == [(5, 1), (7, 0)] or time.monotonic() > deadline:
                 break
             time.sleep(0.25)
-        assert split == [(2, 1), (4, 0)], held
-        assert sorted(p for raw, _ in held for p in raw) == list(range(6))
+        assert split == [(5, 1), (7, 0)], held
+        assert sorted(p for raw, _ in held for p in raw) == list(range(12))
         assert first.stop() == 0 and second.stop() == 0
     finally:
         first.kill()
@@ -104,7 +104,7 @@ def test_two_workers_in_one_group_share_the_partitions(
 
 def _held(worker: ServiceProcess) -> tuple[list[int], int]:
     """The raw partitions a worker holds, and how many state shards."""
-    raw = [p for p in range(6)
+    raw = [p for p in range(12)
            if worker.metric("ingest_consumer_lag", partition=str(p), topic="articles.raw")
            is not None]
     shards = worker.metric("ingest_consumer_lag", partition="0",
