@@ -605,12 +605,18 @@ def spin(rounds: int, start: Any = None) -> float:
     return time.perf_counter() - began
 
 
-def machine_scale(rounds: int = 12_000_000) -> float:
-    """How much work two busy processes get done on this machine just now, relative to one.
-    2.0 on two idle cores; lower when the cores share a physical core or a power budget, or the
-    host is busy (seen here: 1.55 and 2.0 within minutes)."""
-    alone = spin(rounds)
-    return 2 * alone / max(side_by_side(spin, [(rounds,), (rounds,)]))
+def machine_scale(rounds: int = 12_000_000, trials: int = 3) -> float:
+    """How much work two busy processes get done on this machine just now, relative to one: the
+    median over ``trials`` of a pair's rate against one process's, timed just before and after
+    the pair. 2.0 on two free cores; lower when the cores share a physical core or a power
+    budget, or the host is busy."""
+    ratios = []
+    for _ in range(trials):
+        before = spin(rounds)
+        pair = max(side_by_side(spin, [(rounds,), (rounds,)]))
+        alone = (before + spin(rounds)) / 2
+        ratios.append(2 * alone / pair)
+    return statistics.median(ratios)
 
 
 def trafilatura_rate(pages: list[dict[str, str]]) -> float:
