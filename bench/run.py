@@ -77,7 +77,7 @@ GOALS: dict[str, tuple[str, float, bool]] = {
 class Sizes:
     text: int  # text articles through one process (and offline, and two processes)
     passthrough: int  # passthrough messages (the text corpus cycled)
-    html: int  # HTML messages (the extraction pages cycled)
+    html: int  # HTML messages (the extraction pages cycled; full: 6 cycles, a phase of ~6 s)
     latency_s: float  # how long the 50%-rate latency run publishes
     warmup: int  # messages each service run gets before timing (its lazy loads)
     budget_s: float  # bench_state gets what is left of this (and at least a minute)
@@ -85,7 +85,7 @@ class Sizes:
 
 QUICK = Sizes(text=2400, passthrough=10_000, html=180, latency_s=8.0, warmup=24,
               budget_s=290.0)
-FULL = Sizes(text=6000, passthrough=60_000, html=270, latency_s=30.0, warmup=60,
+FULL = Sizes(text=6000, passthrough=60_000, html=540, latency_s=30.0, warmup=60,
              budget_s=3600.0)
 
 
