@@ -449,6 +449,11 @@ class Services:
     def decided(self) -> float:
         return sum(decided(p) for p in self.processes)
 
+    def held(self, sample: Samples, kind: str) -> list[str]:
+        """The partitions of topic ``kind`` one process holds (it reports a lag for each)."""
+        return list(label_values(sample, "ingest_consumer_lag", "partition",
+                                 topic=self.topics[kind]))
+
     def settle(self, timeout_s: float = 60.0) -> None:
         """Wait until every process is ready and the raw and state partitions are split
         between them with no overlap (a rebalance has finished)."""
@@ -457,10 +462,8 @@ class Services:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             samples = [scrape(p) for p in self.processes]
-            raw = [label_values(s, "ingest_consumer_lag", "partition", topic=self.topics["raw"])
-                   for s in samples]
-            prepared = [part for s in samples for part in label_values(
-                s, "ingest_consumer_lag", "partition", topic=self.topics["prepared"])]
+            raw = [self.held(s, "raw") for s in samples]
+            prepared = [part for s in samples for part in self.held(s, "prepared")]
             split = sorted(int(part) for parts in raw for part in parts)
             if split == list(range(PARTITIONS)) and len(prepared) == 1 and all(raw):
                 return
@@ -494,10 +497,7 @@ class Services:
                   for stage in _stages(after)}
         by_process = [Share(total(a, "process_cpu_seconds_total")
                             - total(b, "process_cpu_seconds_total"),
-                            len(label_values(a, "ingest_consumer_lag", "partition",
-                                             topic=self.topics["raw"])),
-                            bool(label_values(a, "ingest_consumer_lag", "partition",
-                                              topic=self.topics["prepared"])))
+                            len(self.held(a, "raw")), bool(self.held(a, "prepared")))
                       for a, b in zip(after, before, strict=True)]
         cpu = sum(share.cpu_s for share in by_process)
         return Phase(len(values), wall, cpu, broker_cpu, machine_cpu, stages, by_process), sent
@@ -588,8 +588,8 @@ def _timed_job(job: Callable[..., float], args: tuple[Any, ...], start: Any,
 
 def side_by_side_rate(values: Sequence[bytes], out_dir: Path) -> float:
     """Offline ``process`` articles/s of two processes at once, each on half the messages: what
-    this machine gives two processes of this pipeline (they share its caches, memory and the
-    broker's core), the ceiling of the service's two-process figure."""
+    this machine gives two processes of this pipeline (they share its cores' caches and its
+    memory), the ceiling of the service's two-process figure."""
     halves = [(list(values[0::2]), out_dir / "half-0"), (list(values[1::2]), out_dir / "half-1")]
     return len(values) / max(side_by_side(process_seconds, halves))
 
@@ -599,9 +599,9 @@ def spin(rounds: int, start: Any = None) -> float:
     if start is not None:
         start.wait()
     began = time.perf_counter()
-    total = 0
+    accumulated = 0
     for i in range(rounds):
-        total += i * i
+        accumulated += i * i
     return time.perf_counter() - began
 
 
