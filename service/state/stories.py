@@ -78,7 +78,7 @@ class StorySettings:
     refine_stories: int = 3
     refine_members: int = 16
     refine_floor: float = 0.20
-    refine_margin: float = 0.02
+    refine_margin: float = 0.0
     refine_horizon: int = 20_000
     settle_passes: int = 3
 
