@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # article-ingest container: `docker build -t article-ingest .`
-# Configure with INGEST_<SECTION>__<KEY> variables; set INGEST_KAFKA__BOOTSTRAP_SERVERS (the
-# embedded broker, used when it is empty, is for development on a laptop only).
+# Configure with INGEST_<SECTION>__<KEY> variables; INGEST_KAFKA__BOOTSTRAP_SERVERS is required
+# (the image has no embedded broker: it is the `embedded` extra, for laptops and tests only).
 
 # Stage 1: wheels for the service and every dependency, built once from the source tree.
 FROM python:3.11-slim AS build

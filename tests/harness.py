@@ -43,7 +43,10 @@ class ServiceProcess:
         })
         env.update({f"INGEST_{k.upper()}": v for k, v in settings.items()})
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "service", "run"], cwd=REPO,
+        command = [sys.executable, "-m", "service", "run"]
+        if not bootstrap:
+            command.append("--embedded-broker")
+        self.process = subprocess.Popen(command, cwd=REPO,
                                         env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 

