@@ -1,21 +1,28 @@
 """Extraction quality on the labeled dev data, scored as ../shared/data/ABOUT.md describes.
 
 Per page: precision and recall of the clean text's 4-word shingles (``\\w+`` tokens, counted with
-multiplicity) against the gold body; both averaged over pages; F1 from the two means. Also checks
-the seed labels (must_keep / must_drop / at_most_once, title, published_at).
+multiplicity) against the gold body; both averaged over pages; F1 from the two means.
 
-    python bench/eval_extraction.py [--shared ../shared] [--extractor normalize|trafilatura|...]
-                                    [--worst N]
+By default every development set (Zyte HTML, WCXB HTML, whole-visible-text) is scored for
+article-ingest and, in the same run, trafilatura (default and precision mode; outputs cached in
+bench/.cache), with the pages lost (article-ingest: a no_content dead letter; trafilatura: no
+output), pages per CPU second of both on the same HTML pages, and with ``--cv K`` the HTML pages
+in K folds grouped by site (mean and worst fold). Also checks the seed labels.
+
+    python bench/eval_extraction.py [--shared ../shared] [--cv 5] [--worst N]
+    python bench/eval_extraction.py --extractor resiliparse --split extraction   # one extractor
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import html
 import json
 import re
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +34,7 @@ if str(ROOT) not in sys.path:
 
 from service.records import Article, RawArticle  # noqa: E402
 from service.stages.normalize import FurnitureMemory, normalize  # noqa: E402
+from service.stages.normalize.urls import registered_domain  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 _TOKEN = re.compile(r"\w+")
@@ -146,6 +154,128 @@ def evaluate(folder: Path, extractor: Extractor,
     return score, sorted(rows)[:worst]
 
 
+def _site(url: str) -> str:
+    return registered_domain(url) or url
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One labeled page of a development set."""
+
+    split: str
+    message: dict[str, str]
+    gold: str
+
+    @property
+    def site(self) -> str:
+        return _site(self.message["url"])
+
+
+def load_pages(shared: Path, splits: list[str]) -> list[Page]:
+    pages: list[Page] = []
+    for split in splits:
+        folder = shared / "data" / split
+        gold = {row["id"]: row["body"] for row in read_jsonl(folder / "dev.gold.jsonl.gz")}
+        pages += [Page(split, message, gold[message["id"]])
+                  for message in read_jsonl(folder / "dev.jsonl.gz")]
+    return pages
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One extractor's result on one page: precision, recall, whether nothing came out, CPU s."""
+
+    precision: float
+    recall: float
+    lost: bool
+    seconds: float
+
+
+def mean_score(outcomes: list[Outcome]) -> Score:
+    count = max(1, len(outcomes))
+    return Score(sum(o.precision for o in outcomes) / count,
+                 sum(o.recall for o in outcomes) / count, len(outcomes))
+
+
+def _score(text: str, page: Page, seconds: float) -> Outcome:
+    precision, recall = page_scores(text, page.gold)
+    return Outcome(precision, recall, not text.strip(), seconds)
+
+
+def run_ours(pages: list[Page]) -> list[Outcome]:
+    """article-ingest's full normalize stage per page; ``lost``: a rejection (dead letter)."""
+    extractor = normalize_extractor()
+    extractor(pages[0].message)  # warm lazy loads outside the timing
+    outcomes: list[Outcome] = []
+    for page in pages:
+        started = time.process_time()
+        text = extractor(page.message)
+        outcomes.append(_score(text, page, time.process_time() - started))
+    return outcomes
+
+
+CACHE = ROOT / "bench" / ".cache"
+
+
+def run_trafilatura(pages: list[Page], precision: bool) -> list[Outcome]:
+    """trafilatura's outputs, cached in bench/.cache by version, mode and page content (its
+    speed is measured separately, see ``speed``)."""
+    import trafilatura
+
+    extract = trafilatura_extractor(precision)
+    mode = "precision" if precision else "default"
+    path = CACHE / f"trafilatura-{trafilatura.__version__}-{mode}.json.gz"
+    cache: dict[str, str] = {}
+    if path.exists():
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            cache = json.load(handle)
+    outcomes: list[Outcome] = []
+    fresh = False
+    for page in pages:
+        key = hashlib.sha1(
+            (page.message["url"] + "\0" + _as_html(page.message)).encode("utf-8")).hexdigest()
+        if key not in cache:
+            cache[key], fresh = extract(page.message), True
+        outcomes.append(_score(cache[key], page, 0.0))
+    if fresh:
+        CACHE.mkdir(exist_ok=True)
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            json.dump(cache, handle)
+    return outcomes
+
+
+def speed(pages: list[Page], ours: list[Outcome], sample: int) -> tuple[float, float]:
+    """Pages per CPU second of article-ingest (from this run's timings) and of
+    ``trafilatura.extract`` (default mode, timed now, uncached) over the same HTML pages: every
+    ``len/sample``-th HTML page of the run."""
+    import trafilatura
+
+    indices = [i for i, page in enumerate(pages) if page.message.get("html")]
+    indices = indices[:: max(1, len(indices) // max(1, sample))]
+    trafilatura.extract(pages[indices[0]].message["html"])  # warm outside the timing
+    started = time.process_time()
+    for i in indices:
+        trafilatura.extract(pages[i].message["html"], url=pages[i].message["url"],
+                            include_comments=False)
+    theirs = time.process_time() - started
+    mine = sum(ours[i].seconds for i in indices)
+    return len(indices) / max(mine, 1e-9), len(indices) / max(theirs, 1e-9)
+
+
+def site_folds(pages: list[Page], folds: int) -> list[list[int]]:
+    """Page indices in ``folds`` groups; every site's pages in one group. Sites are dealt
+    largest first to the smallest group, in an order fixed by a hash of the site name."""
+    by_site: dict[str, list[int]] = {}
+    for i, page in enumerate(pages):
+        by_site.setdefault(page.site, []).append(i)
+    order = sorted(by_site, key=lambda s: (-len(by_site[s]),
+                                           hashlib.sha1(s.encode("utf-8")).hexdigest()))
+    groups: list[list[int]] = [[] for _ in range(folds)]
+    for site in order:
+        min(groups, key=len).extend(by_site[site])
+    return [sorted(group) for group in groups]
+
+
 def _folded(text: str) -> str:
     table = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
     return " ".join(text.translate(table).split())
@@ -179,25 +309,88 @@ def seed_failures(shared: Path) -> list[str]:
     return failures
 
 
+HTML_SPLITS = ["extraction", "extraction-wcxb"]
+SPLITS = [*HTML_SPLITS, "extraction-text"]
+
+
+def _line(name: str, outcomes: list[Outcome]) -> str:
+    score = mean_score(outcomes)
+    lost = sum(o.lost for o in outcomes)
+    return (f"{name:22s} F1 {score.f1:.4f} (P {score.precision:.4f} R {score.recall:.4f}) "
+            f"lost {lost}/{len(outcomes)} ({lost / max(1, len(outcomes)):.1%})")
+
+
+def report(shared: Path, splits: list[str], folds: int, worst: int, speed_pages: int) -> None:
+    """Every split beside trafilatura, speed, and (``folds`` > 1) site-grouped folds."""
+    pages = load_pages(shared, splits)
+    ours = run_ours(pages)
+    theirs = {"trafilatura": run_trafilatura(pages, False),
+              "trafilatura-precision": run_trafilatura(pages, True)}
+    for split in splits:
+        chosen = [i for i, page in enumerate(pages) if page.split == split]
+        print(f"{split} ({len(chosen)} pages)")
+        print("  " + _line("article-ingest", [ours[i] for i in chosen]))
+        for name, outcomes in theirs.items():
+            print("  " + _line(name, [outcomes[i] for i in chosen]))
+        for i in sorted(chosen, key=lambda i: mean_score([ours[i]]).f1)[:worst]:
+            o = ours[i]
+            print(f"    F1 {mean_score([o]).f1:.2f} P {o.precision:.2f} R {o.recall:.2f} "
+                  f"{pages[i].message['url']}")
+    html_pages = [i for i, page in enumerate(pages) if page.split in HTML_SPLITS]
+    if html_pages:
+        mine, trafilatura_rate = speed([pages[i] for i in html_pages],
+                                       [ours[i] for i in html_pages], speed_pages)
+        print(f"speed (CPU, same HTML pages): article-ingest {mine:.1f} pages/s, "
+              f"trafilatura.extract {trafilatura_rate:.1f} pages/s, "
+              f"ratio {mine / trafilatura_rate:.2f}")
+    if folds > 1 and html_pages:
+        cross_validate([pages[i] for i in html_pages], [ours[i] for i in html_pages],
+                       {name: [o[i] for i in html_pages] for name, o in theirs.items()}, folds)
+
+
+def cross_validate(pages: list[Page], ours: list[Outcome],
+                   theirs: dict[str, list[Outcome]], folds: int) -> None:
+    """F1 per site-grouped fold of the HTML pages, mean and worst, beside trafilatura's."""
+    groups = site_folds(pages, folds)
+    table: dict[str, list[float]] = {"article-ingest": [], **{name: [] for name in theirs}}
+    for group in groups:
+        table["article-ingest"].append(mean_score([ours[i] for i in group]).f1)
+        for name, outcomes in theirs.items():
+            table[name].append(mean_score([outcomes[i] for i in group]).f1)
+    print(f"site-grouped {folds}-fold CV over {len(pages)} HTML pages "
+          f"(fold sizes {', '.join(str(len(g)) for g in groups)})")
+    for name, scores in table.items():
+        print(f"  {name:22s} mean F1 {sum(scores) / len(scores):.4f} worst {min(scores):.4f} "
+              f"folds {' '.join(f'{s:.4f}' for s in scores)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
-    parser.add_argument("--extractor", choices=sorted(EXTRACTORS), default="normalize")
+    parser.add_argument("--extractor", choices=sorted(EXTRACTORS),
+                        help="score just this extractor (no comparison, speed or folds)")
     parser.add_argument("--worst", type=int, default=0, help="list the N worst pages per split")
-    parser.add_argument("--split", choices=["extraction", "extraction-text"], action="append")
+    parser.add_argument("--split", choices=SPLITS, action="append")
+    parser.add_argument("--cv", type=int, default=0, metavar="K",
+                        help="also K folds of the HTML pages grouped by site")
+    parser.add_argument("--speed-pages", type=int, default=120,
+                        help="HTML pages timed for the speed ratio")
     args = parser.parse_args()
-    for split in args.split or ["extraction", "extraction-text"]:
-        score, worst = evaluate(args.shared / "data" / split, EXTRACTORS[args.extractor](),
-                                args.worst)
-        print(f"{split:16s} {args.extractor}: precision {score.precision:.3f} "
-              f"recall {score.recall:.3f} F1 {score.f1:.3f} ({score.pages} pages)")
-        for f1, url, precision, recall in worst:
-            print(f"    F1 {f1:.2f} P {precision:.2f} R {recall:.2f} {url}")
-    if args.extractor == "normalize":
-        failures = seed_failures(args.shared)
-        print(f"seeds: {'all labels pass' if not failures else f'{len(failures)} failures'}")
-        for failure in failures:
-            print(f"    {failure}")
+    splits = args.split or SPLITS
+    if args.extractor:
+        for split in splits:
+            score, worst = evaluate(args.shared / "data" / split, EXTRACTORS[args.extractor](),
+                                    args.worst)
+            print(f"{split:16s} {args.extractor}: precision {score.precision:.4f} "
+                  f"recall {score.recall:.4f} F1 {score.f1:.4f} ({score.pages} pages)")
+            for f1, url, precision, recall in worst:
+                print(f"    F1 {f1:.2f} P {precision:.2f} R {recall:.2f} {url}")
+        return 0
+    report(args.shared, splits, args.cv, args.worst, args.speed_pages)
+    failures = seed_failures(args.shared)
+    print(f"seeds: {'all labels pass' if not failures else f'{len(failures)} failures'}")
+    for failure in failures:
+        print(f"    {failure}")
     return 0
 
 
