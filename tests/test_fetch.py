@@ -245,6 +245,23 @@ def test_limits_bound_concurrency_per_host_and_overall(server: LoopbackServer) -
     assert server.peak_in_flight == 3
 
 
+def test_the_wait_for_a_host_slot_counts_in_the_total_timeout(server: LoopbackServer) -> None:
+    """Six fetches to a host that drips its body, one slot: each is done by the one deadline,
+    so all six end after about total_timeout_s (not six times it)."""
+    drip = Reply(body=PAGE.encode(), trickle=len(PAGE), trickle_gap=0.2)
+    config = dataclasses.replace(FAST, per_host=1, read_timeout_s=2.0, total_timeout_s=0.8)
+
+    async def go(urls: list[str]) -> list[FetchedPage | Rejection]:
+        async with Fetcher(config, Metrics()) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+
+    started = time.monotonic()
+    results = run(go([server.route(f"/drip{i}", drip) for i in range(6)]))
+    assert time.monotonic() - started < 2.5
+    details = [rejected(result, Reason.FETCH_FAILED).detail for result in results]
+    assert sum("waiting for a connection slot" in detail for detail in details) == 5
+
+
 def test_per_host_slots_are_dropped_when_no_fetch_needs_them(server: LoopbackServer) -> None:
     async def go() -> int:
         async with Fetcher(FAST, Metrics()) as fetcher:

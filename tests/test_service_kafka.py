@@ -223,3 +223,47 @@ def test_a_paused_feed_settles_its_shard_as_the_end_of_a_process_input_does(
         assert service.stop() == 0
     finally:
         service.kill()
+
+
+def test_a_slow_host_holds_up_neither_its_own_batch_nor_the_text_beside_it(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """Twelve URL-only messages to a host that drips a byte a second, then a text article, all
+    in one partition (one poll): every fetch ends by fetch.total_timeout_s, slot wait included,
+    and the text article's clean record does not wait for them."""
+    from tests.fetch_server import Reply, serving
+
+    topics = {f"topics__{name}": f"slow.{name}"
+              for name in ("raw", "clean", "clusters", "dlq", "prepared", "state")}
+    with serving() as host:
+        drip = Reply(body=b"<html><body>" + b"x" * 40 + b"</body></html>", trickle=60,
+                     trickle_gap=1.0)
+        urls = [host.route(f"/slow/{i}", drip) for i in range(12)]
+        service = ServiceProcess(broker.bootstrap, tmp_path, group="slow",
+                                 kafka__topic_partitions="1", fetch__total_timeout_s="3",
+                                 fetch__allow_private_networks="true", **topics)
+        try:
+            service.wait_ready()
+            text = synthetic_articles(1, seed=5)
+            published = time.monotonic()
+            publish(broker.bootstrap, "slow.raw",
+                    [*(orjson.dumps({"url": url}) for url in urls), *text])
+            clean = read_topic(broker.bootstrap, "slow.clean", expect=1, timeout_s=5,
+                               settle_s=0)
+            assert [record["id"] for _, record in clean] == ["syn-5-0"]
+            assert time.monotonic() - published < 5
+            left = 15 - (time.monotonic() - published)
+            dlq = read_topic(broker.bootstrap, "slow.dlq", expect=12, timeout_s=left, settle_s=0)
+            assert time.monotonic() - published < 15
+            assert len(dlq) == 12
+            assert {letter["reason"] for _, letter in dlq} == {"fetch_failed"}
+            assert all("3s in total" in letter["detail"] for _, letter in dlq)
+            # SIGTERM with fetches under way: they are abandoned (redelivered), not waited for.
+            seen = len(host.seen)
+            publish(broker.bootstrap, "slow.raw", [orjson.dumps({"url": urls[0]})])
+            deadline = time.monotonic() + 10
+            while len(host.seen) == seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert service.stop() == 0
+            assert "fetches abandoned" in service.logs()
+        finally:
+            service.kill()

@@ -154,9 +154,12 @@ class Fetcher:
         try:
             target = httpx.URL(url)
             check_scheme(target)
-            async with self._hosts.hold(target.host), self._global:
-                async with asyncio.timeout(self._config.total_timeout_s) as scope:
-                    budget.deadline = scope.when() or 0.0
+            # One deadline for everything: waiting for a slot, connecting, reading, retrying.
+            async with asyncio.timeout(self._config.total_timeout_s) as scope:
+                budget.deadline = scope.when() or 0.0
+                budget.last = f"waiting for a connection slot for {target.host}"
+                async with self._hosts.hold(target.host), self._global:
+                    budget.last = ""
                     return await self._follow(target, budget)
         except Blocked as exc:
             return Rejection(Reason.FETCH_BLOCKED, _one_line(str(exc)), STAGE)

@@ -33,10 +33,10 @@ from aiokafka.structs import OffsetAndMetadata
 from service.config import Config, KafkaConfig, LimitsConfig, sasl_password
 from service.edges.assignor import ShardWeightedAssignor
 from service.edges.http import Health
-from service.flow import prepare_batch
+from service.flow import Message, decode_batch, fetch_pages, prepare_decoded, wanting_fetch
 from service.metrics import Metrics
 from service.pipeline import Pipeline, Prepared, Result, Sink
-from service.records import Origin, Outcome, Reason, Rejection
+from service.records import Origin, Outcome, RawArticle, Reason, Rejection
 from service.state.stories import StoryState
 from service.timefmt import parse_timestamp
 
@@ -119,13 +119,17 @@ class _Send:
 
 @dataclass
 class _Batch:
-    """Consumed messages whose offsets may be committed once ``sends`` are acknowledged."""
+    """Consumed messages whose offsets may be committed once ``sends`` are acknowledged.
+
+    ``filling``, when set, still fetches and prepares the batch's messages (URL-only ones): the
+    ack loop waits for it, so commits keep consumption order while later messages flow."""
 
     offsets: dict[TopicPartition, int]
     count: int
     sends: list[_Send] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     born: list[float] = field(default_factory=list)
+    filling: asyncio.Task[None] | None = None
 
 
 class Worker:
@@ -187,8 +191,10 @@ class Worker:
             lag = asyncio.create_task(self._lag_loop(), name="lag-loop")
             try:
                 await self._poll_loop(stop)
+                self._abandon_fetches()  # their messages are redelivered: never wait on a host
                 await self.flush()
             finally:
+                self._abandon_fetches()
                 for task in (acker, lag):
                     task.cancel()
                 await asyncio.gather(acker, lag, return_exceptions=True)
@@ -231,14 +237,14 @@ class Worker:
         count = sum(len(messages) for messages in records.values())
         batch = _Batch({tp: messages[-1].offset + 1 for tp, messages in records.items()}, count)
         self.metrics.batch_size.observe(count)
+        self._in_flight += count
+        self.metrics.in_flight.set(self._in_flight)
         for tp, messages in records.items():
             self.metrics.messages_consumed.labels(tp.topic).inc(len(messages))
             if tp.topic == self.config.topics.raw:
                 await self._prepare(tp, messages, batch)
             else:
                 await self._decide(tp, messages, batch)
-        self._in_flight += count
-        self.metrics.in_flight.set(self._in_flight)
         self._queue(batch)
 
     def _queue(self, batch: _Batch) -> None:
@@ -249,9 +255,46 @@ class Worker:
 
     async def _prepare(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
                        batch: _Batch) -> None:
+        """Prepare the messages that need no fetch now; URL-only ones go to a batch of their own,
+        filled by a task as their pages arrive, so one slow host holds up no other message.
+
+        That batch is queued before ``batch``, which carries every offset: a partition's offsets
+        are committed only once its fetched messages are done too. A fetched message's records
+        may follow those of messages consumed after it."""
         inputs = [(m.value, Origin(tp.topic, tp.partition, m.offset, m.key)) for m in messages]
-        results = await prepare_batch(self.pipeline, self.fetcher, inputs,
-                                      self.config.limits.message_deadline_s)
+        decoded = decode_batch(self.pipeline, inputs)
+        wanted = set(wanting_fetch(decoded)) if self.fetcher is not None else set()
+        if wanted:
+            later, fetching = _Batch({}, len(wanted)), sorted(wanted)
+            later.filling = asyncio.create_task(self._fetch_and_prepare(
+                tp, [messages[i] for i in fetching], [inputs[i] for i in fetching],
+                [decoded[i] for i in fetching], later), name="fetch-batch")
+            batch.count -= len(wanted)
+            self._queue(later)
+        now = [i for i in range(len(messages)) if i not in wanted]
+        results = await prepare_decoded(self.pipeline, [inputs[i] for i in now],
+                                        [decoded[i] for i in now],
+                                        self.config.limits.message_deadline_s)
+        await self._add_results(tp, [messages[i] for i in now], results, batch)
+
+    async def _fetch_and_prepare(self, tp: TopicPartition,
+                                 messages: list[ConsumerRecord[Any, Any]], inputs: list[Message],
+                                 decoded: list[RawArticle | Rejection], batch: _Batch) -> None:
+        assert self.fetcher is not None
+        await fetch_pages(self.pipeline, self.fetcher, decoded, range(len(decoded)))
+        results = await prepare_decoded(self.pipeline, inputs, decoded,
+                                        self.config.limits.message_deadline_s)
+        await self._add_results(tp, messages, results, batch)
+
+    def _abandon_fetches(self) -> None:
+        """Cancel the fetches under way (at shutdown); the ack loop then stops at their batch."""
+        for batch in self._pending:
+            if batch.filling is not None:
+                batch.filling.cancel()
+
+    async def _add_results(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
+                           results: list[Result], batch: _Batch) -> None:
+        """Send the records of prepared messages as part of ``batch``."""
         for message, result in zip(messages, results, strict=True):
             born = parse_timestamp(result.prepared.article.fetched_at) if result.prepared else None
             batch.born.append(born.timestamp() if born else message.timestamp / 1000)
@@ -352,13 +395,40 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), interval)
             if self._pending:
-                await self._acknowledge(self._pending[0])
-                self._pending.popleft()
+                if await self._filled(self._pending[0]):
+                    await self._acknowledge(self._pending[0])
+                    self._pending.popleft()
+                else:
+                    await self._drop_pending()
                 if not self._pending:
                     self._drained.set()
             if self._acked and (not self._pending
                                 or time.monotonic() - self._last_commit >= interval):
                 await self._commit()
+
+    @staticmethod
+    async def _filled(batch: _Batch) -> bool:
+        """Wait for a batch still being filled; False when its fetches were abandoned."""
+        if batch.filling is None:
+            return True
+        await asyncio.wait([batch.filling])
+        if batch.filling.cancelled():
+            return False
+        batch.filling.result()  # a failure other than a rejection: surface it, stop the worker
+        return True
+
+    async def _drop_pending(self) -> None:
+        """Give up on the abandoned batch and every later one: none of their offsets is committed
+        (what came before still is), so their messages are redelivered."""
+        dropped = sum(batch.count for batch in self._pending)
+        self._abandon_fetches()
+        self._pending.clear()
+        log.info("fetches abandoned; their messages will be redelivered",
+                 extra={"messages": dropped})
+        async with self._room:
+            self._in_flight -= dropped
+            self.metrics.in_flight.set(self._in_flight)
+            self._room.notify_all()
 
     async def _acknowledge(self, batch: _Batch) -> None:
         for send in batch.sends:
