@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import ssl
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,15 @@ class Reply:
     delay: float = 0.0
     trickle: int = 1
     trickle_gap: float = 0.0
+
+
+def gzip_bomb(size: int) -> bytes:
+    """``size`` zero bytes gzipped, built a megabyte at a time (a bomb without the memory)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    parts = [packer.compress(block) for _ in range(size >> 20)]
+    parts.append(packer.compress(bytes(size & ((1 << 20) - 1))))
+    return b"".join([*parts, packer.flush()])
 
 
 def html_page(body: str, status: int = 200) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gzip
 import ipaddress
 import shutil
 import socket
@@ -459,3 +460,77 @@ def test_content_type_parsing() -> None:
 ])
 def test_decode_html(body: bytes, header: str | None, expected: str) -> None:
     assert expected in decode_html(body, header)
+
+
+# --- decompression bombs ---------------------------------------------------------------------
+
+_BOMB_PROBE = """
+import asyncio, json, resource, sys
+from service.config import FetchConfig
+from service.edges.fetch import Fetcher, FetchedPage
+from service.metrics import Metrics
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+async def main(warm, bombs):
+    config = FetchConfig(allow_private_networks=True, concurrency=32, total_timeout_s=60)
+    async with Fetcher(config, Metrics()) as fetcher:
+        assert isinstance(await fetcher.fetch(warm), FetchedPage)
+        baseline = peak_mb()
+        results = await asyncio.gather(*(fetcher.fetch(url) for url in bombs))
+    print(json.dumps({"baseline_mb": baseline, "peak_mb": peak_mb(),
+                      "reasons": [str(getattr(r, "reason", "ok")) for r in results],
+                      "details": [getattr(r, "detail", "") for r in results]}))
+
+asyncio.run(main(sys.argv[1], sys.argv[2:]))
+"""
+
+
+def test_decompression_bombs_end_as_too_large_within_100_mb_of_resident_memory(
+        server: LoopbackServer) -> None:
+    """Bombs of 256 MiB of zeros, gzipped once, twice, three times, five times and as deflate,
+    fetched at once by a fresh process with the default fetch.max_bytes: each ends as
+    too_large and the process's peak resident memory stays within 100 MB of its baseline."""
+    import json
+    import sys
+    import zlib
+
+    from tests.conftest import REPO
+    from tests.fetch_server import gzip_bomb
+
+    inner = gzip_bomb(256 << 20)
+    bodies = {"gzip": inner, "gzip, gzip": gzip.compress(inner),
+              "gzip, gzip, gzip": gzip.compress(gzip.compress(inner)),
+              "gzip, gzip, gzip, gzip, gzip": gzip.compress(gzip.compress(gzip.compress(
+                  gzip.compress(inner)))),
+              "deflate": zlib.compress(bytes(64 << 20), 9)}
+    html = (("Content-Type", "text/html"),)
+    bombs = [server.route(f"/bomb{index}", Reply(body=body, headers=(
+        *html, ("Content-Encoding", coding)))) for index, (coding, body) in enumerate(
+            bodies.items())]
+    warm = server.route("/warm", Reply(body=gzip.compress(PAGE.encode()),
+                                       headers=(*html, ("Content-Encoding", "gzip"))))
+    done = subprocess.run([sys.executable, "-c", _BOMB_PROBE, warm, *bombs], cwd=REPO,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    report = json.loads(done.stdout)
+    assert report["reasons"] == ["too_large"] * len(bombs), report["details"]
+    print(f"bombs: peak RSS +{report['peak_mb'] - report['baseline_mb']:.1f} MB over baseline")
+    assert report["peak_mb"] - report["baseline_mb"] <= 100, report
+
+
+def test_an_unknown_content_encoding_fails_without_decoding(server: LoopbackServer) -> None:
+    url = server.route("/zstd", Reply(body=b"\x28\xb5\x2f\xfd" + bytes(100), headers=(
+        ("Content-Type", "text/html"), ("Content-Encoding", "zstd"))))
+    assert "unsupported Content-Encoding 'zstd'" in rejected(fetch(url),
+                                                            Reason.FETCH_FAILED).detail
+
+
+def test_a_gzipped_page_is_decoded_and_accept_encoding_names_only_what_is_decoded(
+        server: LoopbackServer) -> None:
+    url = server.route("/gz", Reply(body=gzip.compress(gzip.compress(PAGE.encode())), headers=(
+        ("Content-Type", "text/html"), ("Content-Encoding", "gzip, gzip"))))
+    page = fetch(url)
+    assert isinstance(page, FetchedPage) and page.html == PAGE
+    assert server.headers[-1]["accept-encoding"] == "gzip, deflate"

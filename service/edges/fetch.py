@@ -25,6 +25,13 @@ import httpcore
 import httpx
 
 from service.config import FetchConfig
+from service.edges.decompress import (
+    ACCEPTED,
+    BoundedDecoder,
+    CorruptEncoding,
+    EncodingRefused,
+    OverLimit,
+)
 from service.edges.netguard import (
     AddressPolicy,
     Blocked,
@@ -129,7 +136,7 @@ class Fetcher:
             http1=True, http2=True, network_backend=GuardedBackend(self._guard))
         self._client = httpx.AsyncClient(
             transport=transport, follow_redirects=False, trust_env=False,
-            headers={"User-Agent": config.user_agent,
+            headers={"User-Agent": config.user_agent, "Accept-Encoding": ACCEPTED,
                      "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"},
             timeout=httpx.Timeout(connect=config.connect_timeout_s, read=config.read_timeout_s,
                                   write=config.read_timeout_s, pool=config.total_timeout_s))
@@ -253,19 +260,27 @@ class Fetcher:
         return FetchedPage(str(response.url), decode_html(body, charset))
 
     async def _body(self, response: httpx.Response) -> bytes:
-        """The (decompressed) body, refused as soon as it passes ``max_bytes``."""
+        """The decoded body, refused as soon as what was received, or any decoding layer's
+        output, passes ``max_bytes`` (the raw stream is decoded here, not by httpx, which
+        bounds no layer: see ``decompress``)."""
         limit = self._config.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise _TooLarge(f"Content-Length {declared} exceeds {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge(f"body exceeds {limit} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding", ""), limit)
+            pieces: list[bytes] = []
+            received = 0
+            async for chunk in response.aiter_raw():
+                received += len(chunk)
+                if received > limit:
+                    raise OverLimit(f"body exceeds {limit} bytes")
+                pieces.extend(decoder.feed(chunk))
+        except (EncodingRefused, CorruptEncoding) as exc:
+            raise _Failed(str(exc)) from exc
+        except OverLimit as exc:
+            raise _TooLarge(str(exc)) from exc
+        return b"".join(pieces)
 
 
 @dataclass
