@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import logging
 import signal
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from service.config import Config
+from service.config import Config, ConfigError
 from service.edges.broker import EmbeddedBroker
 from service.edges.fetch import Fetcher
 from service.edges.http import Health, HttpServer
@@ -71,7 +72,7 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
                                                    "pid": broker.pid})
     http = HttpServer(config.http.host, config.http.port, metrics, health)
     try:
-        await http.start()
+        await _listen(http)
         log.info("http listening", extra={"host": config.http.host, "port": http.port})
         pipeline = build_pipeline(config, metrics)
         fetcher = build_fetcher(config, metrics)
@@ -102,6 +103,16 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
         if broker is not None:
             broker.stop()
             log.info("embedded broker stopped")
+
+
+async def _listen(http: HttpServer) -> None:
+    """Start the HTTP server; an address it cannot listen on is a configuration error."""
+    try:
+        await http.start()
+    except OSError as exc:
+        key = "http.port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "http.host"
+        reason = exc.strerror or str(exc)
+        raise ConfigError(key, f"cannot listen on {http.host}:{http.port}: {reason}") from exc
 
 
 async def _serve(config: Config, pipeline: Pipeline, fetcher: Fetcher | None, metrics: Metrics,

@@ -206,10 +206,12 @@ def _validate(key: str, value: Any) -> None:
 
 
 def _valid_host(host: str) -> bool:
+    """An IP address, or a host name whose last label is not a number (``999.1.1.1`` is a bad
+    address, not a name: resolvers and WHATWG URLs read it as IPv4)."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        return bool(_HOSTNAME.match(host))
+        return bool(_HOSTNAME.match(host)) and not host.rsplit(".", 1)[-1].isdigit()
     return True
 
 

@@ -67,6 +67,8 @@ def test_environment_overrides_file_values() -> None:
     ({"INGEST_KAFKA__HEARTBEAT_INTERVAL_MS": "20000"}, "kafka.heartbeat_interval_ms"),
     ({"INGEST_HTTP__HOST": "not a host!"}, "http.host"),
     ({"INGEST_HTTP__HOST": "-bad-.example"}, "http.host"),
+    ({"INGEST_HTTP__HOST": "999.1.1.1"}, "http.host"),
+    ({"INGEST_HTTP__HOST": "10.0.0.256"}, "http.host"),
 ])
 def test_bad_settings_name_their_key(env: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -90,6 +92,27 @@ def test_cli_exits_2_with_a_one_line_reason_naming_the_key() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "http.port" in done.stderr
+
+
+@pytest.mark.parametrize(("host", "port", "key"), [
+    ("192.0.2.1", "0", "http.host"),  # TEST-NET-1: a valid address, but not this machine's
+    ("127.0.0.1", "listening", "http.port"),  # already taken by the test
+])
+def test_an_address_the_service_cannot_listen_on_exits_2_naming_the_key(
+        host: str, port: str, key: str) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {"PATH": "/usr/bin:/bin", "INGEST_HTTP__HOST": host,
+               "INGEST_HTTP__PORT": str(taken.getsockname()[1]) if port == "listening" else port,
+               "INGEST_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:9"}
+        done = subprocess.run([sys.executable, "-m", "service", "run"], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert f"configuration error: {key}: cannot listen on" in done.stderr
 
 
 def test_sasl_password_never_appears_in_repr() -> None:
