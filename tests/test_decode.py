@@ -58,3 +58,20 @@ def test_malformed_messages_are_rejected_with_a_reason(value: bytes | None, reas
     assert result.reason is reason
     assert result.stage == "decode"
     assert result.detail and "\n" not in result.detail
+
+
+@pytest.mark.parametrize("unsafe", ["a\x00b", "\x1b[31mred\x1b[0m", "line\nbreak", "tab\there",
+                                    "del\x7f", "c1\x9bx", "rtl\u202eevil", "sep\u2028x",
+                                    "zero\u200bwidth"])
+def test_an_id_with_control_or_format_characters_is_an_invalid_field(unsafe: str) -> None:
+    result = decode(orjson.dumps({"id": unsafe, "url": "https://example.com/a", "text": "t"}),
+                    1000)
+    assert isinstance(result, Rejection) and result.reason is Reason.INVALID_FIELD
+    assert "'id'" in result.detail and "U+" in result.detail
+    assert unsafe not in result.detail
+
+
+@pytest.mark.parametrize("safe", ["abc-123", "Zürich/2024", "新闻-7", "  padded  ", "a b"])
+def test_printable_ids_pass(safe: str) -> None:
+    result = decode(orjson.dumps({"id": safe, "url": "https://example.com/a"}), 1000)
+    assert isinstance(result, RawArticle) and result.id == safe.strip()

@@ -1,12 +1,15 @@
 """Decode: raw Kafka bytes to a validated ``RawArticle``, or the reason they cannot be one.
 
 Only ``url`` is required. Hints with the wrong JSON type are rejected (``invalid_field``) rather
-than guessed at, because ``id`` decides output keys; unparseable dates are dropped, as a crawler's
-date hint is advisory.
+than guessed at, because ``id`` decides output keys; so is an ``id`` carrying control or format
+characters (NUL, ANSI escapes, bidi overrides, line separators), which would pass into Kafka keys
+and clean records and from there into someone's logs. Unparseable dates are dropped, as a
+crawler's date hint is advisory.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import orjson
@@ -20,6 +23,8 @@ MAX_HINT_CHARS = 2048
 _TEXT_FIELDS = ("source", "title", "lang")
 _BODY_FIELDS = ("html", "text")
 _DATE_FIELDS = ("published_at", "fetched_at")
+# Control, format, line- and paragraph-separator characters: invisible or terminal-active.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def _reject(reason: Reason, detail: str) -> Rejection:
@@ -67,6 +72,10 @@ def decode(value: bytes | None, max_bytes: int) -> RawArticle | Rejection:
     if isinstance(checked, Rejection):
         return checked
     fields["id"] = checked.strip() or None if checked else None
+    if fields["id"] is not None and (bad := _first_unprintable(fields["id"])) is not None:
+        return _reject(Reason.INVALID_FIELD,
+                       f"'id' contains the unprintable character U+{ord(fields['id'][bad]):04X} "
+                       f"at {bad}")
     for name in _TEXT_FIELDS:
         hint = _optional_str(message, name, MAX_HINT_CHARS)
         if isinstance(hint, Rejection):
@@ -84,6 +93,11 @@ def decode(value: bytes | None, max_bytes: int) -> RawArticle | Rejection:
                            f"'{name}' must be ISO 8601 text or epoch seconds")
         fields[name] = normalize_timestamp(stamp)
     return RawArticle(**fields)
+
+
+def _first_unprintable(text: str) -> int | None:
+    return next((at for at, char in enumerate(text)
+                 if unicodedata.category(char) in _UNPRINTABLE), None)
 
 
 def needs_fetch(raw: RawArticle) -> bool:
