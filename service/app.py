@@ -45,6 +45,7 @@ def build_pipeline(config: Config, metrics: Metrics | None = None) -> Pipeline:
 
     return Pipeline(max_message_bytes=config.limits.max_message_bytes, clock=utc_now,
                     max_dead_letter_raw_bytes=config.limits.max_dead_letter_raw_bytes,
+                    max_record_bytes=config.limits.max_record_bytes,
                     normalize=config.normalize, stories=config.stories, observe=observe)
 
 

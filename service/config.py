@@ -103,6 +103,7 @@ class FetchConfig:
 class LimitsConfig:
     max_message_bytes: int = 5_000_000
     max_dead_letter_raw_bytes: int = 900_000
+    max_record_bytes: int = 1_000_000
     message_deadline_s: float = 10.0
 
 
@@ -137,6 +138,7 @@ _SECRETS = {"kafka.sasl_password"}
 _FRACTIONS = {"stories.join_threshold", "stories.young_story_link", "stories.merge_threshold",
               "stories.absorb_threshold", "stories.near_jaccard", "stories.near_containment",
               "stories.refine_floor", "stories.refine_margin"}
+_MIN_RECORD_BYTES = 10_000  # room for a dead letter's fields beside a cut-down raw
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 _NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "topics.prepared",
@@ -254,6 +256,8 @@ def _check_combinations(config: Config) -> None:
                 "topic_replication_factor", "heartbeat_interval_ms", "session_timeout_ms"):
         if getattr(kafka, key) < 1:
             raise ConfigError(f"kafka.{key}", "must be at least 1")
+    if config.limits.max_record_bytes < _MIN_RECORD_BYTES:
+        raise ConfigError("limits.max_record_bytes", f"must be at least {_MIN_RECORD_BYTES}")
     if config.fetch.concurrency < 1 or config.fetch.per_host < 1:
         key = "fetch.concurrency" if config.fetch.concurrency < 1 else "fetch.per_host"
         raise ConfigError(key, "must be at least 1")

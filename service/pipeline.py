@@ -111,12 +111,13 @@ def _ignore(stage: str, seconds: float) -> None:
 
 class Pipeline:
     def __init__(self, *, max_message_bytes: int, clock: Clock,
-                 max_dead_letter_raw_bytes: int = 900_000,
+                 max_dead_letter_raw_bytes: int = 900_000, max_record_bytes: int = 1_000_000,
                  normalize: NormalizeSettings | None = None,
                  stories: StorySettings | None = None,
                  observe: StageObserver = _ignore) -> None:
         self.max_message_bytes = max_message_bytes
         self.max_dead_letter_raw_bytes = max_dead_letter_raw_bytes
+        self.max_record_bytes = max_record_bytes
         self.clock = clock
         self.observe = observe
         self.normalize_settings = normalize if normalize is not None else NormalizeSettings()
@@ -133,10 +134,18 @@ class Pipeline:
         self.observe("decode", time.perf_counter() - started)
         return decoded
 
-    def reject(self, rejection: Rejection, origin: Origin, value: bytes | None) -> Result:
-        letter = dead_letter(rejection, origin, value or b"", iso_utc(self.clock()),
-                             self.max_dead_letter_raw_bytes)
-        output = Output(Sink.DLQ, origin.key, orjson.dumps(letter))
+    def reject(self, rejection: Rejection, origin: Origin, value: bytes | None,
+               raw_limit: int | None = None) -> Result:
+        """A dead letter, its ``raw`` cut until the record fits ``max_record_bytes`` (escaped
+        control characters or base64 make the record larger than the raw bytes it keeps)."""
+        failed_at = iso_utc(self.clock())
+        limit = self.max_dead_letter_raw_bytes if raw_limit is None else raw_limit
+        while True:
+            encoded = orjson.dumps(dead_letter(rejection, origin, value or b"", failed_at, limit))
+            if len(encoded) <= self.max_record_bytes or limit == 0:
+                break
+            limit = min(limit, len(value or b"")) // 2
+        output = Output(Sink.DLQ, origin.key, encoded)
         return Result(Outcome.DEAD_LETTER, (output,), reason=rejection.reason)
 
     def prepare(self, value: bytes | None, origin: Origin,
@@ -176,6 +185,11 @@ class Pipeline:
         outputs = (Output(Sink.CLEAN, key, orjson.dumps(record)),
                    Output(Sink.PREPARED, key, prepared.to_bytes()))
         self.observe("serialize", time.perf_counter() - started)
+        largest = max(outputs, key=lambda output: len(output.value))
+        if len(largest.value) > self.max_record_bytes:
+            detail = (f"the {largest.sink} record would be {len(largest.value)} bytes, over "
+                      f"limits.max_record_bytes ({self.max_record_bytes})")
+            return self.reject(Rejection(Reason.TOO_LARGE, detail, "serialize"), origin, value)
         return Result(None, outputs, prepared=prepared)
 
     def decide(self, state: StoryState, prepared: Prepared) -> Result:

@@ -122,7 +122,7 @@ def test_a_message_over_its_deadline_becomes_a_dead_letter() -> None:
         f"<p>Paragraph {i} reports that the council met {i} times to discuss plan {i}.</p>"
         for i in range(15_000)) + "</article>"
     value = orjson.dumps({"url": "https://example.com/slow", "html": page})
-    pipeline = Pipeline(max_message_bytes=len(value),
+    pipeline = Pipeline(max_message_bytes=len(value), max_record_bytes=4 * len(value),
                         clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
     (result,) = asyncio.run(prepare_batch(pipeline, None, [(value, ORIGIN)], deadline_s=0.01))
     (letter,) = (orjson.loads(o.value) for o in result.outputs)

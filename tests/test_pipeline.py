@@ -101,3 +101,44 @@ def test_a_brief_without_a_body_is_clean_when_fetching_is_off_and_a_bare_url_is_
                             Origin("articles.raw", 0, 1))
     assert bare.outcome is Outcome.DEAD_LETTER and bare.reason is not None
     assert str(bare.reason) == "no_content"
+
+
+def _long_article(words: int) -> bytes:
+    import random
+
+    rng = random.Random(3)
+    vocabulary = [f"word{n}" for n in range(3000)]
+    paragraphs = [" ".join(rng.choice(vocabulary) for _ in range(60)).capitalize() + "."
+                  for _ in range(words // 60)]
+    return orjson.dumps({"id": "long-1", "url": "https://example.com/long", "title": "Long",
+                         "text": "\n\n".join(paragraphs)})
+
+
+def test_an_article_whose_record_would_pass_the_record_limit_is_a_too_large_dead_letter() -> None:
+    raw = _long_article(40_000)  # about 330 KB of text
+    pipeline = Pipeline(max_message_bytes=5_000_000, max_record_bytes=200_000,
+                        clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+    result = pipeline.prepare(raw, Origin("articles.raw", 0, 9, b"k"))
+    assert result.outcome is Outcome.DEAD_LETTER and result.prepared is None
+    (output,) = result.outputs
+    assert len(output.value) <= 200_000
+    letter = orjson.loads(output.value)
+    assert letter["reason"] == "too_large" and "limits.max_record_bytes" in letter["detail"]
+    assert letter["raw_truncated"] is True and raw.startswith(letter["raw"].encode())
+    roomy = Pipeline(max_message_bytes=5_000_000, max_record_bytes=5_000_000,
+                     clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+    assert roomy.prepare(raw, Origin("articles.raw", 0, 9)).prepared is not None
+
+
+@pytest.mark.parametrize("raw", [b"\x00" * 300_000, bytes(range(128, 256)) * 3000],
+                         ids=["escaped", "base64"])
+def test_a_dead_letter_fits_the_record_limit_however_its_raw_encodes(raw: bytes) -> None:
+    """NUL escapes to six characters in JSON and base64 grows by a third: the raw kept is cut
+    until the whole dead letter fits."""
+    pipeline = Pipeline(max_message_bytes=100, max_dead_letter_raw_bytes=250_000,
+                        max_record_bytes=200_000, clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+    (output,) = pipeline.prepare(raw, Origin("t", 0, 0)).outputs
+    assert len(output.value) <= 200_000
+    letter = orjson.loads(output.value)
+    assert letter["reason"] == "too_large" and letter["raw_truncated"] is True
+    assert len(output.value) > 50_000  # cut by halves: still most of what fits

@@ -267,3 +267,60 @@ def test_a_slow_host_holds_up_neither_its_own_batch_nor_the_text_beside_it(
             assert "fetches abandoned" in service.logs()
         finally:
             service.kill()
+
+
+def test_an_article_too_large_for_a_record_is_a_dead_letter_and_the_partition_flows_on(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    from tests.test_pipeline import _long_article
+
+    topics = {f"topics__{name}": f"big.{name}"
+              for name in ("raw", "clean", "clusters", "dlq", "prepared", "state")}
+    service = ServiceProcess(broker.bootstrap, tmp_path, group="big", fetch__enabled="false",
+                             kafka__topic_partitions="1", limits__max_record_bytes="200000",
+                             **topics)
+    try:
+        service.wait_ready()
+        publish(broker.bootstrap, "big.raw", [_long_article(40_000), *synthetic_articles(1)])
+        clean = read_topic(broker.bootstrap, "big.clean", expect=1, timeout_s=30, settle_s=0.5)
+        dlq = read_topic(broker.bootstrap, "big.dlq", expect=1, timeout_s=30, settle_s=0.5)
+        assert [record["id"] for _, record in clean] == ["syn-7-0"]
+        assert [(letter["reason"], letter["offset"]) for _, letter in dlq] == [("too_large", 0)]
+        assert service.stop() == 0
+    finally:
+        service.kill()
+
+
+def test_a_record_the_producer_refuses_as_too_large_becomes_a_dead_letter(
+        broker: EmbeddedBroker) -> None:
+    """The producer's max_request_size below a record (the pipeline's cap set higher than the
+    broker takes): no retrying forever, a too_large dead letter stands in for the message."""
+    import asyncio
+
+    from service.app import build_pipeline
+    from service.config import load_config
+    from service.edges.http import Health
+    from service.edges.kafka import Worker
+    from service.metrics import Metrics
+    from service.records import Origin
+
+    config = load_config(env={"INGEST_KAFKA__BOOTSTRAP_SERVERS": broker.bootstrap,
+                              "INGEST_LIMITS__MAX_RECORD_BYTES": "50000",
+                              "INGEST_TOPICS__DLQ": "refused.dlq"})
+    metrics = Metrics()
+
+    async def go() -> None:
+        worker = Worker(config, build_pipeline(config), metrics, Health())
+        await worker.producer.start()
+        try:
+            send = await worker._send("refused.clean", None, b"k", b"x" * 100_000,
+                                      Origin("refused.raw", 0, 7, b"k"), b'{"url": "u"}')
+            await asyncio.wait_for(worker._deliver(send), 20)
+        finally:
+            await worker.producer.stop()
+
+    asyncio.run(asyncio.wait_for(go(), 40))
+    ((key, letter),) = read_topic(broker.bootstrap, "refused.dlq", expect=1, timeout_s=20,
+                                  settle_s=0.2)
+    assert key == b"k" and letter["reason"] == "too_large" and letter["offset"] == 7
+    assert letter["raw"] == '{"url": "u"}' and "refused.clean" in letter["detail"]
+    assert metrics.dead_letters.labels("too_large")._value.get() == 1

@@ -26,7 +26,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+)
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import OffsetAndMetadata
 
@@ -51,6 +57,9 @@ _RESTORE_IDLE_MS = 500
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 5.0
 _SETTLE_SLICE = 256  # articles reconsidered per slice of an idle settle (75-160 ms)
+_RECORD_OVERHEAD = 16384  # a record's key (ids up to 2048 characters) and framing
+# The producer's or the broker's "too large": retrying can never succeed.
+_REFUSED_AS_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
 
 
 def client_options(kafka: KafkaConfig) -> dict[str, Any]:
@@ -72,8 +81,13 @@ def client_options(kafka: KafkaConfig) -> dict[str, Any]:
 
 
 def max_request_bytes(limits: LimitsConfig) -> int:
-    """Producer request cap: room for a record built from a raw message at the size limit."""
+    """Request cap of ``replay``'s producer: room for a raw message at the size limit."""
     return max(1_048_576, 2 * limits.max_message_bytes)
+
+
+def record_request_bytes(limits: LimitsConfig) -> int:
+    """Request cap of the worker's producer: its records are at most ``max_record_bytes``."""
+    return limits.max_record_bytes + _RECORD_OVERHEAD
 
 
 def consumer_lag(end_offset: int, position: int) -> int:
@@ -115,6 +129,8 @@ class _Send:
     key: bytes | None
     value: bytes | None  # None: a changelog tombstone
     future: asyncio.Future[Any]
+    origin: Origin | None = None  # the consumed message, when a dead letter can stand in for it
+    raw: bytes | None = None
 
 
 @dataclass
@@ -153,7 +169,7 @@ class Worker:
             enable_idempotence=False, max_batch_size=kafka.producer_max_batch_bytes,
             linger_ms=kafka.producer_linger_ms,
             compression_type=None if kafka.compression == "none" else kafka.compression,
-            max_request_size=max_request_bytes(config.limits))
+            max_request_size=record_request_bytes(config.limits))
         self.consumer = AIOKafkaConsumer(
             **options, group_id=kafka.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_records=kafka.max_poll_records,
@@ -304,8 +320,9 @@ class Worker:
                 if output.sink is Sink.PREPARED and result.prepared is not None:
                     partition = shard_for(result.prepared.article.lang,
                                           self.config.kafka.state_shards)
-                batch.sends.append(await self._send(self._topic(output.sink), partition,
-                                                    output.key, output.value))
+                batch.sends.append(await self._send(
+                    self._topic(output.sink), partition, output.key, output.value,
+                    Origin(tp.topic, tp.partition, message.offset, message.key), message.value))
 
     async def _decide(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
                       batch: _Batch) -> None:
@@ -381,9 +398,14 @@ class Worker:
         return self._sink_topics[sink]
 
     async def _send(self, topic: str, partition: int | None, key: bytes | None,
-                    value: bytes | None) -> _Send:
-        future = await self.producer.send(topic, value, key=key, partition=partition)
-        return _Send(topic, partition, key, value, future)
+                    value: bytes | None, origin: Origin | None = None,
+                    raw: bytes | None = None) -> _Send:
+        try:
+            future = await self.producer.send(topic, value, key=key, partition=partition)
+        except _REFUSED_AS_TOO_LARGE as exc:  # the producer checks the size before sending
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(exc)
+        return _Send(topic, partition, key, value, future, origin, raw)
 
     # -- acknowledgements and commits -----------------------------------------------------
 
@@ -455,13 +477,17 @@ class Worker:
             self.metrics.duplicates.labels(result.duplicate_kind).inc()
 
     async def _deliver(self, send: _Send) -> None:
-        """Wait for the broker's ack; retry with backoff until it comes (never skip a record)."""
+        """Wait for the broker's ack; retry with backoff until it comes (never skip a record),
+        unless the record is refused as too large: then a dead letter stands in for it."""
         future, attempt = send.future, 0
         while True:
             try:
                 await future
                 if attempt:
                     self.health.set_ready(True)
+                return
+            except _REFUSED_AS_TOO_LARGE as exc:
+                await self._refused(send, exc)
                 return
             except KafkaError as exc:
                 attempt += 1
@@ -472,6 +498,26 @@ class Worker:
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 future = await self.producer.send(send.topic, send.value, key=send.key,
                                                   partition=send.partition)
+
+    async def _refused(self, send: _Send, error: KafkaError) -> None:
+        """A record too large for the producer or broker (their limit below
+        ``limits.max_record_bytes``): its message becomes a too_large dead letter, which keeps
+        none of the raw bytes when a dead letter itself was refused."""
+        size = len(send.value or b"")
+        log.error("record refused as too large", extra={"topic": send.topic, "bytes": size,
+                                                        "error": type(error).__name__})
+        if send.origin is None:  # a shard's own record: there is no message to stand in for
+            return
+        rejection = Rejection(Reason.TOO_LARGE, f"the {size}-byte record for {send.topic} was "
+                              f"refused ({type(error).__name__}): lower limits.max_record_bytes",
+                              "produce")
+        is_letter = send.topic == self.config.topics.dlq
+        (letter,) = self.pipeline.reject(rejection, send.origin, send.raw,
+                                         raw_limit=0 if is_letter else None).outputs
+        stand_in = await self._send(self.config.topics.dlq, None, letter.key, letter.value,
+                                    None if is_letter else send.origin, send.raw)
+        await self._deliver(stand_in)
+        self.metrics.dead_letters.labels(str(Reason.TOO_LARGE)).inc()
 
     async def _commit(self) -> None:
         offsets = {tp: OffsetAndMetadata(offset, "") for tp, offset in self._acked.items()
