@@ -2,17 +2,25 @@
 # article-ingest container: `docker build -t article-ingest .`
 # Configure with INGEST_<SECTION>__<KEY> variables; INGEST_KAFKA__BOOTSTRAP_SERVERS is required
 # (the image has no embedded broker: it is the `embedded` extra, for laptops and tests only).
+# The base of both stages. For reproducible production builds pin it by digest, e.g.
+#   docker build --build-arg BASE_IMAGE=python:3.11-slim@sha256:<digest> .
+# where `docker buildx imagetools inspect python:3.11-slim` prints the current digest; to bump it,
+# run that again, rebuild, and run the tests in the new image. (The default below is a tag: the
+# digest could not be looked up where this file was written, with no registry access.)
+ARG BASE_IMAGE=python:3.11-slim
 
 # Stage 1: wheels for the service and every dependency, built once from the source tree.
-FROM python:3.11-slim AS build
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY service ./service
+# service/default.toml links here: the annotated defaults `article-ingest config` prints.
+COPY config ./config
 RUN pip wheel --wheel-dir /wheels .
 
 # Stage 2: the runtime, with no compiler, no source tree and no wheel cache.
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \

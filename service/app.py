@@ -11,7 +11,7 @@ import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -21,7 +21,8 @@ from service.config import Config, ConfigError
 from service.edges.broker import EmbeddedBroker
 from service.edges.fetch import Fetcher
 from service.edges.http import Health, HttpServer
-from service.edges.kafka import Worker, client_options, ensure_topics, max_request_bytes
+from service.edges.kafka import Worker, client_options, max_request_bytes
+from service.edges.topics import ensure_topics, log_report
 from service.flow import prepare_batch
 from service.metrics import Metrics
 from service.pipeline import Pipeline, Sink
@@ -96,6 +97,8 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
                 service.cancel()
                 await asyncio.gather(service, return_exceptions=True)
                 return 1
+            except ConfigError:
+                raise
             except Exception:  # already logged by _serve
                 return 1
             return 0
@@ -122,8 +125,7 @@ async def _serve(config: Config, pipeline: Pipeline, fetcher: Fetcher | None, me
     delay = 0.5
     while not stop.is_set():
         try:
-            if config.kafka.create_topics:
-                await ensure_topics(config)
+            await check_topics_at_start(config)
             await Worker(config, pipeline, metrics, health, fetcher).run(stop)
             return
         except KafkaConnectionError as exc:
@@ -133,10 +135,44 @@ async def _serve(config: Config, pipeline: Pipeline, fetcher: Fetcher | None, me
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(_CONNECT_RETRY_MAX_S, delay * 2)
+        except ConfigError:  # the cluster's topics do not fit: exit 2 with the reason
+            stop.set()
+            raise
         except Exception:
             log.exception("worker failed")
             stop.set()
             raise
+
+
+async def check_topics_at_start(config: Config) -> None:
+    """Create missing topics (``kafka.create_topics``); refuse topics that would corrupt state."""
+    report = await ensure_topics(config, create=config.kafka.create_topics)
+    log_report(report)
+    if report.fatal:
+        problem = report.fatal[0]
+        raise ConfigError(problem.key, problem.message)
+    if report.missing:
+        names = ", ".join(spec.name for spec in report.missing)
+        raise ConfigError("kafka.create_topics", f"is false and topics are missing: {names} "
+                          "(create them with `article-ingest topics --create`)")
+
+
+async def check_topics(config: Config, create: bool, out: TextIO) -> int:
+    """``article-ingest topics``: one line per topic, then its problems; 0 when all fit, 1 when
+    some are missing (without ``--create``), 2 when one would corrupt state."""
+    try:
+        report = await ensure_topics(config, create)
+    except KafkaConnectionError as exc:
+        raise ConfigError("kafka.bootstrap_servers",
+                          f"cannot reach {config.kafka.bootstrap_servers}: {exc}") from exc
+    for spec in report.specs:
+        facts = report.existing.get(spec.name)
+        status = ("created" if spec.name in report.created else "exists") if facts else "missing"
+        shape = f"partitions={facts.partitions} replication={facts.replication}" if facts else ""
+        out.write(f"{spec.name}\t{spec.key}\t{status}\t{shape}\n")
+    for problem in report.problems:
+        out.write(f"{problem.severity.value}: {problem.key}: {problem.message}\n")
+    return 2 if report.fatal else 1 if report.missing else 0
 
 
 async def _replay_when_ready(config: Config, path: Path, health: Health,
@@ -163,7 +199,11 @@ async def replay(config: Config, source: BinaryIO, topic: str, rate: float) -> i
     options = client_options(dataclasses.replace(config.kafka, bootstrap_servers=bootstrap))
     producer = AIOKafkaProducer(**options, enable_idempotence=False,
                                 max_request_size=max_request_bytes(config.limits))
-    await producer.start()
+    try:
+        await producer.start()
+    except KafkaConnectionError as exc:
+        await producer.stop()  # closes what start() opened: no "Unclosed AIOKafkaProducer"
+        raise ConfigError("kafka.bootstrap_servers", f"cannot reach {bootstrap}: {exc}") from exc
     sent, started = 0, asyncio.get_running_loop().time()
     try:
         for _, line in jsonl_lines(source):
@@ -194,15 +234,13 @@ def _key_of(line: bytes) -> bytes | None:
 async def process_file(config: Config, source: BinaryIO, name: str,
                        out_dir: Path) -> dict[str, int]:
     """The pipeline offline: raw JSONL in, clean/clusters/dlq JSONL out (the records of ``run``)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files = _open_outputs(out_dir)
     metrics = Metrics()
     pipeline = build_pipeline(config, metrics)
     state = pipeline.new_state()
     fetcher = build_fetcher(config, metrics)
     deadline_s = config.limits.message_deadline_s
     counts = {"consumed": 0, "clean": 0, "clusters": 0, "dlq": 0}
-    files = {sink: (out_dir / f"{sink.value}.jsonl").open("wb")
-             for sink in (Sink.CLEAN, Sink.CLUSTERS, Sink.DLQ)}
 
     def write(sink: Sink, value: bytes) -> None:
         files[sink].write(value + b"\n")
@@ -228,6 +266,20 @@ async def process_file(config: Config, source: BinaryIO, name: str,
         for handle in files.values():
             handle.close()
     return counts
+
+
+def _open_outputs(out_dir: Path) -> dict[Sink, BinaryIO]:
+    """The three output files, or ConfigError naming ``--out`` when they cannot be written."""
+    files: dict[Sink, BinaryIO] = {}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for sink in (Sink.CLEAN, Sink.CLUSTERS, Sink.DLQ):
+            files[sink] = (out_dir / f"{sink.value}.jsonl").open("wb")
+    except OSError as exc:
+        for handle in files.values():
+            handle.close()
+        raise ConfigError("--out", f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    return files
 
 
 async def _process_batch(pipeline: Pipeline, fetcher: Fetcher | None, state: StoryState,

@@ -15,9 +15,19 @@ from typing import BinaryIO, NoReturn
 import orjson
 
 from service import __version__
-from service.config import Config, ConfigError, load_config
+from service.config import (
+    Config,
+    ConfigError,
+    annotated_defaults,
+    load_config,
+    redacted,
+    to_toml,
+)
 from service.edges.broker import BrokerError
 from service.logs import setup_logging
+
+_CONFIG_HELP = ("TOML file of settings (missing keys keep their defaults: "
+                "`article-ingest config` prints them)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run the service until SIGTERM/SIGINT")
-    run.add_argument("--config", type=Path, help="TOML file replacing config/default.toml")
+    run.add_argument("--config", type=Path, help=_CONFIG_HELP)
     run.add_argument("--embedded-broker", action="store_true",
                      help="start a local in-memory broker on loopback (demos and tests; needs "
                           "the 'embedded' extra)")
@@ -42,14 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     process.add_argument("input", help="raw messages, one JSON object per line, or - for stdin")
     process.add_argument("--out", type=Path, required=True,
                          help="directory for clean.jsonl, clusters.jsonl and dlq.jsonl")
-    process.add_argument("--config", type=Path, help="TOML file replacing config/default.toml")
+    process.add_argument("--config", type=Path, help=_CONFIG_HELP)
 
     replay = commands.add_parser("replay", help="publish raw messages to Kafka, as a crawler")
     replay.add_argument("input", help="raw messages, one per line, or - for stdin")
     replay.add_argument("--topic", help="target topic (default: topics.raw)")
     replay.add_argument("--rate", type=float, default=0.0,
                         help="messages per second (default: as fast as possible)")
-    replay.add_argument("--config", type=Path, help="TOML file replacing config/default.toml")
+    replay.add_argument("--config", type=Path, help=_CONFIG_HELP)
+
+    topics = commands.add_parser("topics", help="check the deployment's topics on the cluster "
+                                 "(for clusters where the service may not create topics)")
+    topics.add_argument("--create", action="store_true", help="create the missing topics")
+    topics.add_argument("--config", type=Path, help=_CONFIG_HELP)
+
+    settings = commands.add_parser("config", help="print the annotated defaults "
+                                   "(config/default.toml), or the effective settings")
+    settings.add_argument("--effective", action="store_true",
+                          help="the settings in force (file, INGEST_* variables), secrets hidden")
+    settings.add_argument("--config", type=Path, help=_CONFIG_HELP)
     return parser
 
 
@@ -72,9 +93,14 @@ def main(argv: list[str] | None = None) -> int:
             _check_codec(config)
         if args.command == "run":
             _check_run(args, config)
+        if args.command == "topics" and not config.kafka.bootstrap_servers:
+            raise ConfigError("kafka.bootstrap_servers", "required to check topics")
     except ConfigError as exc:
         print(f"article-ingest: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "config":
+        sys.stdout.write(to_toml(redacted(config)) if args.effective else annotated_defaults())
+        return 0
     setup_logging(config.service.log_level)
     try:
         return _dispatch(args, config)
@@ -115,6 +141,8 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
 
     if args.command == "run":
         return asyncio.run(app.run_service(config, args.embedded_broker, replay=args.replay))
+    if args.command == "topics":
+        return asyncio.run(app.check_topics(config, args.create, sys.stdout))
     source = _open_input(args.input)
     try:
         if args.command == "process":

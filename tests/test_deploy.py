@@ -204,19 +204,33 @@ def test_dashboard_panels_are_well_formed() -> None:
 
 # --- Dockerfile ---------------------------------------------------------------------------------
 
-def dockerfile_stages() -> list[list[tuple[str, str]]]:
-    """Instructions per build stage, continuation lines joined."""
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """Every instruction, continuation lines joined."""
     text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text(encoding="utf-8"))
+    lines = (line.strip() for line in text.splitlines())
+    return [(name.upper(), args.strip()) for name, _, args in
+            (line.partition(" ") for line in lines if line and not line.startswith("#"))]
+
+
+def dockerfile_stages() -> list[list[tuple[str, str]]]:
+    """Instructions per build stage (the global ARGs before the first FROM left out)."""
     stages: list[list[tuple[str, str]]] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        instruction, _, args = line.partition(" ")
-        if instruction.upper() == "FROM":
+    for instruction, args in dockerfile_instructions():
+        if instruction == "FROM":
             stages.append([])
-        stages[-1].append((instruction.upper(), args.strip()))
+        if stages:
+            stages[-1].append((instruction, args))
     return stages
+
+
+def base_image() -> str:
+    """The default of the BASE_IMAGE build argument every stage starts from."""
+    for instruction, args in dockerfile_instructions():
+        if instruction == "FROM":
+            break
+        if instruction == "ARG" and args.startswith("BASE_IMAGE="):
+            return args.partition("=")[2]
+    raise AssertionError("no global ARG BASE_IMAGE before the first FROM")
 
 
 def final_stage(instruction: str) -> list[str]:
@@ -235,10 +249,19 @@ def image_env() -> dict[str, str]:
 def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     stages = dockerfile_stages()
     assert len(stages) >= 2
-    assert all(stage[0][1].split()[0] == "python:3.11-slim" for stage in stages)
+    assert all(stage[0][1].split()[0] == "${BASE_IMAGE}" for stage in stages)
+    assert base_image().startswith("python:3.11-slim")
     user = final_stage("USER")[-1].split(":")[0]
     assert user.isdigit() and int(user) != 0
     assert any("--no-index" in args for args in final_stage("RUN")), "install only built wheels"
+
+
+def test_the_image_installs_no_broker() -> None:
+    """The embedded broker is an extra for laptops and tests; production images go without."""
+    installs = [args for args in final_stage("RUN") if "pip install" in args]
+    assert installs and all("article-ingest" in args and "[" not in args for args in installs)
+    built = [args for name, args in dockerfile_stages()[0] if name == "RUN"]
+    assert any(re.search(r"pip wheel .* \.$", args) for args in built)
 
 
 def test_dockerfile_runs_the_console_script() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from service.config import internal_topic
 from service.edges.broker import EmbeddedBroker
 from tests.conftest import REPO, SEEDS, shared_path
 from tests.harness import ServiceProcess, publish, read_topic, synthetic_articles, wait_for_topic
@@ -108,7 +109,7 @@ def _held(worker: ServiceProcess) -> tuple[list[int], int]:
            if worker.metric("ingest_consumer_lag", partition=str(p), topic="articles.raw")
            is not None]
     shards = worker.metric("ingest_consumer_lag", partition="0",
-                           topic="articles.internal.prepared") is not None
+                           topic=internal_topic("pair", "prepared")) is not None
     return raw, int(shards)
 
 

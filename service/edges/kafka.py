@@ -24,14 +24,12 @@ from typing import TYPE_CHECKING, Any
 import xxhash
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import (
     KafkaError,
     MessageSizeTooLargeError,
     RecordListTooLargeError,
     RecordTooLargeError,
-    TopicAlreadyExistsError,
 )
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import OffsetAndMetadata
@@ -98,28 +96,6 @@ def consumer_lag(end_offset: int, position: int) -> int:
 def shard_for(lang: str, shards: int) -> int:
     """The state shard of an article: by language, so one story's reports share a shard."""
     return xxhash.xxh3_64_intdigest(lang.encode()) % shards
-
-
-async def ensure_topics(config: Config) -> None:
-    """Create missing topics; the changelog is compacted so restore reads only live state."""
-    replication = config.kafka.topic_replication_factor
-    partitions = config.kafka.topic_partitions
-    shards = config.kafka.state_shards
-    wanted = [NewTopic(name, partitions, replication) for name in
-              (config.topics.raw, config.topics.clean, config.topics.clusters, config.topics.dlq)]
-    wanted.append(NewTopic(config.topics.prepared, shards, replication))
-    wanted.append(NewTopic(config.topics.state, shards, replication,
-                           topic_configs={"cleanup.policy": "compact"}))
-    admin = AIOKafkaAdminClient(**client_options(config.kafka))
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [topic for topic in wanted if topic.name not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
-                await admin.create_topics(missing)
-    finally:
-        await admin.close()
 
 
 @dataclass
