@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import fnmatch
 import json
 import re
@@ -436,6 +437,62 @@ def test_k8s_manifests_match_the_api_schemas() -> None:
     assert built_in <= resources.keys()
     for kind in built_in:
         kubernetes_validate.validate(resources[kind], "1.29.0", strict=True)
+
+
+def custom_resource_models() -> dict[str, Any]:
+    """Pydantic models generated from the KEDA and Prometheus Operator CRD schemas (offline)."""
+    from cloudcoil.models.keda.v1alpha1 import ScaledObject
+    from cloudcoil.models.prometheus_operator.v1 import PodMonitor, PrometheusRule
+
+    return {"ScaledObject": ScaledObject, "PodMonitor": PodMonitor,
+            "PrometheusRule": PrometheusRule}
+
+
+def strictly_valid(model: Any, resource: dict[str, Any]) -> bool:
+    """Valid against the CRD's schema, and every field known to it (read back unchanged)."""
+    parsed = model.model_validate(resource)
+    return bool(parsed.model_dump(by_alias=True, exclude_unset=True, mode="json") == resource)
+
+
+def test_custom_resources_match_their_crd_schemas() -> None:
+    resources = manifests()
+    for kind, model in custom_resource_models().items():
+        assert strictly_valid(model, resources[kind]), f"{kind}: a field its CRD does not know"
+
+
+def test_crd_schema_checks_catch_mistakes() -> None:
+    import pydantic
+
+    models, resources = custom_resource_models(), manifests()
+    misspelled = copy.deepcopy(resources["ScaledObject"])
+    misspelled["spec"]["scaleTargetReference"] = misspelled["spec"].pop("scaleTargetRef")
+    with pytest.raises(pydantic.ValidationError):
+        strictly_valid(models["ScaledObject"], misspelled)
+    unknown = copy.deepcopy(resources["PodMonitor"])
+    unknown["spec"]["podMetricsEndpoints"][0]["scrapeEvery"] = "15s"
+    assert not strictly_valid(models["PodMonitor"], unknown)
+    bad_duration = copy.deepcopy(resources["PrometheusRule"])
+    alert = next(r for g in bad_duration["spec"]["groups"] for r in g["rules"] if "for" in r)
+    alert["for"] = "five minutes"
+    with pytest.raises(pydantic.ValidationError):
+        strictly_valid(models["PrometheusRule"], bad_duration)
+
+
+def test_prometheusrule_is_generated_from_the_rules() -> None:
+    """Kubernetes loads the same alerts as deploy/prometheus/rules.yml: regenerate with
+    `python -m tests.prometheusrule` after editing the rules."""
+    from tests.prometheusrule import TARGET, render
+
+    assert TARGET.read_text(encoding="utf-8") == render()
+    generated = manifests()["PrometheusRule"]["spec"]["groups"]
+    assert generated == load_yaml(PROM / "rules.yml")["groups"]
+
+
+def test_prometheusrule_rules_pass_promtool(tmp_path: Path) -> None:
+    groups = tmp_path / "groups.yml"
+    groups.write_text(yaml.safe_dump({"groups": manifests()["PrometheusRule"]["spec"]["groups"]}))
+    done = promtool("check", "rules", str(groups))
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_kustomization_lists_every_manifest() -> None:
