@@ -17,7 +17,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from service.config import Config, ConfigError
+from service import __version__
+from service.config import Config, ConfigError, redacted
 from service.edges.broker import EmbeddedBroker
 from service.edges.fetch import Fetcher
 from service.edges.http import Health, HttpServer
@@ -28,6 +29,7 @@ from service.metrics import Metrics
 from service.pipeline import Pipeline, Sink
 from service.records import Origin
 from service.state.stories import StoryState
+from service.summary import summarize
 
 log = logging.getLogger("service")
 
@@ -63,6 +65,8 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
 
+    log.info("starting", extra={"version": __version__, "embedded_broker": embedded,
+                                "config": redacted(config)})
     metrics, health = Metrics(), Health()
     broker: EmbeddedBroker | None = None
     if embedded:
@@ -83,6 +87,8 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
                 await stack.enter_async_context(fetcher)
             service = asyncio.create_task(_serve(config, pipeline, fetcher, metrics, health,
                                                  stop), name="worker")
+            summary = asyncio.create_task(summarize(metrics, config.service.summary_interval_s))
+            service.add_done_callback(lambda _: summary.cancel())
             if replay is not None:
                 feeder = asyncio.create_task(_replay_when_ready(config, replay, health, stop))
                 service.add_done_callback(lambda _: feeder.cancel())
@@ -123,6 +129,8 @@ async def _serve(config: Config, pipeline: Pipeline, fetcher: Fetcher | None, me
                  health: Health, stop: asyncio.Event) -> None:
     """Connect (retrying while the broker is unreachable) and run a worker until ``stop``."""
     delay = 0.5
+    log.info("connecting", extra={"bootstrap_servers": config.kafka.bootstrap_servers,
+                                  "group_id": config.kafka.group_id})
     while not stop.is_set():
         try:
             await check_topics_at_start(config)

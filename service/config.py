@@ -120,6 +120,7 @@ class LimitsConfig:
 class ServiceConfig:
     shutdown_grace_s: float = 10.0
     log_level: str = "info"
+    summary_interval_s: float = 60.0
 
 
 @dataclass(frozen=True)

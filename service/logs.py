@@ -39,3 +39,9 @@ def setup_logging(level: str) -> None:
     root.setLevel(level.upper())
     # The Kafka client logs every reconnect attempt at ERROR; ours are summarized already.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    # One line per retry: the service logs each failed send ("produce failed, retrying") and
+    # each unreachable broker ("broker unreachable" / "broker probe failed") itself, so the
+    # client's own lines for the same events would double them (debug keeps them).
+    muted = logging.CRITICAL if root.level > logging.DEBUG else logging.NOTSET
+    for name in ("aiokafka.producer", "aiokafka.client", "aiokafka.conn"):
+        logging.getLogger(name).setLevel(muted)

@@ -5,12 +5,16 @@ from an installed package."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -24,7 +28,10 @@ from service.config import (
 )
 from service.edges.broker import EmbeddedBroker, free_port
 from service.edges.topics import Severity, TopicFacts, check_topics, topic_specs
+from service.logs import setup_logging
+from service.summary import summary_fields
 from tests.conftest import REPO, SEEDS
+from tests.harness import ServiceProcess, publish
 
 
 def cli(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
@@ -193,3 +200,63 @@ def test_run_without_topic_creation_refuses_missing_topics(broker: EmbeddedBroke
                INGEST_HTTP__PORT="0")
     assert_one_line(done, "kafka.create_topics")
     assert "article-ingest topics --create" in done.stderr
+
+
+# -- what operators see in the logs ----------------------------------------------------------
+
+def test_summary_fields_count_the_interval_and_report_gauges_now() -> None:
+    before = {"consumed": 100.0, "produced": 250.0, "clean": 90.0, "duplicate": 5.0,
+              "dead_letter": 5.0, "lag": 40.0, "in_flight": 3.0, "state_articles": 95.0,
+              "clusters_active": 20.0}
+    after = {**before, "consumed": 400.0, "produced": 1000.0, "clean": 380.0, "lag": 0.0,
+             "state_articles": 385.0}
+    fields = summary_fields(before, after, 10.0)
+    assert fields["consumed"] == 300 and fields["produced"] == 750 and fields["clean"] == 290
+    assert fields["consumed_per_s"] == 30.0
+    assert (fields["lag"], fields["state_articles"]) == (0, 385)
+
+
+def test_a_retry_logs_one_line() -> None:
+    """The client's own lines about failed sends and unreachable brokers are muted, since the
+    service logs each retry itself; debug keeps them."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("info")
+        sender = logging.getLogger("aiokafka.producer.sender")
+        assert sender.getEffectiveLevel() == logging.CRITICAL
+        assert logging.getLogger("aiokafka.client").getEffectiveLevel() == logging.CRITICAL
+        assert logging.getLogger("aiokafka.consumer").getEffectiveLevel() == logging.WARNING
+        setup_logging("debug")
+        assert sender.getEffectiveLevel() < logging.CRITICAL
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.mark.integration
+def test_operators_see_config_assignments_restore_and_summaries(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    service = ServiceProcess(broker.bootstrap, tmp_path, group="logs",
+                             kafka__sasl_password="hunter2", service__summary_interval_s="0.5")
+    try:
+        service.wait_ready()
+        publish(broker.bootstrap, "articles.raw", SEEDS.read_bytes().splitlines())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and '"summary"' not in service.logs():
+            time.sleep(0.2)
+    finally:
+        service.stop()
+    lines = [orjson.loads(line) for line in service.logs().splitlines() if line.startswith("{")]
+    by_msg: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        by_msg.setdefault(line["msg"], []).append(line)
+    assert "hunter2" not in service.logs()
+    started = by_msg["starting"][0]
+    assert started["config"]["kafka"]["sasl_password"] == "(hidden)"
+    assert started["config"]["topics"]["state"] == "logs-state-changelog"
+    held = by_msg["partitions assigned"][0]["partitions"]
+    assert len(held["articles.raw"]) == 12 and held["logs-prepared-repartition"] == [0]
+    assert by_msg["state restored"][0]["shard"] == 0
+    assert {"ready", "connecting", "restoring state"} <= by_msg.keys()
+    assert any(summary["consumed"] > 0 for summary in by_msg["summary"])

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.metrics import Metrics
+
+log = logging.getLogger("service.health")
 
 _MAX_REQUEST_LINE = 8192
 _READ_TIMEOUT_S = 5.0
@@ -26,6 +29,11 @@ class Health:
     why_not: str = "starting"
 
     def set_ready(self, ready: bool, why_not: str = "") -> None:
+        if ready != self.ready:  # transitions only: the probes call this every few seconds
+            if ready:
+                log.info("ready")
+            else:
+                log.info("not ready", extra={"reason": why_not})
         self.ready = ready
         self.why_not = "" if ready else why_not
 

@@ -52,6 +52,7 @@ log = logging.getLogger("service.kafka")
 _LAG_INTERVAL_S = 2.0
 _PROBE_TIMEOUT_S = 3.0
 _RESTORE_IDLE_MS = 500
+_RESTORE_REPORT_S = 5.0  # a restore under way logs its progress this often
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 5.0
 _SETTLE_SLICE = 256  # articles reconsidered per slice of an idle settle (75-160 ms)
@@ -469,7 +470,7 @@ class Worker:
                 attempt += 1
                 self.health.set_ready(False, f"produce failing: {type(exc).__name__}")
                 log.warning("produce failed, retrying",
-                            extra={"topic": send.topic, "attempt": attempt, "error": str(exc)})
+                            extra={**_about(send), "attempt": attempt, "error": str(exc)})
                 delay = min(_RETRY_MAX_S, _RETRY_BASE_S * 2 ** attempt)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 future = await self.producer.send(send.topic, send.value, key=send.key,
@@ -480,7 +481,7 @@ class Worker:
         ``limits.max_record_bytes``): its message becomes a too_large dead letter, which keeps
         none of the raw bytes when a dead letter itself was refused."""
         size = len(send.value or b"")
-        log.error("record refused as too large", extra={"topic": send.topic, "bytes": size,
+        log.error("record refused as too large", extra={**_about(send), "bytes": size,
                                                         "error": type(error).__name__})
         if send.origin is None:  # a shard's own record: there is no message to stand in for
             return
@@ -520,6 +521,8 @@ class Worker:
     # -- rebalance and state ---------------------------------------------------------------
 
     async def on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        revoked = list(revoked)
+        log.info("partitions revoked", extra={"partitions": _partitions(revoked)})
         async with self._handling:
             await self.flush()
         for tp in revoked:
@@ -532,6 +535,9 @@ class Worker:
                 self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
 
     async def on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        assigned = list(assigned)
+        log.info("partitions assigned", extra={"partitions": _partitions(assigned),
+                                               "held": _partitions(self.consumer.assignment())})
         for tp in assigned:
             if tp.topic == self.config.topics.prepared:
                 await self._shard(tp.partition)
@@ -566,10 +572,17 @@ class Worker:
             await reader.seek_to_beginning(tp)
             end = (await reader.end_offsets([tp]))[tp]
             entries: list[tuple[bytes, bytes | None]] = []
+            log.info("restoring state", extra={"shard": shard, "topic": tp.topic, "end": end})
+            reported = started
             while True:
                 records = await reader.getmany(tp, timeout_ms=_RESTORE_IDLE_MS, max_records=5000)
                 messages = records.get(tp, [])
                 entries.extend((m.key, m.value) for m in messages if m.key is not None)
+                if messages and time.perf_counter() - reported >= _RESTORE_REPORT_S:
+                    reported = time.perf_counter()
+                    log.info("restoring state", extra={
+                        "shard": shard, "entries": len(entries), "offset": messages[-1].offset,
+                        "end": end, "seconds": round(reported - started, 1)})
                 if not messages and await reader.position(tp) >= end:
                     break
             retired = state.restore(entries)
@@ -607,6 +620,24 @@ class Worker:
             return
         if all(restore.done() for restore in self._restores.values()):
             self.health.set_ready(True)
+
+
+def _partitions(tps: Iterable[TopicPartition]) -> dict[str, list[int]]:
+    """Partitions by topic, for log lines an operator reads."""
+    by_topic: dict[str, list[int]] = {}
+    for tp in sorted(tps):
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    return by_topic
+
+
+def _about(send: _Send) -> dict[str, Any]:
+    """Where a record goes and which consumed message it came from: per-message log fields."""
+    fields: dict[str, Any] = {"topic": send.topic, "partition": send.partition,
+                              "key": send.key.decode("utf-8", "replace") if send.key else None}
+    if send.origin is not None:
+        fields.update(source_topic=send.origin.topic, source_partition=send.origin.partition,
+                      source_offset=send.origin.offset)
+    return fields
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
