@@ -260,3 +260,30 @@ def test_operators_see_config_assignments_restore_and_summaries(
     assert by_msg["state restored"][0]["shard"] == 0
     assert {"ready", "connecting", "restoring state"} <= by_msg.keys()
     assert any(summary["consumed"] > 0 for summary in by_msg["summary"])
+
+
+# -- packaging -------------------------------------------------------------------------------
+
+def test_the_version_lives_in_one_place_and_the_rest_follows_it() -> None:
+    from service import __version__
+    from service.config import FetchConfig
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "service.__version__"}
+    kustomization = (REPO / "deploy" / "k8s" / "kustomization.yaml").read_text()
+    assert f"newTag: {__version__}" in kustomization
+    for manifest in ("k8s/deployment.yaml", "docker-compose.yml"):
+        assert f"image: article-ingest:{__version__}" in (REPO / "deploy" / manifest).read_text()
+    major_minor = ".".join(__version__.split(".")[:2])
+    assert FetchConfig().user_agent.startswith(f"article-ingest/{major_minor} ")
+
+
+def test_metadata_names_the_license_and_the_project() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    assert all((REPO / name).is_file() for name in project["license-files"])
+    assert "Apache License" in (REPO / "LICENSE").read_text()
+    assert {"Homepage", "Repository"} <= project["urls"].keys()
+    extras = project["optional-dependencies"]
+    assert {"embedded", "zstd", "lz4", "snappy"} <= extras.keys()
