@@ -307,8 +307,11 @@ def _collect_env(env: Mapping[str, str], into: dict[str, dict[str, tuple[Any, bo
     known = _section_classes()
     for var, value in env.items():
         section, sep, name = var[len(ENV_PREFIX):].lower().partition("__")
-        if not var.startswith(ENV_PREFIX) or not sep:
-            continue  # not ours: Docker links and Kubernetes set INGEST_PORT=tcp://... and such
+        if not var.startswith(ENV_PREFIX) or not sep or "_" in section:
+            # Not ours: Docker links and Kubernetes set INGEST_PORT=tcp://... and such, and a
+            # Docker link passes a linked container's variables on as INGEST_ENV_<NAME>; no
+            # section name has an underscore.
+            continue
         if section not in known or name not in _field_types(known[section]):
             raise ConfigError(var, "unknown setting (expected INGEST_<SECTION>__<KEY>)")
         into.setdefault(section, {})[name] = (value, True)

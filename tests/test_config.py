@@ -140,7 +140,8 @@ def test_a_secret_of_the_wrong_type_is_not_echoed(tmp_path: object) -> None:
 def test_variables_without_section_and_key_are_not_ours() -> None:
     """Docker links and Kubernetes service variables for anything named "ingest"."""
     config = load_config(env={"INGEST_PORT": "tcp://10.0.0.7:9400", "INGEST_SERVICE_HOST": "x",
-                              "INGEST_PORT_9400_TCP_ADDR": "10.0.0.7"})
+                              "INGEST_PORT_9400_TCP_ADDR": "10.0.0.7",
+                              "INGEST_ENV_INGEST_KAFKA__GROUP_ID": "linked"})
     assert config == Config()
     with pytest.raises(ConfigError, match="INGEST_KAFKA__NOPE"):
         load_config(env={"INGEST_KAFKA__NOPE": "1"})

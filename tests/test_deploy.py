@@ -569,3 +569,69 @@ def test_k8s_rollout_never_needs_a_spare_partition() -> None:
     """A surge pod gets no partition when replicas equal partitions, so it would never be ready."""
     rolling = manifests()["Deployment"]["spec"]["strategy"]["rollingUpdate"]
     assert rolling == {"maxSurge": 0, "maxUnavailable": 1}
+
+
+# --- memory limits against the measured sizing --------------------------------------------------
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9}
+
+
+def k8s_quantity_mb(quantity: str) -> float:
+    """A Kubernetes memory quantity (``1536Mi``, ``2Gi``, ``2G``) in MiB."""
+    for units in (_BINARY, _DECIMAL):
+        for suffix, factor in units.items():
+            if quantity.endswith(suffix):
+                return float(quantity[:-len(suffix)]) * factor / 2**20
+    return float(quantity) / 2**20
+
+
+def compose_bytes_mb(value: str) -> float:
+    """A compose byte value (``512M``, ``2g``: binary units, as Docker reads them) in MiB."""
+    factors = {"k": 2**10, "m": 2**20, "g": 2**30}
+    suffix = value[-1].lower().rstrip("b")
+    return float(value[:-1]) * factors[suffix] / 2**20 if suffix in factors else \
+        float(value) / 2**20
+
+
+def sizing() -> dict[str, Any]:
+    """deploy/sizing.json, written by `python -m bench.bench_memory --write`."""
+    return dict(json.loads((DEPLOY / "sizing.json").read_text()))
+
+
+def needed_mb(max_articles: int) -> float:
+    """The projected peak of a shard owner at that window cap, with the sizing's headroom."""
+    figures = sizing()
+    peak = figures["base_mb"] + figures["per_100k_articles_mb"] * max_articles / 100_000
+    return float(peak * figures["headroom"])
+
+
+def test_sizing_data_is_current() -> None:
+    """Measured at the default window cap, and its projection follows its own formula."""
+    figures = sizing()
+    assert figures["max_articles"] == Config().stories.max_articles
+    assert figures["headroom"] >= 1.25
+    assert figures["projected_peak_mb"] == pytest.approx(
+        figures["base_mb"] + figures["per_100k_articles_mb"] * figures["max_articles"] / 100_000,
+        abs=1)
+    assert len(figures["points"]) >= 3 and figures["command"].startswith("python -m bench.")
+
+
+def test_k8s_memory_limit_covers_the_measured_peak() -> None:
+    """A pod that owns a shard must not be killed before its window reaches its cap."""
+    configured = k8s_config().stories.max_articles
+    resources = pod_spec()["containers"][0]["resources"]
+    assert k8s_quantity_mb(resources["limits"]["memory"]) >= needed_mb(configured)
+    request = k8s_quantity_mb(resources["requests"]["memory"])
+    assert request >= needed_mb(configured) / sizing()["headroom"], "request the projected peak"
+
+
+def test_compose_memory_limit_covers_the_measured_peak() -> None:
+    configured = load_config(env=service_env("ingest")).stories.max_articles
+    limit = compose()["services"]["ingest"]["deploy"]["resources"]["limits"]["memory"]
+    assert compose_bytes_mb(str(limit)) >= needed_mb(configured)
+
+
+def test_quantity_parsers() -> None:
+    assert k8s_quantity_mb("1Gi") == 1024 and k8s_quantity_mb("2G") == pytest.approx(1907.3, 0.01)
+    assert compose_bytes_mb("512M") == 512 and compose_bytes_mb("2g") == 2048
