@@ -7,7 +7,9 @@ import contextlib
 import dataclasses
 import errno
 import logging
+import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,7 @@ from service.config import Config, ConfigError, redacted
 from service.edges.broker import EmbeddedBroker
 from service.edges.fetch import Fetcher
 from service.edges.http import Health, HttpServer
-from service.edges.kafka import Worker, client_options, max_request_bytes
+from service.edges.kafka import TopicsMissing, Worker, client_options, max_request_bytes
 from service.edges.topics import ensure_topics, log_report
 from service.flow import prepare_batch
 from service.metrics import Metrics
@@ -35,6 +37,10 @@ log = logging.getLogger("service")
 
 _FILE_BATCH = 64
 _CONNECT_RETRY_MAX_S = 10.0
+# After SIGTERM the worker has this share of service.shutdown_grace_s to finish and commit; the
+# rest goes to cancelling it, and a timer ends the process hard shortly after the grace.
+_GRACE_TO_FINISH = 0.8
+_HARD_EXIT_MARGIN_S = 0.5
 
 
 def utc_now() -> datetime:
@@ -94,14 +100,15 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
                 service.add_done_callback(lambda _: feeder.cancel())
             await stop.wait() if not service.done() else None
             stop.set()
-            log.info("stopping", extra={"grace_s": config.service.shutdown_grace_s})
+            grace = config.service.shutdown_grace_s
+            log.info("stopping", extra={"grace_s": grace})
+            _exit_hard_after(grace + _HARD_EXIT_MARGIN_S, broker)
             try:
-                await asyncio.wait_for(asyncio.shield(service),
-                                       config.service.shutdown_grace_s)
+                await asyncio.wait_for(asyncio.shield(service), grace * _GRACE_TO_FINISH)
             except TimeoutError:
                 log.error("shutdown grace exceeded; uncommitted work will be redelivered")
                 service.cancel()
-                await asyncio.gather(service, return_exceptions=True)
+                await asyncio.wait([service], timeout=grace * (1 - _GRACE_TO_FINISH))
                 return 1
             except ConfigError:
                 raise
@@ -113,6 +120,22 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
         if broker is not None:
             broker.stop()
             log.info("embedded broker stopped")
+
+
+def _exit_hard_after(seconds: float, broker: EmbeddedBroker | None) -> None:
+    """Arm a timer thread that ends the process (exit 1) if it is still alive in ``seconds``:
+    SIGTERM must end it even when the Kafka client or a stuck loop does not let go."""
+    def exit_hard() -> None:
+        log.error("shutdown grace exceeded by the teardown; exiting hard")
+        if broker is not None and broker.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(broker.pid, signal.SIGKILL)
+        logging.shutdown()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, exit_hard)
+    timer.daemon = True
+    timer.start()
 
 
 async def _listen(http: HttpServer) -> None:
@@ -143,6 +166,10 @@ async def _serve(config: Config, pipeline: Pipeline, fetcher: Fetcher | None, me
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(_CONNECT_RETRY_MAX_S, delay * 2)
+        except TopicsMissing as exc:
+            log.error("worker stopped", extra={"error": str(exc)})
+            stop.set()
+            raise
         except ConfigError:  # the cluster's topics do not fit: exit 2 with the reason
             stop.set()
             raise
@@ -185,7 +212,7 @@ async def check_topics(config: Config, create: bool, out: TextIO) -> int:
 
 async def _replay_when_ready(config: Config, path: Path, health: Health,
                              stop: asyncio.Event) -> None:
-    while not health.ready and not stop.is_set():
+    while not health.serving and not stop.is_set():
         await asyncio.sleep(0.1)
     if not stop.is_set():
         with path.open("rb") as source:

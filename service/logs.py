@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -31,9 +33,39 @@ class JsonFormatter(logging.Formatter):
                             option=orjson.OPT_PASSTHROUGH_DATACLASS).decode()
 
 
+class RepeatLimit(logging.Filter):
+    """Lets one record per message template of the Kafka client through every ``every_s``
+    seconds and counts the rest into the next one's ``repeated`` field: aiokafka retries some
+    failures (a commit to a topic that is gone) ten times a second, each with an ERROR line."""
+
+    def __init__(self, every_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._every_s = every_s
+        self._clock = clock
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka"):
+            return True
+        key = (record.name, str(record.msg))
+        now = self._clock()
+        shown, held = self._seen.get(key, (-self._every_s, 0))
+        if now - shown < self._every_s:
+            self._seen[key] = (shown, held + 1)
+            return False
+        if len(self._seen) > 1000:  # templates are few; this only bounds a surprise
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        if held:
+            record.repeated = held
+        return True
+
+
 def setup_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RepeatLimit())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

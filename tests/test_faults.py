@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -130,3 +130,80 @@ def test_rebalance_under_load_three_workers_one_leaves_one_joins(
         for worker in (first, second, third):
             if worker is not None:
                 worker.kill()
+
+
+def _ensure_topics(bootstrap: str) -> None:
+    import asyncio
+
+    from service.config import load_config
+    from service.edges.topics import ensure_topics
+
+    config = load_config(env={"INGEST_KAFKA__BOOTSTRAP_SERVERS": bootstrap})
+    asyncio.run(ensure_topics(config, create=True))
+
+
+def _readiness_until(service: ServiceProcess, done: Callable[[], bool],
+                     timeout_s: float) -> list[str]:
+    """The distinct /readyz answers seen (polled every 0.2 s) until ``done()`` or the timeout."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not done():
+        try:
+            status, body = service.get("/readyz")
+        except OSError:
+            status, body = 0, "unreachable"
+        if not seen or seen[-1] != f"{status} {body.strip()}":
+            seen.append(f"{status} {body.strip()}")
+        time.sleep(0.2)
+    return seen
+
+
+def test_a_broker_restarted_empty_gets_its_topics_back_and_work_resumes(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    service = ServiceProcess(broker.bootstrap, tmp_path, group="empty")
+    try:
+        service.wait_ready()
+        publish(broker.bootstrap, "articles.raw", synthetic_articles(5, seed=21))
+        read_topic(broker.bootstrap, "articles.clean", expect=5, timeout_s=30, settle_s=0.2)
+        broker.stop()
+        broker.start()
+        seen = _readiness_until(service, lambda: False, timeout_s=4)
+        assert any("not ready: topics missing: " in answer and "articles.raw" in answer
+                   for answer in seen), seen
+        service.wait_ready(timeout_s=40)
+        publish(broker.bootstrap, "articles.raw", synthetic_articles(4, seed=22))
+        clean = read_topic(broker.bootstrap, "articles.clean", expect=4, timeout_s=40)
+        assert {record["id"] for _, record in clean} >= {f"syn-22-{i}" for i in range(4)}
+        assert service.stop() == 0
+        logs = service.logs()
+        assert "topics recreated" in logs
+        assert logs.count("OffsetCommit failed") <= 3, "commit failures are logged sparingly"
+    finally:
+        service.kill()
+
+
+def test_a_broker_restarted_empty_without_create_topics_fails_loudly_and_sigterm_ends_it(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """Readiness names the missing topics; SIGTERM then ends the worker within its grace; left
+    alone, a second worker exits non-zero by itself with a line saying why."""
+    _ensure_topics(broker.bootstrap)
+    settings = {"kafka__create_topics": "false", "service__shutdown_grace_s": "3"}
+    first = ServiceProcess(broker.bootstrap, tmp_path, group="gone", **settings)
+    second = ServiceProcess(broker.bootstrap, tmp_path, group="gone2", **settings)
+    try:
+        first.wait_ready()
+        second.wait_ready()
+        publish(broker.bootstrap, "articles.raw", synthetic_articles(5, seed=23))
+        read_topic(broker.bootstrap, "articles.clean", expect=5, timeout_s=30, settle_s=0.2)
+        broker.stop()
+        broker.start()
+        seen = _readiness_until(first, lambda: False, timeout_s=4)
+        assert any("not ready: topics missing: " in answer for answer in seen), seen
+        started = time.monotonic()
+        first.stop(timeout_s=10)
+        assert time.monotonic() - started < 3 + 1.5, "SIGTERM ends it within the grace"
+        assert second.process.wait(30) != 0
+        assert "kafka.create_topics is off" in second.logs()
+    finally:
+        first.kill()
+        second.kill()

@@ -23,6 +23,21 @@ def test_readyz_follows_health_and_healthz_always_answers() -> None:
     assert server.respond("POST", "/metrics")[0] == 405
 
 
+def test_readyz_names_a_standing_problem_while_connected_and_clears_with_it() -> None:
+    health = Health()
+    server = HttpServer("127.0.0.1", 0, Metrics(), health)
+    health.set_ready(True)
+    health.report("topics", "topics missing: articles.raw")
+    health.report("commit", "offset commits failing: UnknownTopicOrPartitionError")
+    status, _, body = server.respond("GET", "/readyz")
+    assert status == 503
+    assert body == (b"not ready: topics missing: articles.raw; offset commits failing: "
+                    b"UnknownTopicOrPartitionError\n")
+    health.report("topics")
+    health.report("commit")
+    assert server.respond("GET", "/readyz")[0] == 200
+
+
 def test_metrics_expose_the_spec_names() -> None:
     metrics = Metrics()
     metrics.messages_consumed.labels("articles.raw").inc()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -23,10 +23,13 @@ _READ_TIMEOUT_S = 5.0
 
 @dataclass
 class Health:
-    """Readiness as the Kafka edge reports it: connected and holding partitions."""
+    """Readiness as the Kafka edge reports it: connected and holding partitions (``ready``),
+    with no standing problem (``problems``: topics missing, commits failing), so /readyz says
+    what is wrong even while the connection looks fine."""
 
     ready: bool = False
     why_not: str = "starting"
+    problems: dict[str, str] = field(default_factory=dict)
 
     def set_ready(self, ready: bool, why_not: str = "") -> None:
         if ready != self.ready:  # transitions only: the probes call this every few seconds
@@ -36,6 +39,22 @@ class Health:
                 log.info("not ready", extra={"reason": why_not})
         self.ready = ready
         self.why_not = "" if ready else why_not
+
+    def report(self, problem: str, detail: str = "") -> None:
+        """Raise (with a ``detail``) or clear (without) one standing problem."""
+        if detail:
+            self.problems[problem] = detail
+        else:
+            self.problems.pop(problem, None)
+
+    @property
+    def serving(self) -> bool:
+        return self.ready and not self.problems
+
+    @property
+    def status(self) -> str:
+        """Why not serving: the standing problems, else the connection's state."""
+        return "; ".join(self.problems.values()) or self.why_not
 
 
 class HttpServer:
@@ -65,14 +84,14 @@ class HttpServer:
         if method not in ("GET", "HEAD"):
             return 405, "text/plain", b"method not allowed\n"
         if path == "/metrics":
-            self.metrics.ready.set(1 if self.health.ready else 0)
+            self.metrics.ready.set(1 if self.health.serving else 0)
             return 200, CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
         if path == "/healthz":
             return 200, "text/plain", b"ok\n"
         if path == "/readyz":
-            if self.health.ready:
+            if self.health.serving:
                 return 200, "text/plain", b"ready\n"
-            return 503, "text/plain", f"not ready: {self.health.why_not}\n".encode()
+            return 503, "text/plain", f"not ready: {self.health.status}\n".encode()
         return 404, "text/plain", b"not found\n"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

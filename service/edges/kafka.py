@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import (
+    CommitFailedError,
     KafkaError,
     MessageSizeTooLargeError,
     RecordListTooLargeError,
@@ -56,6 +57,10 @@ _RESTORE_REPORT_S = 5.0  # a restore under way logs its progress this often
 _RETRY_BASE_S = 0.2
 _RETRY_MAX_S = 5.0
 _SETTLE_SLICE = 256  # articles reconsidered per slice of an idle settle (75-160 ms)
+_COMMIT_TIMEOUT_S = 5.0  # aiokafka retries a commit forever (e.g. on a topic that is gone)
+_COMMIT_BACKOFF_MAX_S = 30.0
+_COMPLAINT_EVERY_S = 30.0  # a standing failure is logged once per this, with its count
+_MISSING_TOPICS_GRACE_S = 10.0  # topics may vanish for a moment while a broker restarts
 _RECORD_OVERHEAD = 16384  # a record's key (ids up to 2048 characters) and framing
 # The producer's or the broker's "too large": retrying can never succeed.
 _REFUSED_AS_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
@@ -169,6 +174,11 @@ class Worker:
         self._room = asyncio.Condition()
         self._handling = asyncio.Lock()
         self._last_commit = time.monotonic()
+        self._commit_failures = 0
+        self._commit_after = 0.0  # monotonic time before which a failing commit is not retried
+        self._complained_at = 0.0
+        self._missing_since: float | None = None
+        self._lag: asyncio.Task[None] | None = None
         self._last_decided: dict[int, float] = {}  # shard -> when it last decided, until settled
         self._settle_moved: dict[int, int] = {}  # shard -> articles its settle under way moved
 
@@ -181,7 +191,7 @@ class Worker:
             self.consumer.subscribe([topics.raw, topics.prepared], listener=_Rebalance(self))
             await self.consumer.start()
             acker = self._acker = asyncio.create_task(self._ack_loop(), name="ack-loop")
-            lag = asyncio.create_task(self._lag_loop(), name="lag-loop")
+            lag = self._lag = asyncio.create_task(self._lag_loop(), name="lag-loop")
             try:
                 await self._poll_loop(stop)
                 self._abandon_fetches()  # their messages are redelivered: never wait on a host
@@ -201,8 +211,9 @@ class Worker:
         settling = False
         try:
             while not stop.is_set():
-                if self._acker is not None and self._acker.done():
-                    self._acker.result()  # the ack loop died: surface its error, stop consuming
+                for task in (self._acker, self._lag):
+                    if task is not None and task.done():
+                        task.result()  # a helper loop died: surface its error, stop consuming
                 async with self._room:
                     await self._room.wait_for(
                         lambda: self._in_flight < self.config.kafka.max_in_flight)
@@ -401,8 +412,9 @@ class Worker:
                     await self._drop_pending()
                 if not self._pending:
                     self._drained.set()
-            if self._acked and (not self._pending
-                                or time.monotonic() - self._last_commit >= interval):
+            now = time.monotonic()
+            if self._acked and now >= self._commit_after and (
+                    not self._pending or now - self._last_commit >= interval):
                 await self._commit()
 
     @staticmethod
@@ -504,12 +516,37 @@ class Worker:
             return
         started = time.perf_counter()
         try:
-            await self.consumer.commit(offsets)
-        except KafkaError as exc:  # e.g. a rebalance took the partitions: they are redelivered
+            await asyncio.wait_for(self.consumer.commit(offsets), _COMMIT_TIMEOUT_S)
+        except CommitFailedError as exc:  # a rebalance took the partitions: they are redelivered
             log.warning("commit failed", extra={"error": str(exc)})
             return
+        except (KafkaError, TimeoutError) as exc:
+            self._commit_failed(offsets, exc)
+            return
+        if self._commit_failures:
+            log.info("commits succeed again", extra={"failures": self._commit_failures})
+            self._commit_failures = 0
+            self.health.report("commit")
         self._last_commit = time.monotonic()
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
+
+    def _commit_failed(self, offsets: dict[TopicPartition, OffsetAndMetadata],
+                       error: BaseException) -> None:
+        """Keep the offsets for the next try, after a growing pause; say so on /readyz and in
+        the log (once per ``_COMPLAINT_EVERY_S``, not at every retry)."""
+        for tp, committed in offsets.items():
+            self._acked[tp] = max(committed.offset, self._acked.get(tp, 0))
+        self._commit_failures += 1
+        pause = min(_COMMIT_BACKOFF_MAX_S, 0.5 * 2 ** self._commit_failures)
+        self._commit_after = time.monotonic() + pause
+        reason = type(error).__name__
+        self.health.report("commit", f"offset commits failing: {reason}")
+        now = time.monotonic()
+        if self._commit_failures == 1 or now - self._complained_at >= _COMPLAINT_EVERY_S:
+            self._complained_at = now
+            log.warning("offset commit failing", extra={
+                "error": reason, "failures": self._commit_failures, "retry_in_s": pause,
+                "partitions": len(offsets)})
 
     async def flush(self) -> None:
         """Acknowledge and commit everything consumed so far."""
@@ -600,7 +637,47 @@ class Worker:
     async def _lag_loop(self) -> None:
         while True:
             await asyncio.sleep(_LAG_INTERVAL_S)
+            await self.check_topics()
             await self.update_lag()
+
+    async def check_topics(self) -> None:
+        """Readiness says when the service's topics are gone (a broker restarted empty); they
+        are recreated when ``kafka.create_topics`` is on, else the worker stops with
+        ``TopicsMissing`` once they have been gone ``_MISSING_TOPICS_GRACE_S``."""
+        from service.edges import topics  # it builds on this module's client_options
+
+        wanted = {spec.name for spec in topics.topic_specs(self.config)}
+        try:
+            present = await asyncio.wait_for(self.consumer.topics(), _PROBE_TIMEOUT_S)
+        except (KafkaError, TimeoutError):
+            return  # the lag probe reports an unreachable broker
+        missing = sorted(wanted - set(present))
+        if not missing:
+            if self._missing_since is not None:
+                log.info("topics present again")
+            self._missing_since = None
+            self.health.report("topics")
+            return
+        self.health.report("topics", f"topics missing: {', '.join(missing)}")
+        now = time.monotonic()
+        if self._missing_since is None:
+            self._missing_since = now
+            log.error("topics missing from the broker", extra={
+                "topics": missing, "create_topics": self.config.kafka.create_topics})
+        if self.config.kafka.create_topics:
+            try:
+                topics.log_report(await topics.ensure_topics(self.config, create=True))
+            except KafkaError as exc:
+                log.warning("recreating topics failed", extra={"error": repr(exc)})
+                return
+            log.warning("topics recreated", extra={"topics": missing})
+            # A new subscription refreshes the metadata, so the recreated partitions are seen.
+            names = self.config.topics
+            self.consumer.subscribe([names.raw, names.prepared], listener=_Rebalance(self))
+        elif now - self._missing_since >= _MISSING_TOPICS_GRACE_S:
+            raise TopicsMissing(f"topics missing from the broker for "
+                                f"{_MISSING_TOPICS_GRACE_S:g} s and kafka.create_topics is off: "
+                                f"{', '.join(missing)}")
 
     async def update_lag(self) -> None:
         """Lag per partition; doubles as the broker probe that readiness follows."""
@@ -638,6 +715,10 @@ def _about(send: _Send) -> dict[str, Any]:
         fields.update(source_topic=send.origin.topic, source_partition=send.origin.partition,
                       source_offset=send.origin.offset)
     return fields
+
+
+class TopicsMissing(RuntimeError):
+    """The service's topics are gone from the broker and ``kafka.create_topics`` is off."""
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
