@@ -132,13 +132,14 @@ def test_rebalance_under_load_three_workers_one_leaves_one_joins(
                 worker.kill()
 
 
-def _ensure_topics(bootstrap: str) -> None:
+def _ensure_topics(bootstrap: str, group: str) -> None:
     import asyncio
 
     from service.config import load_config
     from service.edges.topics import ensure_topics
 
-    config = load_config(env={"INGEST_KAFKA__BOOTSTRAP_SERVERS": bootstrap})
+    config = load_config(env={"INGEST_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+                              "INGEST_KAFKA__GROUP_ID": group})
     asyncio.run(ensure_topics(config, create=True))
 
 
@@ -186,7 +187,8 @@ def test_a_broker_restarted_empty_without_create_topics_fails_loudly_and_sigterm
         broker: EmbeddedBroker, tmp_path: Path) -> None:
     """Readiness names the missing topics; SIGTERM then ends the worker within its grace; left
     alone, a second worker exits non-zero by itself with a line saying why."""
-    _ensure_topics(broker.bootstrap)
+    _ensure_topics(broker.bootstrap, "gone")
+    _ensure_topics(broker.bootstrap, "gone2")
     settings = {"kafka__create_topics": "false", "service__shutdown_grace_s": "3"}
     first = ServiceProcess(broker.bootstrap, tmp_path, group="gone", **settings)
     second = ServiceProcess(broker.bootstrap, tmp_path, group="gone2", **settings)
