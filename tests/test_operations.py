@@ -287,3 +287,10 @@ def test_metadata_names_the_license_and_the_project() -> None:
     assert {"Homepage", "Repository"} <= project["urls"].keys()
     extras = project["optional-dependencies"]
     assert {"embedded", "zstd", "lz4", "snappy"} <= extras.keys()
+
+
+def test_the_sizing_fit_recovers_a_line() -> None:
+    from bench.bench_memory import fit
+
+    base, per_100k = fit([(40_000, 394.0), (80_000, 438.0), (120_000, 482.0)])
+    assert (round(base, 6), round(per_100k, 6)) == (350.0, 110.0)
