@@ -294,3 +294,16 @@ def test_the_sizing_fit_recovers_a_line() -> None:
 
     base, per_100k = fit([(40_000, 394.0), (80_000, 438.0), (120_000, 482.0)])
     assert (round(base, 6), round(per_100k, 6)) == (350.0, 110.0)
+
+
+def test_a_topic_the_cluster_refuses_to_create_is_fatal() -> None:
+    from service.edges.topics import creation_outcome
+
+    created, refused = creation_outcome([
+        ("a", 0, None), ("b", 36, "Topic with this name already exists."),
+        ("c", 38, "Replication factor: 3 larger than available brokers: 1."),
+        ("d", 29, None)])
+    assert created == ["a", "b"]
+    assert [(p.severity, p.key) for p in refused] == [
+        (Severity.FATAL, "kafka.topic_replication_factor"), (Severity.FATAL, "kafka.create_topics")]
+    assert "larger than available brokers" in refused[0].message

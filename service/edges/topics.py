@@ -12,15 +12,20 @@ from, the wrong shard). Everything else is a warning.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidReplicationFactorError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 
 from service.config import Config
 from service.edges.kafka import client_options
@@ -148,21 +153,41 @@ async def ensure_topics(config: Config, create: bool) -> TopicsReport:
     try:
         listed = set(await admin.list_topics())
         created: list[str] = []
+        refused: list[Problem] = []
         absent = [spec for spec in specs if spec.name not in listed]
         if create and absent:
             replication = config.kafka.topic_replication_factor
-            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
-                await admin.create_topics([
-                    NewTopic(spec.name, spec.partitions, replication,
-                             topic_configs=dict(spec.configs)) for spec in absent])
-            created = [spec.name for spec in absent]
+            response = await admin.create_topics([
+                NewTopic(spec.name, spec.partitions, replication,
+                         topic_configs=dict(spec.configs)) for spec in absent])
+            created, refused = creation_outcome(response.topic_errors)
             listed |= set(created)
+        # Described only once they exist: some brokers create a topic they are asked about.
         existing = await _describe(admin, [spec.name for spec in specs if spec.name in listed])
         brokers = len((await admin.describe_cluster())["brokers"])
     finally:
         await admin.close()
     problems = check_topics(specs, existing, config.kafka.topic_replication_factor, brokers)
-    return TopicsReport(specs, existing, created, problems)
+    return TopicsReport(specs, existing, created, refused + problems)
+
+
+def creation_outcome(topic_errors: list[tuple[Any, ...]]) -> tuple[list[str], list[Problem]]:
+    """Topics created (or created by another worker first) and the refusals, as fatal problems
+    (a missing internal topic cannot be worked around)."""
+    created: list[str] = []
+    refused: list[Problem] = []
+    for name, code, *rest in topic_errors:
+        error = for_code(code)
+        if code == 0 or error is TopicAlreadyExistsError:
+            created.append(name)
+            continue
+        key = ("kafka.topic_replication_factor" if error is InvalidReplicationFactorError
+               else "kafka.create_topics")
+        detail = rest[0] if rest and rest[0] else ""
+        refused.append(Problem(Severity.FATAL, key,
+                               f"the cluster refused to create {name}: {error.__name__} {detail}"
+                               .rstrip()))
+    return created, refused
 
 
 async def _describe(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, TopicFacts]:
