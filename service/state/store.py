@@ -1,0 +1,253 @@
+"""The data of one shard's story state, and the only code that writes it.
+
+Articles live in a ring of ``max_articles`` slots indexed by serial; the vectors of the recent
+ones in a smaller ring of ``refine_horizon`` rows; stories in a dict, found through a term index
+and retired through a heap of last event times. The decisions (``decisions``, ``refine``) read
+and change this data only through the methods here, and the changelog reads what changed since
+its last drain from ``Changes``: nothing else keeps a copy.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.records import Assignment
+from service.stages import cluster, dedup
+from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
+from service.stages.fingerprint import U64
+from service.state.settings import StorySettings
+
+_HOUR = 3600.0
+
+
+@dataclass(slots=True)
+class Story:
+    serial: int
+    founder: int
+    cluster_id: str
+    centroid: Vector
+    last_time: float
+    stamp: int
+    size: int
+    members: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Changes:
+    """What changed since the changelog last drained: the keys it must write or retire."""
+
+    articles: set[int] = field(default_factory=set)
+    stories: set[int] = field(default_factory=set)
+    terms: list[tuple[int, cluster.U32]] = field(default_factory=list)
+    vectors: list[tuple[int, Vector]] = field(default_factory=list)
+    dropped_vectors: list[int] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+    dropped_stories: list[int] = field(default_factory=list)
+
+
+class Store:
+    """Articles, kept vectors and live stories of one shard, with their counters."""
+
+    def __init__(self, settings: StorySettings) -> None:
+        s = settings
+        self.settings = settings
+        self.capacity = cap = max(1, s.max_articles)
+        self.signatures = np.zeros((cap, dedup.PERMUTATIONS), dtype=np.uint32)
+        self.shingles = np.zeros(cap, dtype=np.int32)
+        self.roots = np.zeros(cap, dtype=np.int64)
+        self.stories = np.zeros(cap, dtype=np.int64)
+        self.times = np.zeros(cap, dtype=np.float64)
+        self.contents = np.zeros(cap, dtype=np.uint64)
+        self.ids: list[str] = [""] * cap
+        self.firsts: list[Assignment | None] = [None] * cap
+        self._serial_of: dict[str, int] = {}
+        self._by_content: dict[int, int] = {}
+        self._bands = dedup.BandIndex(cap)
+        self.horizon = max(1, s.refine_horizon) if s.keeps_vectors else 1
+        self.vector_terms = np.zeros((self.horizon, s.article_terms), dtype=np.uint32)
+        self.vector_weights = np.zeros((self.horizon, s.article_terms), dtype=np.float32)
+        self._vector_lengths = np.zeros(self.horizon, dtype=np.int32)
+        self._vector_owner = np.full(self.horizon, -1, dtype=np.int64)
+        self.columns = cluster.TermColumns()
+        self.df = DocumentFrequencies(s.prior_documents)
+        self._index = TermIndex(s.index_terms, s.postings_read)
+        self.live: dict[int, Story] = {}
+        self._dormancy: list[tuple[float, int]] = []
+        self.next_article = 0
+        self.oldest = 0
+        self.next_story = 0
+        self.latest = 0.0
+        self.changes = Changes()
+
+    # -- articles ------------------------------------------------------------------------
+
+    def article_count(self) -> int:
+        return len(self._serial_of)
+
+    def serial_of(self, article_id: str) -> int | None:
+        return self._serial_of.get(article_id)
+
+    def alive(self, serial: int) -> bool:
+        return self.oldest <= serial < self.next_article
+
+    def family(self, serial: int) -> int:
+        """The root of the article's copy family while that root is live, else the article."""
+        root = int(self.roots[serial % self.capacity])
+        return root if self.alive(root) else serial
+
+    def exact_copy(self, content: int) -> int | None:
+        return self._by_content.get(content)
+
+    def near_candidates(self, keys: U64) -> list[int]:
+        return self._bands.candidates(keys, self.oldest)
+
+    def add_article(self, article_id: str, signature: dedup.U32, shingles: int,
+                    root: int | None, when: float, content: int, keys: U64, exact: bool) -> int:
+        """Put a new article in the next slot (its story is set when it joins one); its serial.
+        ``root``: the first of its copy family, None when it is the first."""
+        serial = self.next_article
+        self.next_article += 1
+        self.put_article(serial, article_id, signature, shingles, serial if root is None else root,
+                         -1, when, content, keys, exact)
+        return serial
+
+    def put_article(self, serial: int, article_id: str, signature: dedup.U32, shingles: int,
+                    root: int, story: int, when: float, content: int, keys: U64,
+                    exact: bool) -> None:
+        """Fill the article's slot (``exact``: it is an exact copy, not a content's first)."""
+        slot = serial % self.capacity
+        self.signatures[slot] = signature
+        self.shingles[slot] = shingles
+        self.roots[slot] = root
+        self.stories[slot] = story
+        self.times[slot] = when
+        self.contents[slot] = content
+        self.ids[slot] = article_id
+        self._serial_of[article_id] = serial
+        if not exact and shingles:
+            self._by_content.setdefault(content, serial)
+        self._bands.insert(keys, serial)
+
+    def set_first(self, serial: int, first: Assignment) -> None:
+        """The article's first decision, replayed to redeliveries of it."""
+        self.firsts[serial % self.capacity] = first
+        self.changes.articles.add(serial)
+
+    def assign(self, serial: int, story: int) -> None:
+        self.stories[serial % self.capacity] = story
+        self.changes.articles.add(serial)
+
+    def story_of(self, serial: int) -> Story | None:
+        return self.live.get(int(self.stories[serial % self.capacity]))
+
+    # -- kept vectors --------------------------------------------------------------------
+
+    def keep_vector(self, serial: int, vector: Vector) -> None:
+        """Keep the article's vector while its story may still be refined (a ring of rows)."""
+        if not self.settings.keeps_vectors:
+            return
+        previous = int(self._vector_owner[serial % self.horizon])
+        if previous >= 0:
+            self.changes.dropped_vectors.append(previous)
+        self.put_vector(serial, vector)
+        self.changes.vectors.append((serial, vector))
+
+    def put_vector(self, serial: int, vector: Vector) -> None:
+        row = serial % self.horizon
+        count = len(vector.terms)
+        self.vector_terms[row] = 0
+        self.vector_weights[row] = 0
+        self.vector_terms[row, :count] = vector.terms
+        self.vector_weights[row, :count] = vector.weights
+        self._vector_lengths[row] = count
+        self._vector_owner[row] = serial
+
+    def has_vector(self, serial: int) -> bool:
+        """Whether the article's own vector is in the ring (copies have none; old ones left)."""
+        return bool(self._vector_owner[serial % self.horizon] == serial)
+
+    def kept_vector(self, serial: int) -> Vector:
+        row = serial % self.horizon
+        count = int(self._vector_lengths[row])
+        return Vector(self.vector_terms[row, :count], self.vector_weights[row, :count],
+                      1.0 if count else 0.0)
+
+    # -- stories -------------------------------------------------------------------------
+
+    def new_story(self, founder: int, cluster_id: str, centroid: Vector, when: float) -> Story:
+        story = Story(self.next_story, founder, cluster_id, centroid, when, founder, 1, [founder])
+        self.next_story += 1
+        self.put_story(story)
+        self.assign(founder, story.serial)
+        self.touch(story)
+        return story
+
+    def put_story(self, story: Story) -> None:
+        self.live[story.serial] = story
+        heapq.heappush(self._dormancy, (story.last_time, story.serial))
+        self._index.update(story.serial, story.centroid)
+
+    def story_candidates(self, vector: Vector, query_terms: int, limit: int) -> list[int]:
+        return self._index.candidates(vector, query_terms, limit)
+
+    def reindex(self, stories: set[int]) -> None:
+        """Index the changed stories again, in serial order (the order a restore keeps)."""
+        for serial in sorted(stories):
+            if serial in self.live:
+                self._index.update(serial, self.live[serial].centroid)
+
+    def touch(self, story: Story) -> None:
+        self.changes.stories.add(story.serial)
+
+    def drop_story(self, story: Story) -> None:
+        del self.live[story.serial]
+        self._index.remove(story.serial)
+        self.changes.stories.discard(story.serial)
+        self.changes.dropped_stories.append(story.serial)
+
+    # -- expiry --------------------------------------------------------------------------
+
+    def advance(self, when: float) -> None:
+        """Event time moved on: drop dormant stories and articles past retention (or beyond
+        the ring's capacity)."""
+        s = self.settings
+        self.latest = max(self.latest, when)
+        dormant_before = self.latest - s.window_hours * _HOUR
+        while self._dormancy and self._dormancy[0][0] < dormant_before:
+            _, serial = heapq.heappop(self._dormancy)
+            story = self.live.get(serial)
+            if story is None:
+                continue
+            if story.last_time < dormant_before:
+                self.drop_story(story)
+            else:  # updated since it was queued: queue it again at its latest time
+                heapq.heappush(self._dormancy, (story.last_time, story.serial))
+        retained_after = self.latest - s.retention_hours * _HOUR
+        while self.oldest < self.next_article and (
+                self.next_article - self.oldest >= self.capacity
+                or self.times[self.oldest % self.capacity] < retained_after):
+            self._forget(self.oldest)
+            self.oldest += 1
+
+    def _forget(self, serial: int) -> None:
+        slot = serial % self.capacity
+        article_id = self.ids[slot]
+        del self._serial_of[article_id]
+        content = int(self.contents[slot])
+        if self._by_content.get(content) == serial:
+            del self._by_content[content]
+        story = self.live.get(int(self.stories[slot]))
+        if story is not None and story.members and story.members[0] == serial:
+            story.members.pop(0)
+        elif story is not None and serial in story.members:
+            story.members.remove(serial)
+        self.firsts[slot] = None
+        self.ids[slot] = ""
+        if self.has_vector(serial):
+            self._vector_owner[serial % self.horizon] = -1
+            self.changes.dropped_vectors.append(serial)
+        self.changes.articles.discard(serial)
+        self.changes.forgotten.append(article_id)
