@@ -25,14 +25,14 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from service.stages.fingerprint import U64, word_hashes, words
+from service.stages import tokens
+from service.stages.fingerprint import U64, word_hashes
 
 DF_BITS = 21
 U32 = npt.NDArray[np.uint32]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
-_WORD = re.compile(r"\w+")
 _NAME = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*")
 # A number: digits, perhaps with separators inside, not part of a longer word. (It opens with
 # ``\d`` and checks the character before in a lookbehind, not with a leading ``\b``: the
@@ -64,19 +64,19 @@ def _phrase_id(kind: str, phrase: str) -> int:
 
 
 def _names(text: str) -> list[list[str]]:
-    """Capitalized word sequences, lower-cased; a lone capital opening a sentence is no name."""
+    """Capitalized word sequences, case-folded; a lone capital opening a sentence is no name."""
     found: list[list[str]] = []
     for match in _NAME.finditer(text):
-        name = match.group().lower()
-        # a name is word characters, apostrophes, hyphens and spaces: split() is findall's
-        # answer unless an apostrophe or a hyphen cuts a word
-        joined = "'" in name or "-" in name or "\u2019" in name
-        tokens = _WORD.findall(name) if joined else name.split()
+        name = match.group().casefold()
+        # a name is word characters, apostrophes, hyphens and spaces: split() gives its units
+        # unless an apostrophe or a hyphen cuts a word, or it is not ASCII (marks, joiners)
+        joined = not name.isascii() or "'" in name or "-" in name
+        units = tokens.units(name) if joined else name.split()
         start = match.start()
         if start == 0 or text[max(0, start - 4):start].rstrip()[-1:] in _SENTENCE_END:
-            tokens = tokens[1:]
-        if tokens:
-            found.append(tokens)
+            units = units[1:]
+        if units:
+            found.append(units)
     return found
 
 
@@ -84,30 +84,32 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
                 name_weight: float, number_weight: float) -> tuple[U32, F64]:
     """Sorted unique term ids of one article and their weighted counts.
 
-    ``text_hashes`` are the word hashes of ``words(text)`` that fingerprinting computed; words
-    are hashed once per article and only names and numbers are hashed again.
+    ``text_hashes`` are the term hashes of the text that fingerprinting computed
+    (``BodyHashes.terms``: words, and bigrams in unspaced scripts); the body is hashed once per
+    article and only names, numbers and the title's terms are hashed again.
     """
     sources = [(source, hashes, weight) for source, hashes, weight in
                ((text, text_hashes, 1.0), (title, None, title_weight)) if source and weight > 0]
     names = [_names(source) for source, _, _ in sources]
     name_words = [[token for name in found for token in name] for found in names]
     # the title's words and every name's words in one hashing pass (its cost is mostly fixed)
-    title_words = words(title) if any(hashes is None for _, hashes, _ in sources) else []
+    title_words = (tokens.terms(title.casefold())
+                   if any(hashes is None for _, hashes, _ in sources) else [])
     hashed = word_hashes(title_words + [token for found in name_words for token in found])
     at = len(title_words)
     ids: list[U64] = []
     weights: list[F64] = []
-    for (source, hashes, weight), found, tokens in zip(sources, names, name_words, strict=True):
+    for (source, hashes, weight), found, units in zip(sources, names, name_words, strict=True):
         hashes = hashed[:len(title_words)] if hashes is None else hashes
         ids.append(hashes & _MASK)
         weights.append(np.full(len(hashes), weight))
         phrases = [_phrase_id("e", " ".join(name)) for name in found]
         numbers = [_phrase_id("n", n.replace(",", "")) for n in _NUMBER.findall(source)]
-        ids.append(_name_ids(hashed[at:at + len(tokens)]))
-        at += len(tokens)
+        ids.append(_name_ids(hashed[at:at + len(units)]))
+        at += len(units)
         ids.append(np.array(phrases, dtype=np.uint64))
         ids.append(np.array(numbers, dtype=np.uint64))
-        weights.append(np.full(len(tokens) + len(phrases), name_weight * weight))
+        weights.append(np.full(len(units) + len(phrases), name_weight * weight))
         weights.append(np.full(len(numbers), number_weight * weight))
     if not ids:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float64)

@@ -17,14 +17,15 @@ import numpy as np
 
 from service.records import Article, Fingerprint
 from service.stages import cluster, dedup
-from service.stages.fingerprint import body_word_hashes, shingle_hashes
+from service.stages.fingerprint import recent_body_hashes, shingle_hashes
 
 _HEAD = struct.Struct("<II")
 # The meaning of a signature and of term ids: bumped whenever word hashing, shingling, MinHash
 # or term ids change, since state stored under another version compares unlike with new
 # features (the changelog records it; see ``StoryState.restore``). 2: word hashes from prefix
-# sums over code points instead of xxh3 per word.
-FEATURES_VERSION = 2
+# sums over code points instead of xxh3 per word. 3: units of every script (``tokens``: marks
+# and joiners inside words, characters of unspaced scripts, their bigrams as terms), casefold.
+FEATURES_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class TermWeights:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class StoryFeatures:
-    """MinHash ``signature`` of the body's ``shingles`` 3-word shingles; term ids and counts."""
+    """MinHash ``signature`` of the body's ``shingles`` 3-unit shingles; term ids and counts."""
 
     signature: dedup.U32
     shingles: int
@@ -77,9 +78,9 @@ class StoryFeatures:
 
 
 def story_features(article: Article, fp: Fingerprint, weights: TermWeights) -> StoryFeatures:
-    hashes = body_word_hashes(article.text, fp.content)
-    shingles = shingle_hashes(hashes)
-    terms, counts = cluster.term_counts(article.title, article.text, hashes, weights.title,
+    hashes = recent_body_hashes(article.text, fp.content)
+    shingles = shingle_hashes(hashes.units)
+    terms, counts = cluster.term_counts(article.title, article.text, hashes.terms, weights.title,
                                         weights.name, weights.number)
     return StoryFeatures(dedup.minhash(shingles), len(shingles), terms,
                          counts.astype(np.float32))

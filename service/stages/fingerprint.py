@@ -9,19 +9,18 @@ compares equal to state computed now.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
-from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
 
 from service.records import Fingerprint
+from service.stages import tokens
 
 U64 = npt.NDArray[np.uint64]
 
-_WORD = re.compile(r"\w+")
 SHINGLE_WORDS = 3
 _BITS = np.arange(64, dtype=np.uint64)
 # Odd 64-bit multipliers (from SplitMix64) that mix word hashes into shingle hashes.
@@ -29,28 +28,22 @@ _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens; punctuation and typography are not part of a word."""
-    return _WORD.findall(text.lower())
+    """Case-folded units (``service.stages.tokens``): words, or characters in unspaced
+    scripts; punctuation and typography are not part of a unit."""
+    return tokens.units(text.casefold())
 
 
-# Word hashes are polynomial hashes of the word's code points, computed for every word of a text
+# Unit hashes are polynomial hashes of the unit's code points, computed for every unit of a text
 # at once from prefix sums (hash = (P[end] - P[start]) / BASE**start, mod 2**64), then mixed: a
-# few array passes over the text instead of a tokenizer and a hash call per word.
+# few array passes over the text instead of a hash call per unit. Any span hashes the same way,
+# so a bigram of adjacent units hashes as the two-unit string would.
 # Constants used by no other hashing step here, so no later mixing step can correlate with them.
 _BASE = 0xD1342543DE82EF95  # odd, so invertible modulo 2**64
 _LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
 _FINAL = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))  # MurmurHash3's fmix64
 _SHIFT = np.uint64(33)
-_BMP = 0x10000
-_ASTRAL_NON_WORD = re.compile(r"[^\w\x00-\uffff]+")
 _powers = np.ones(1, dtype=np.uint64)
 _inverse_powers = np.ones(1, dtype=np.uint64)
-
-
-@lru_cache(maxsize=1)
-def _is_word_bmp() -> npt.NDArray[np.bool_]:
-    """Whether each code point of the Basic Multilingual Plane is ``\\w`` (as ``re`` says)."""
-    return np.array([_WORD.match(chr(c)) is not None for c in range(_BMP)])
 
 
 def _power_tables(size: int) -> tuple[U64, U64]:
@@ -70,16 +63,8 @@ def _exponentials(base: int, count: int) -> U64:
     return table
 
 
-def _lowered_word_hashes(lowered: str) -> U64:
-    """Hashes of the ``\\w+`` runs of an already lower-cased text, in order."""
-    points = np.frombuffer(lowered.encode("utf-32-le"), dtype=np.uint32)
-    if len(points) and points.max() >= _BMP:  # rare: emoji, historic scripts
-        points = np.frombuffer(_ASTRAL_NON_WORD.sub(" ", lowered).encode("utf-32-le"),
-                               dtype=np.uint32)
-    in_word = np.zeros(len(points) + 2, dtype=np.int8)
-    in_word[1:-1] = (points >= _BMP) | _is_word_bmp()[points & np.uint32(_BMP - 1)]
-    edges = np.flatnonzero(np.diff(in_word))
-    starts, ends = edges[0::2], edges[1::2]
+def _span_hashes(points: tokens.U32, starts: tokens.IntP, ends: tokens.IntP) -> U64:
+    """Hashes of the code point spans [start, end) of ``points``."""
     powers, inverse_powers = _power_tables(len(points) + 1)
     prefix = np.zeros(len(points) + 1, dtype=np.uint64)
     np.cumsum(points * powers[:len(points)], out=prefix[1:])
@@ -92,29 +77,51 @@ def _lowered_word_hashes(lowered: str) -> U64:
     return hashes
 
 
+class BodyHashes(NamedTuple):
+    """The hashes of a text's units, in order (for shingles), and of its terms (for stories:
+    the units, or in unspaced scripts their bigrams; the same array when there are none)."""
+
+    units: U64
+    terms: U64
+
+
+def body_hashes(text: str) -> BodyHashes:
+    """Unit and term hashes of ``text``, case-folded."""
+    found = tokens.scan(text.casefold())
+    hashes = _span_hashes(found.points, found.starts, found.ends)
+    starts, ends = tokens.term_spans(found)
+    if starts is found.starts:
+        return BodyHashes(hashes, hashes)
+    return BodyHashes(hashes, _span_hashes(found.points, starts, ends))
+
+
 def text_word_hashes(text: str) -> U64:
     """``word_hashes(words(text))``, without making the words."""
-    return _lowered_word_hashes(text.lower())
+    return body_hashes(text).units
 
 
 _CACHE_LIMIT = 100_000
 _cache: dict[str, int] = {}
 
 
-def word_hashes(tokens: list[str]) -> U64:
-    """The hash of each word (``words`` gives them: lower-cased ``\\w`` runs). For the short
-    lists this serves (titles, names) a bounded memo beats the array passes' fixed cost."""
+def word_hashes(units: list[str]) -> U64:
+    """The hash of each unit or term, hashed whole (``words`` gives units; any string hashes as
+    a span of its code points would). For the short lists this serves (titles, names) a bounded
+    memo beats the array passes' fixed cost."""
     get = _cache.get
-    values = [get(token) for token in tokens]
+    values = [get(unit) for unit in units]
     if None in values:
-        missing = [token for token, value in zip(tokens, values, strict=True) if value is None]
-        computed = dict(zip(missing, _lowered_word_hashes(" ".join(missing)).tolist(),
-                            strict=True))
+        missing = list(dict.fromkeys(u for u, value in zip(units, values, strict=True)
+                                     if value is None))
+        ends = np.cumsum([len(unit) for unit in missing], dtype=np.intp)
+        starts = ends - np.array([len(unit) for unit in missing], dtype=np.intp)
+        hashed = _span_hashes(tokens.code_points("".join(missing)), starts, ends)
+        computed = dict(zip(missing, hashed.tolist(), strict=True))
         if len(_cache) + len(computed) > _CACHE_LIMIT:
             _cache.clear()
         _cache.update(computed)
-        values = [computed[token] if value is None else value
-                  for token, value in zip(tokens, values, strict=True)]
+        values = [computed[unit] if value is None else value
+                  for unit, value in zip(units, values, strict=True)]
     return np.array(values, dtype=np.uint64)
 
 
@@ -146,24 +153,24 @@ def content_hash(text: str) -> str:
 
 
 _RECENT_LIMIT = 1024
-_recent: OrderedDict[str, U64] = OrderedDict()
+_recent: OrderedDict[str, BodyHashes] = OrderedDict()
 
 
 def fingerprint(text: str) -> Fingerprint:
-    """Fingerprint of a body; its word hashes are kept briefly for ``body_word_hashes``."""
-    hashes = text_word_hashes(text)
+    """Fingerprint of a body; its hashes are kept briefly for ``recent_body_hashes``."""
+    hashes = body_hashes(text)
     content = content_hash(text)
     _recent[content] = hashes
     if len(_recent) > _RECENT_LIMIT:
         _recent.popitem(last=False)
-    return Fingerprint(content=content, simhash=f"{simhash(shingle_hashes(hashes)):016x}")
+    return Fingerprint(content=content, simhash=f"{simhash(shingle_hashes(hashes.units)):016x}")
 
 
-def body_word_hashes(text: str, content: str) -> U64:
-    """``text_word_hashes(text)``, taken from the fingerprint just computed when there is one.
+def recent_body_hashes(text: str, content: str) -> BodyHashes:
+    """``body_hashes(text)``, taken from the fingerprint just computed when there is one.
 
-    The duplicate and story stages need the same word hashes as fingerprinting; in one process
+    The duplicate and story stages need the same hashes as fingerprinting; in one process
     the article is usually fingerprinted moments before, so this saves hashing it twice.
     """
     hashes = _recent.pop(content, None)
-    return text_word_hashes(text) if hashes is None else hashes
+    return body_hashes(text) if hashes is None else hashes

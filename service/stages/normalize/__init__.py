@@ -25,6 +25,7 @@ from service.stages.normalize.urls import (
     registered_domain,
     url_words,
 )
+from service.stages.tokens import word_count
 
 __all__ = ["FurnitureMemory", "NormalizeSettings", "is_brief", "normalize"]
 
@@ -44,7 +45,7 @@ class _Extracted:
 
 
 def _words(extracted: _Extracted) -> int:
-    return sum(len(p.split()) for p in extracted.paragraphs)
+    return sum(map(word_count, extracted.paragraphs))
 
 
 def _without_learned_furniture(paragraphs: list[str], furniture: set[int]) -> list[str]:
@@ -102,7 +103,7 @@ def is_brief(raw: RawArticle, settings: NormalizeSettings) -> bool:
     """A message without a body whose title is a report of its own (a flash, a one-sentence
     brief): a title of at least ``min_body_words`` words. Its title is its text."""
     return (not (raw.html and raw.html.strip()) and not (raw.text and raw.text.strip())
-            and len((raw.title or "").split()) >= settings.min_body_words)
+            and word_count(raw.title or "") >= settings.min_body_words)
 
 
 def _normalize(raw: RawArticle, memory: FurnitureMemory,
@@ -119,9 +120,8 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
         extracted = _from_text(raw, raw.text, source, memory, provisional_id, settings)
     if isinstance(extracted, Rejection):
         return extracted
-    paragraph_words = [p.split() for p in extracted.paragraphs]
-    text = "\n\n".join(" ".join(p) for p in paragraph_words)
-    words = sum(map(len, paragraph_words))  # the words of ``text``, without splitting it again
+    text = "\n\n".join(" ".join(p.split()) for p in extracted.paragraphs)
+    words = word_count(text)
     if words < settings.min_body_words:
         return _reject(f"no article body found ({words} words after removing page furniture)")
     canonical = canonical_url(raw.url, extracted.canonical)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
+from service.stages import tokens
+
 _WORD = re.compile(r"\w+")
-# Scripts written without spaces between words: count characters instead of words.
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 # A sentence ends with one of _ENDS, then perhaps closing quotes or brackets.
 _ENDS = frozenset(".!?;:\u3002\uff01\uff1f\u061f\u0964")
 _CLOSERS = "'\"\u2019\u201d\u00bb)]"
@@ -61,13 +61,11 @@ def plain_form(text: str) -> str:
     return plain if plain.isascii() else text
 
 
-def word_count(text: str, tokens: list[str] | None = None) -> int:
-    """Words; in scripts written without spaces (CJK, Thai) about two per three characters.
-    ``tokens``: the text's ``\\w+`` runs, when the caller has already found them."""
-    words = len(_WORD.findall(text) if tokens is None else tokens)
-    if text.isascii():
-        return words
-    return words + (len(_UNSPACED.findall(text)) * 2) // 3
+def word_count(text: str) -> int:
+    """Words counted by unit (``service.stages.tokens.unit_words``: ``\\w`` runs with their
+    marks; in scripts written without spaces, characters at a word rate); typographic marks
+    set aside first for the ASCII path."""
+    return tokens.unit_words(plain_form(text))
 
 
 def looks_like_sentence(text: str, words: int | None = None) -> bool:

@@ -19,9 +19,11 @@ _MOJIBAKE = re.compile(
     "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
 )
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-# C0/C1 controls (except tab and newline), zero-width and bidi marks, soft hyphen, BOM.
+# C0/C1 controls (except tab and newline), zero-width space and bidi marks, soft hyphen, BOM.
+# Not the zero-width (non-)joiners U+200C/U+200D: Persian and Indic words and emoji sequences
+# are spelled with them.
 _INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b\u000e-\u001f\u007f-\u009f\u00ad\u200b-\u200d\u2060-\u2064"
+    "[\u0000-\u0008\u000b\u000e-\u001f\u007f-\u009f\u00ad\u200b\u2060-\u2064"
     "\u206a-\u206f\ufeff\ufff9-\ufffb\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
 # Typographic spaces (no-break, thin, em, ideographic, ...) become a plain space.

@@ -23,13 +23,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from service.stages import tokens as units
 from service.stages.normalize.lines import (
     is_call_to_action,
     is_truncated,
     looks_like_sentence,
     plain_form,
     title_case_ratio,
-    word_count,
 )
 from service.stages.normalize.metadata import text_date
 
@@ -45,7 +45,6 @@ _GLUED = tuple(
 _BULLET = re.compile(
     r"^\s*(?:[\u2022\u25cf\u25aa\u25e6\u2023\u2043\u00b7*\-\u2013]|\d{1,2}[.)])\s+"
 )
-_WORDS = re.compile(r"\w+")
 _ADDRESS = frozenset({"you", "your", "yours", "we", "our", "ours", "us"})
 _QUOTES = frozenset("\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
@@ -145,7 +144,7 @@ def candidate(text: str, furniture: bool = False) -> Line:
     Memoized: a source repeats its page furniture on every page."""
     plain = plain_form(text)
     tokens, lowered, lower_tokens = _tokens(plain)
-    words = word_count(text, tokens)
+    words = len(tokens) if plain.isascii() else units.unit_words(plain)
     sentence = looks_like_sentence(text, words)
     clock = ":" in text and _CLOCK.match(text) is not None  # the test spares most lines a regex
     digits, upper, letters = _char_counts(plain)
@@ -165,7 +164,8 @@ def candidate(text: str, furniture: bool = False) -> Line:
         upper_case=upper / max(1, letters),
         linkish=_is_linkish(text),
         ends_colon=text.rstrip().endswith(":"),
-        content=frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN]),
+        content=frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN] if plain.isascii()
+                          else units.topic_terms(plain.casefold(), CONTENT_MIN)),
         repeat_key=" ".join(lower_tokens),
     )
 
@@ -178,15 +178,15 @@ def _is_linkish(text: str) -> bool:
 
 
 def _tokens(text: str) -> tuple[list[str], list[str], list[str]]:
-    """The ``\\w+`` runs of ``text``, each of them lower-cased, and the runs of the lower-cased
-    text: the same words, except outside ASCII, where lower-casing can move a word break
-    ("İ" -> "i̇")."""
+    """The units (``service.stages.tokens``) of ``text``, each of them case-folded, and the units
+    of the case-folded text: the same words, except outside ASCII, where folding can change
+    the units ("ﬁ" -> "fi")."""
     if text.isascii():
         spaced = text.encode("ascii").translate(_ASCII_WORD).decode("ascii")
         lowered = spaced.lower().split()
         return spaced.split(), lowered, lowered
-    tokens = _WORDS.findall(text)
-    return tokens, [w.lower() for w in tokens], _WORDS.findall(text.lower())
+    found = units.units(text)
+    return found, [w.casefold() for w in found], units.units(text.casefold())
 
 
 def split_lines(text: str) -> list[str]:
@@ -221,9 +221,10 @@ def _is_furniture_shape(text: str, words: int, digits: int) -> bool:
 
 
 def _content_words(text: str) -> set[str]:
-    """Lower-cased words of five letters or more: a crude, language-light topic signature
-    (shorter words are mostly function words in European languages)."""
-    return {w for w in _WORDS.findall(text.lower()) if len(w) >= CONTENT_MIN}
+    """Case-folded words of five letters or more, and the terms of unspaced scripts: a crude,
+    language-light topic signature (shorter words are mostly function words in European
+    languages)."""
+    return set(units.topic_terms(text.casefold(), CONTENT_MIN))
 
 
 def _address_share(words: list[str], lowered: list[str]) -> float:

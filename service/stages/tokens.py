@@ -1,0 +1,223 @@
+"""Units of text in every script: the one tokenizer behind word counts, line features,
+shingles and story terms.
+
+A *unit* is what the stages count and hash in place of a word:
+
+* in scripts written with spaces between words (Latin, Cyrillic, Greek, Arabic, Devanagari,
+  Hangul, ...) a unit is a word: a run of letters and digits (``\\w``) together with the
+  combining marks, zero-width joiners and variation selectors inside it. (``re``'s ``\\w`` alone
+  cuts Devanagari at every vowel sign and Persian at every zero-width non-joiner.)
+* in scripts written without spaces, each character with its marks is a unit of its own:
+  ``IDEOGRAPH`` for Han and kana, ``SYLLABLE`` for Thai, Lao, Khmer and Myanmar.
+
+A *word* (``word_count``, ``min_body_words``) is a whitespace-separated token holding a spaced
+unit (as a reader counts words: "U.S." is one), 1.5 ideographs (a Chinese word
+averages about 1.5 characters, a Japanese one a little more) or 3 syllable units (a Thai word
+averages 3 to 4 letters, its vowel and tone marks riding on them). Story and topic *terms* are
+the spaced units and, in unspaced scripts, the bigrams of adjacent units (a lone unit stands for
+itself): the usual indexing unit for Chinese, and as informative as a word for the IDF.
+
+Nothing here assumes a folded text has the original's length: callers fold (``str.casefold``)
+first and scan the folded text, and positions are always those of the text scanned.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+U8 = npt.NDArray[np.uint8]
+U32 = npt.NDArray[np.uint32]
+IntP = npt.NDArray[np.intp]
+
+GAP, WORD, JOIN, IDEOGRAPH, SYLLABLE = range(5)
+# Code points below this are classified by a table; above it (planes 2 to 16) by range.
+_TABLE_SIZE = 0x20000
+_IDEOGRAPH_PLANES_END = 0x40000  # planes 2 and 3: CJK ideographs only
+_SUPPLEMENT_JOINERS = (0xE0000, 0xE01F0)  # tags and variation selectors supplement
+_ZERO_WIDTH_JOINERS = (0x200C, 0x200D)
+_IDEOGRAPH_RANGES = ((0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035), (0x303B, 0x303C),
+                     (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+                     (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x1B000, 0x1B16F))
+_SYLLABLE_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF),
+                    (0x1A20, 0x1AAF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F))
+# Word equivalents of one unit of each kind (see the module docstring).
+IDEOGRAPHS_PER_WORD = 1.5
+SYLLABLES_PER_WORD = 3.0
+# A whitespace-separated token holding a word character (ASCII text).
+_ASCII_TOKEN = re.compile(r"\w\S*")
+# Bytes that are not ``\w`` in ASCII become spaces: ASCII text is split without a scan.
+_ASCII_WORD = bytes(c if c < 128 and (chr(c).isalnum() or c == ord("_")) else ord(" ")
+                    for c in range(256))
+
+
+@lru_cache(maxsize=1)
+def kind_table() -> U8:
+    """The kind (``GAP``, ``WORD``, ``JOIN``, ``IDEOGRAPH``, ``SYLLABLE``) of every code point
+    below ``_TABLE_SIZE``. Letters and digits are ``\\w`` as ``re`` defines it (``isalnum`` or
+    ``_``); marks (Mn, Mc, Me) and the zero-width (non-)joiners join the unit before them."""
+    table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
+    for code in range(_TABLE_SIZE):
+        char = chr(code)
+        if char.isalnum() or char == "_":
+            table[code] = WORD
+        elif unicodedata.category(char)[0] == "M" or code in _ZERO_WIDTH_JOINERS:
+            table[code] = JOIN
+    letters = table == WORD
+    for kind, ranges in ((IDEOGRAPH, _IDEOGRAPH_RANGES), (SYLLABLE, _SYLLABLE_RANGES)):
+        for first, last in ranges:
+            span = slice(first, last + 1)
+            table[span] = np.where(letters[span], kind, table[span])
+    table.flags.writeable = False
+    return table
+
+
+@lru_cache(maxsize=1)
+def space_table() -> npt.NDArray[np.bool_]:
+    """Whether each code point below ``_TABLE_SIZE`` is whitespace (``str.isspace``)."""
+    table = np.array([chr(code).isspace() for code in range(_TABLE_SIZE)])
+    table.flags.writeable = False
+    return table
+
+
+class Units(NamedTuple):
+    """The units of a text: its code points, each unit's [start, end) in them, its kind."""
+
+    points: U32
+    starts: IntP
+    ends: IntP
+    kinds: U8
+
+
+def code_points(text: str) -> U32:
+    """The code points of ``text`` (a lone surrogate is kept as its own value)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _kinds(points: U32) -> U8:
+    kinds: U8 = kind_table()[np.minimum(points, _TABLE_SIZE - 1)]
+    astral = points >= _TABLE_SIZE
+    if astral.any():
+        high = points[astral]
+        kinds[astral] = np.where(
+            high < _IDEOGRAPH_PLANES_END, IDEOGRAPH,
+            np.where((high >= _SUPPLEMENT_JOINERS[0]) & (high < _SUPPLEMENT_JOINERS[1]),
+                     JOIN, GAP))
+    return kinds
+
+
+def scan(text: str) -> Units:
+    """The units of ``text``, in order. A joiner continues the unit before it (and is dropped
+    where none is open, as after an emoji); an ideograph or syllable always opens a unit."""
+    points = code_points(text)
+    kinds = _kinds(points)
+    index = np.arange(len(points))
+    # the kind each character acts as: its own, or for a joiner that of the last non-joiner
+    anchor = np.where(kinds != JOIN, index, -1)
+    np.maximum.accumulate(anchor, out=anchor)
+    acting = np.where(anchor >= 0, kinds[np.maximum(anchor, 0)], GAP)
+    inside = acting != GAP
+    before = np.concatenate(([GAP], acting[:-1]))
+    opens = inside & (kinds != JOIN) & ((kinds >= IDEOGRAPH) | (before != WORD))
+    after_opens = np.concatenate((opens[1:], [True]))
+    after_inside = np.concatenate((inside[1:], [False]))
+    closes = inside & (after_opens | ~after_inside)
+    starts = np.flatnonzero(opens)
+    return Units(points, starts, np.flatnonzero(closes) + 1, kinds[starts])
+
+
+def units(text: str) -> list[str]:
+    """The units of ``text`` as strings (fold first for case-blind units)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORD).decode("ascii").split()
+    found = scan(text)
+    return [text[start:end] for start, end in zip(found.starts.tolist(), found.ends.tolist(),
+                                                  strict=True)]
+
+
+def word_count(text: str) -> int:
+    """Words in ``text`` as a reader counts them: the whitespace-separated tokens that hold a
+    spaced-script unit ("U.S." and "don't" are one word each; a lone dash is none), plus the
+    ideographs and syllables at their word rates."""
+    if text.isascii():
+        return len(_ASCII_TOKEN.findall(text))
+    found = scan(text)
+    spaced = found.starts[found.kinds == WORD]
+    tokens = 0
+    if len(spaced):
+        # the whitespace-separated token of each spaced unit, numbered by the spaces before it
+        token = np.cumsum(space_table()[np.minimum(found.points, _TABLE_SIZE - 1)])[spaced]
+        tokens = 1 + int(np.count_nonzero(np.diff(token)))
+    return tokens + _unspaced_words(found.kinds)
+
+
+def unit_words(text: str) -> int:
+    """Words in ``text`` counted by unit: every spaced unit ("U.S." is two), plus the
+    ideographs and syllables at their word rates. The line and block models' length feature."""
+    if text.isascii():
+        return len(units(text))
+    kinds = scan(text).kinds
+    return int(np.count_nonzero(kinds == WORD)) + _unspaced_words(kinds)
+
+
+def _unspaced_words(kinds: U8) -> int:
+    counts = np.bincount(kinds, minlength=SYLLABLE + 1)
+    return int(counts[IDEOGRAPH] / IDEOGRAPHS_PER_WORD + counts[SYLLABLE] / SYLLABLES_PER_WORD)
+
+
+def _unspaced_term_spans(found: Units) -> tuple[IntP, IntP]:
+    """[start, end) of the terms of unspaced scripts: bigrams of adjacent units, and units with
+    no unspaced neighbour alone."""
+    unspaced = found.kinds >= IDEOGRAPH
+    linked = unspaced[:-1] & unspaced[1:] & (found.ends[:-1] == found.starts[1:])
+    alone = (unspaced & np.concatenate(([True], ~linked))
+             & np.concatenate((~linked, [True])))
+    return (np.concatenate((found.starts[alone], found.starts[:-1][linked])),
+            np.concatenate((found.ends[alone], found.ends[1:][linked])))
+
+
+def term_spans(found: Units) -> tuple[IntP, IntP]:
+    """[start, end) of each term: every spaced unit, then the terms of unspaced scripts
+    (``found.starts`` and ``found.ends`` themselves when there are none)."""
+    spaced = found.kinds < IDEOGRAPH
+    if spaced.all():
+        return found.starts, found.ends
+    starts, ends = _unspaced_term_spans(found)
+    return (np.concatenate((found.starts[spaced], starts)),
+            np.concatenate((found.ends[spaced], ends)))
+
+
+def topic_terms(folded: str, min_length: int) -> list[str]:
+    """The terms of ``folded`` that can tell a topic apart: spaced units of at least
+    ``min_length`` characters (shorter ones are mostly function words in European languages)
+    and every term of an unspaced script."""
+    if folded.isascii():
+        return [unit for unit in units(folded) if len(unit) >= min_length]
+    found = scan(folded)
+    spaced = found.kinds < IDEOGRAPH
+    out = [unit for unit in (folded[start:end] for start, end in
+                             zip(found.starts[spaced].tolist(), found.ends[spaced].tolist(),
+                                 strict=True)) if len(unit) >= min_length]
+    if not spaced.all():
+        starts, ends = _unspaced_term_spans(found)
+        out += [folded[start:end] for start, end in zip(starts.tolist(), ends.tolist(),
+                                                        strict=True)]
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """The terms of ``text`` as strings (see ``term_spans``)."""
+    if text.isascii():
+        return units(text)
+    starts, ends = term_spans(scan(text))
+    return [text[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def has_unspaced(text: str) -> bool:
+    """Whether ``text`` holds an ideograph or syllable unit."""
+    return not text.isascii() and bool((scan(text).kinds >= IDEOGRAPH).any())

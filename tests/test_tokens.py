@@ -1,0 +1,66 @@
+"""Units of every script: words with their marks, characters of unspaced scripts, safe folding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.stages import tokens
+from service.stages.cluster import _names
+from service.stages.fingerprint import body_hashes, text_word_hashes, word_hashes, words
+from service.stages.normalize.repair import repair
+
+
+def test_spaced_scripts_keep_marks_and_joiners_inside_their_words() -> None:
+    assert tokens.units("हिन्दी समाचार") == ["हिन्दी", "समाचार"]  # vowel signs, virama
+    assert tokens.units("می\u200cخواهم بروم") == ["می\u200cخواهم", "بروم"]  # ZWNJ
+    assert tokens.units("i\u0307stanbul'da") == ["i\u0307stanbul", "da"]
+    assert tokens.units("\u0301abc \U0001f468\u200d\U0001f469 x") == ["abc", "x"]
+
+
+def test_unspaced_scripts_are_split_into_characters_with_their_marks() -> None:
+    assert tokens.units("北京2024年") == ["北", "京", "2024", "年"]
+    assert tokens.units("カタカナ") == ["カ", "タ", "カ", "ナ"]
+    assert tokens.units("ที่นี่") == ["ที่", "นี่"]  # tone and vowel marks ride on the letter
+
+
+def test_terms_are_words_and_bigrams_of_unspaced_scripts() -> None:
+    assert sorted(tokens.terms("中国队 获胜 in 2024")) == sorted(
+        ["in", "2024", "中国", "国队", "获胜"])
+    assert tokens.terms("a 国 b") == ["a", "b", "国"]  # a lone character stands for itself
+    assert tokens.topic_terms("the council approved 北京时间", 5) == [
+        "council", "approved", "北京", "京时", "时间"]
+
+
+def test_words_are_counted_per_script() -> None:
+    assert tokens.word_count("The U.S. envoy didn't come — again.") == 6
+    assert tokens.unit_words("The U.S. envoy didn't come — again.") == 8
+    assert tokens.word_count("中国队在北京获胜") == 5  # 8 ideographs at 1.5 a word
+    assert tokens.word_count("ภาษาไทย") == 2  # 6 syllable units at 3 a word
+    assert tokens.word_count("Stra\u00dfe İstanbul’da —") == 2
+    assert tokens.word_count("\x00\xff\xfe" * 1000) == 1  # one token, however long
+
+
+@pytest.mark.parametrize("text", [
+    "İSTANBUL İzmir ıi", "STRASSE Straße STRAẞE", "ΟΔΟΣ οδός Σίσυφος", "ﬁnance ﬂow",
+    "e\u0301 cafe\u0301 \u0301", "می\u200cخواهم \u200f\u200e", "👩\u200d👩\u200d👧 🇹🇷 x",
+    "ǅemal ᾼ ŉ", "北京 カナ ภาษา 한국어",
+])
+def test_folding_that_changes_length_hashes_consistently(text: str) -> None:
+    """Folding can lengthen a text ("İ" -> "i̇", "ß" -> "ss"); the hash of every unit is the
+    same whether it comes from the text or from the unit list, and nothing assumes lengths."""
+    assert np.array_equal(text_word_hashes(text), word_hashes(words(text)))
+    hashes = body_hashes(text)
+    assert len(hashes.units) == len(words(text))
+    assert len(hashes.terms) == len(tokens.terms(text.casefold()))
+
+
+def test_a_capitalized_name_next_to_a_dotted_capital_i_hashes_whole() -> None:
+    found = _names("The minister met Ahmet İnce in Ankara.")
+    assert ["ankara"] in found
+    assert len(word_hashes([unit for name in found for unit in name])) == sum(map(len, found))
+
+
+def test_repair_keeps_zero_width_joiners() -> None:
+    assert repair("می\u200cخواهم \u200bx") == "می\u200cخواهم x"
+    assert repair("क्\u200dष") == "क्\u200dष"
