@@ -87,6 +87,7 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
         await _listen(http)
         log.info("http listening", extra={"host": config.http.host, "port": http.port})
         pipeline = build_pipeline(config, metrics)
+        await asyncio.to_thread(pipeline.load_models)  # off the loop: /healthz answers meanwhile
         fetcher = build_fetcher(config, metrics)
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is not None:

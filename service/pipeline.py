@@ -42,6 +42,7 @@ from service.stages.decode import decode
 from service.stages.features import StoryFeatures, story_features
 from service.stages.fingerprint import fingerprint
 from service.stages.normalize import FurnitureMemory, NormalizeSettings, is_brief, normalize
+from service.stages.normalize.metadata import load_language_model
 from service.state.stories import StorySettings, StoryState
 from service.timefmt import iso_utc
 
@@ -123,6 +124,11 @@ class Pipeline:
         self.normalize_settings = normalize if normalize is not None else NormalizeSettings()
         self.story_settings = stories if stories is not None else StorySettings()
         self.furniture = FurnitureMemory.from_settings(self.normalize_settings)
+
+    @staticmethod
+    def load_models() -> None:
+        """Load the models the stages would otherwise load on first use (seconds, all at once)."""
+        load_language_model()
 
     def new_state(self) -> StoryState:
         """Empty duplicate and cluster state for one shard."""

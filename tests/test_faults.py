@@ -5,6 +5,7 @@ The promise under test: every raw message ends as a clean record or a dead lette
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -92,7 +93,8 @@ def test_broker_connection_cut_and_restored_loses_nothing(
         proxy.cut()
         deadline, saw_not_ready = time.monotonic() + 20, False
         while time.monotonic() < deadline and not saw_not_ready:
-            saw_not_ready = service.get("/readyz")[0] == 503
+            with contextlib.suppress(TimeoutError):  # a loaded machine may answer late
+                saw_not_ready = service.get("/readyz")[0] == 503
             time.sleep(0.2)
         assert saw_not_ready, "readiness must drop while the broker is unreachable"
         assert service.get("/healthz")[0] == 200

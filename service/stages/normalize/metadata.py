@@ -251,6 +251,12 @@ def _language_identifier() -> _Identifier:
 LANGUAGE_SAMPLE_CHARS = 600
 
 
+def load_language_model() -> None:
+    """Load the language model now (it takes seconds): a worker does so before it joins its
+    group, so the first article doesn't hold the event loop, and /healthz with it, that long."""
+    _language_identifier()
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of ``text`` from py3langid's bundled model ("und" when empty)."""
     sample = text[:LANGUAGE_SAMPLE_CHARS]
