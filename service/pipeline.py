@@ -26,6 +26,9 @@ from typing import Any
 import orjson
 
 from service.records import (
+    CLEAN_SCHEMA,
+    CLUSTER_SCHEMA,
+    DLQ_SCHEMA,
     Article,
     Assignment,
     Fingerprint,
@@ -57,6 +60,18 @@ class Sink(StrEnum):
     CLUSTERS = "clusters"
     DLQ = "dlq"
     PREPARED = "prepared"
+
+
+_SCHEMAS = {Sink.CLEAN: CLEAN_SCHEMA, Sink.CLUSTERS: CLUSTER_SCHEMA, Sink.DLQ: DLQ_SCHEMA}
+
+
+def record_headers(sink: Sink) -> list[tuple[str, bytes]] | None:
+    """Kafka headers of a sink's records, so consumers (Kafka Connect, Quix) route on the
+    schema without parsing the value; internal records (binary or changelog) carry none."""
+    schema = _SCHEMAS.get(sink)
+    if schema is None:
+        return None
+    return [("content-type", b"application/json"), ("schema", schema.encode())]
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,7 +125,10 @@ def wait_for_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> None:
 
 def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 45.0,
                settle_s: float = 1.0) -> list[tuple[bytes | None, dict[str, Any]]]:
-    """Every record of ``topic`` from the start, once at least ``expect`` arrived (then settles)."""
+    """Every record of ``topic`` from the start, once at least ``expect`` arrived (then settles).
+
+    Each of the service's records (those naming a ``schema``) must carry the headers consumers
+    route on: ``content-type`` and that schema's name."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.time_ns()}",
@@ -138,7 +141,11 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 45.0,
         while time.monotonic() < deadline:
             message = consumer.poll(0.2)
             if message is not None and message.error() is None:
-                found.append((message.key(), orjson.loads(message.value())))
+                record = orjson.loads(message.value())
+                if isinstance(record, dict) and "schema" in record:
+                    assert message.headers() == [("content-type", b"application/json"),
+                                                 ("schema", record["schema"].encode())]
+                found.append((message.key(), record))
                 continue
             if len(found) >= expect:
                 settled_at = settled_at or time.monotonic()

@@ -40,7 +40,7 @@ from service.edges.assignor import ShardWeightedAssignor
 from service.edges.http import Health
 from service.flow import Message, decode_batch, fetch_pages, prepare_decoded, wanting_fetch
 from service.metrics import Metrics
-from service.pipeline import Pipeline, Prepared, Result, Sink
+from service.pipeline import Pipeline, Prepared, Result, Sink, record_headers
 from service.records import Origin, Outcome, RawArticle, Reason, Rejection
 from service.state.stories import StoryState
 from service.timefmt import parse_timestamp
@@ -165,6 +165,7 @@ class Worker:
         topics = config.topics
         self._sink_topics = {Sink.CLEAN: topics.clean, Sink.CLUSTERS: topics.clusters,
                              Sink.DLQ: topics.dlq, Sink.PREPARED: topics.prepared}
+        self._headers = {topic: record_headers(sink) for sink, topic in self._sink_topics.items()}
         self._pending: deque[_Batch] = deque()
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
@@ -389,7 +390,8 @@ class Worker:
                     value: bytes | None, origin: Origin | None = None,
                     raw: bytes | None = None) -> _Send:
         try:
-            future = await self.producer.send(topic, value, key=key, partition=partition)
+            future = await self.producer.send(topic, value, key=key, partition=partition,
+                                              headers=self._headers.get(topic))
         except _REFUSED_AS_TOO_LARGE as exc:  # the producer checks the size before sending
             future = asyncio.get_running_loop().create_future()
             future.set_exception(exc)
@@ -486,7 +488,8 @@ class Worker:
                 delay = min(_RETRY_MAX_S, _RETRY_BASE_S * 2 ** attempt)
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 future = await self.producer.send(send.topic, send.value, key=send.key,
-                                                  partition=send.partition)
+                                                  partition=send.partition,
+                                                  headers=self._headers.get(send.topic))
 
     async def _refused(self, send: _Send, error: KafkaError) -> None:
         """A record too large for the producer or broker (their limit below
