@@ -1,4 +1,5 @@
-"""Every figure of issue 7 in one run, on the same messages, beside the ceilings that bound them.
+"""Every throughput, latency, scale-out and state figure in one run, on the same messages, beside
+the ceilings that bound them (``GOALS`` lists each figure and its goal).
 
     bench/run [--quick] [--shared ../shared] [--set SECTION__KEY=VALUE ...]
 

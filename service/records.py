@@ -1,7 +1,8 @@
-"""The values that flow through the pipeline and the JSON records it emits (see SPEC.md).
+"""The values that flow through the pipeline and the JSON records it emits.
 
 Stages exchange these frozen dataclasses; only the functions at the bottom turn them into the
-wire format, so the SPEC's field names live in exactly one place.
+wire format (the ``article.clean/1``, ``article.cluster/1`` and ``article.dlq/1`` records that
+downstream consumers read), so the records' field names live in exactly one place.
 """
 
 from __future__ import annotations

@@ -1,1 +1,9 @@
-"""Pure processing stages, in pipeline order: decode, normalize, fingerprint, dedup, cluster."""
+"""Pure processing stages, in pipeline order: decode, normalize, fingerprint, features, dedup,
+cluster (``tokens`` is the word splitter they share).
+
+Each stage is a module, and its module is its public surface: several are named after their
+entry function (``decode.decode``, ``normalize.normalize``, ``fingerprint.fingerprint``), so the
+package re-exports modules rather than functions, which would shadow them.
+"""
+
+__all__ = ["cluster", "decode", "dedup", "features", "fingerprint", "normalize", "tokens"]
