@@ -11,8 +11,18 @@ import re
 from service.stages import tokens
 
 _WORD = re.compile(r"\w+")
-# A sentence ends with one of _ENDS, then perhaps closing quotes or brackets.
-_ENDS = frozenset(".!?;:\u3002\uff01\uff1f\u061f\u0964")
+# A sentence ends with one of _ENDS, then perhaps closing quotes or brackets: the full stops,
+# question and exclamation marks of the scripts that write them (ideographic, fullwidth and
+# halfwidth; Arabic and Urdu; Devanagari and Bengali danda; Armenian, Ethiopic, Khmer, Myanmar,
+# Tibetan) ...
+_ENDS = frozenset(".!?;:\u3002\uff01\uff1f\uff0e\uff61\u061f\u06d4\u0964\u0965\u0589"
+                  "\u1362\u1367\u17d4\u17d5\u104b\u0f0d\u0f0e")
+# ... while Thai and Lao (their blocks: U+0E00 to U+0EFF) write none: spaces part clauses and
+# sentences, not words. A line ending in their letters is prose when it runs to several long
+# space-separated phrases; a menu's phrases are single words, a headline's one or two.
+_UNMARKED_FIRST, _UNMARKED_LAST = "\u0e00", "\u0eff"
+_UNMARKED_MIN_PHRASES = 3
+_UNMARKED_PHRASE_CHARS = 10
 _CLOSERS = "'\"\u2019\u201d\u00bb)]"
 TEASER_MAX_WORDS = 60
 _TRUNCATED = ("...", "\u2026")
@@ -70,10 +80,18 @@ def word_count(text: str) -> int:
 
 def looks_like_sentence(text: str, words: int | None = None) -> bool:
     """Ends like a sentence and is long enough to be one (``words``: its word count, if known)."""
-    stripped = text.rstrip()
-    if stripped.rstrip(_CLOSERS)[-1:] not in _ENDS:
+    last = text.rstrip().rstrip(_CLOSERS)[-1:]
+    if last not in _ENDS and not (_UNMARKED_FIRST <= last <= _UNMARKED_LAST
+                                  and _is_unmarked_prose(text)):
         return False
-    return (word_count(stripped) if words is None else words) >= 5
+    return (word_count(text) if words is None else words) >= 5
+
+
+def _is_unmarked_prose(text: str) -> bool:
+    """Several space-separated phrases of a clause's length (Thai and Lao prose)."""
+    phrases = len(text.split())
+    return (phrases >= _UNMARKED_MIN_PHRASES
+            and len(text) >= _UNMARKED_PHRASE_CHARS * phrases)
 
 
 def is_truncated(text: str, words: int | None = None) -> bool:
