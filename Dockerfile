@@ -15,7 +15,8 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY service ./service
-# service/default.toml links here: the annotated defaults `article-ingest config` prints.
+# service/default.toml links here: every setting's default, which the service reads at import
+# and `article-ingest config` prints.
 COPY config ./config
 RUN pip wheel --wheel-dir /wheels .
 

@@ -1,8 +1,9 @@
 """Configuration: one TOML file plus ``INGEST_<SECTION>__<KEY>`` environment overrides.
 
-Every setting is a typed field of a frozen dataclass below, so the schema, the defaults and the
-validation live in one place. ``config/default.toml`` mirrors these defaults with comments; a test
-keeps the two in step.
+Every setting is a typed field of a frozen dataclass (below, and ``NormalizeSettings`` and
+``StorySettings`` beside the stages they tune), which the loader and its validation read. The
+defaults are written once, in ``config/default.toml`` with their comments: each field takes its
+default from it (``service.defaults``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service import defaults
 from service.stages.normalize import NormalizeSettings
 from service.state.stories import StorySettings
 
 ENV_PREFIX = "INGEST_"
+_KAFKA = defaults.section("kafka")
+_TOPICS = defaults.section("topics")
+_HTTP = defaults.section("http")
+_FETCH = defaults.section("fetch")
+_LIMITS = defaults.section("limits")
+_SERVICE = defaults.section("service")
 
 
 class ConfigError(ValueError):
@@ -35,45 +43,45 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class KafkaConfig:
-    bootstrap_servers: str = ""
-    group_id: str = "article-ingest"
-    client_id: str = "article-ingest"
-    embedded_port: int = 9092
-    topic_partitions: int = 12
-    topic_replication_factor: int = 1
-    create_topics: bool = True
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str = ""
-    sasl_username: str = ""
-    sasl_password: str = field(default="", repr=False)
-    sasl_password_file: str = ""
-    ssl_cafile: str = ""
-    ssl_certfile: str = ""
-    ssl_keyfile: str = ""
-    session_timeout_ms: int = 10000
-    heartbeat_interval_ms: int = 3000
-    max_poll_records: int = 500
-    fetch_max_wait_ms: int = 100
-    max_in_flight: int = 1000
-    producer_max_batch_bytes: int = 262144
-    producer_linger_ms: int = 5
-    compression: str = "none"
-    acks: str = "all"
-    commit_interval_ms: int = 1000
-    state_shards: int = 1
-    state_shard_load: float = 0.2
-    settle_idle_ms: int = 2000
+    bootstrap_servers: str = _KAFKA["bootstrap_servers"]
+    group_id: str = _KAFKA["group_id"]
+    client_id: str = _KAFKA["client_id"]
+    embedded_port: int = _KAFKA["embedded_port"]
+    topic_partitions: int = _KAFKA["topic_partitions"]
+    topic_replication_factor: int = _KAFKA["topic_replication_factor"]
+    create_topics: bool = _KAFKA["create_topics"]
+    security_protocol: str = _KAFKA["security_protocol"]
+    sasl_mechanism: str = _KAFKA["sasl_mechanism"]
+    sasl_username: str = _KAFKA["sasl_username"]
+    sasl_password: str = field(default=_KAFKA["sasl_password"], repr=False)
+    sasl_password_file: str = _KAFKA["sasl_password_file"]
+    ssl_cafile: str = _KAFKA["ssl_cafile"]
+    ssl_certfile: str = _KAFKA["ssl_certfile"]
+    ssl_keyfile: str = _KAFKA["ssl_keyfile"]
+    session_timeout_ms: int = _KAFKA["session_timeout_ms"]
+    heartbeat_interval_ms: int = _KAFKA["heartbeat_interval_ms"]
+    max_poll_records: int = _KAFKA["max_poll_records"]
+    fetch_max_wait_ms: int = _KAFKA["fetch_max_wait_ms"]
+    max_in_flight: int = _KAFKA["max_in_flight"]
+    producer_max_batch_bytes: int = _KAFKA["producer_max_batch_bytes"]
+    producer_linger_ms: int = _KAFKA["producer_linger_ms"]
+    compression: str = _KAFKA["compression"]
+    acks: str = _KAFKA["acks"]
+    commit_interval_ms: int = _KAFKA["commit_interval_ms"]
+    state_shards: int = _KAFKA["state_shards"]
+    state_shard_load: float = _KAFKA["state_shard_load"]
+    settle_idle_ms: int = _KAFKA["settle_idle_ms"]
 
 
 @dataclass(frozen=True)
 class TopicsConfig:
-    raw: str = "articles.raw"
-    clean: str = "articles.clean"
-    clusters: str = "articles.clusters"
-    dlq: str = "articles.dlq"
+    raw: str = _TOPICS["raw"]
+    clean: str = _TOPICS["clean"]
+    clusters: str = _TOPICS["clusters"]
+    dlq: str = _TOPICS["dlq"]
     # Internal topics: empty means named after kafka.group_id (see Config.__post_init__).
-    prepared: str = ""
-    state: str = ""
+    prepared: str = _TOPICS["prepared"]
+    state: str = _TOPICS["state"]
 
 
 def internal_topic(group_id: str, role: str) -> str:
@@ -86,41 +94,41 @@ def internal_topic(group_id: str, role: str) -> str:
 
 @dataclass(frozen=True)
 class HttpConfig:
-    host: str = "127.0.0.1"
-    port: int = 9400
+    host: str = _HTTP["host"]
+    port: int = _HTTP["port"]
 
 
 @dataclass(frozen=True)
 class FetchConfig:
-    enabled: bool = True
-    allow_private_networks: bool = False
-    user_agent: str = "article-ingest/0.1 (+https://github.com/article-ingest)"
-    concurrency: int = 32
-    per_host: int = 2
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 10.0
-    total_timeout_s: float = 30.0
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
-    retries: int = 3
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 8.0
-    retry_after_cap_s: float = 30.0
+    enabled: bool = _FETCH["enabled"]
+    allow_private_networks: bool = _FETCH["allow_private_networks"]
+    user_agent: str = _FETCH["user_agent"]
+    concurrency: int = _FETCH["concurrency"]
+    per_host: int = _FETCH["per_host"]
+    connect_timeout_s: float = _FETCH["connect_timeout_s"]
+    read_timeout_s: float = _FETCH["read_timeout_s"]
+    total_timeout_s: float = _FETCH["total_timeout_s"]
+    max_bytes: int = _FETCH["max_bytes"]
+    max_redirects: int = _FETCH["max_redirects"]
+    retries: int = _FETCH["retries"]
+    backoff_base_s: float = _FETCH["backoff_base_s"]
+    backoff_max_s: float = _FETCH["backoff_max_s"]
+    retry_after_cap_s: float = _FETCH["retry_after_cap_s"]
 
 
 @dataclass(frozen=True)
 class LimitsConfig:
-    max_message_bytes: int = 5_000_000
-    max_dead_letter_raw_bytes: int = 900_000
-    max_record_bytes: int = 1_000_000
-    message_deadline_s: float = 10.0
+    max_message_bytes: int = _LIMITS["max_message_bytes"]
+    max_dead_letter_raw_bytes: int = _LIMITS["max_dead_letter_raw_bytes"]
+    max_record_bytes: int = _LIMITS["max_record_bytes"]
+    message_deadline_s: float = _LIMITS["message_deadline_s"]
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    shutdown_grace_s: float = 10.0
-    log_level: str = "info"
-    summary_interval_s: float = 60.0
+    shutdown_grace_s: float = _SERVICE["shutdown_grace_s"]
+    log_level: str = _SERVICE["log_level"]
+    summary_interval_s: float = _SERVICE["summary_interval_s"]
 
 
 @dataclass(frozen=True)
@@ -372,4 +380,4 @@ def to_toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
 
 def annotated_defaults() -> str:
     """``config/default.toml``, shipped in the package as ``service/default.toml``."""
-    return (Path(__file__).parent / "default.toml").read_text(encoding="utf-8")
+    return defaults.PATH.read_text(encoding="utf-8")

@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from service.config import LimitsConfig
 from service.records import (
     CLEAN_SCHEMA,
     CLUSTER_SCHEMA,
@@ -127,7 +128,8 @@ def _ignore(stage: str, seconds: float) -> None:
 
 class Pipeline:
     def __init__(self, *, max_message_bytes: int, clock: Clock,
-                 max_dead_letter_raw_bytes: int = 900_000, max_record_bytes: int = 1_000_000,
+                 max_dead_letter_raw_bytes: int = LimitsConfig.max_dead_letter_raw_bytes,
+                 max_record_bytes: int = LimitsConfig.max_record_bytes,
                  normalize: NormalizeSettings | None = None,
                  stories: StorySettings | None = None,
                  observe: StageObserver = _ignore) -> None:

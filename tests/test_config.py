@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 import tomllib
+import typing
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +24,27 @@ def test_default_toml_documents_every_key_with_its_default() -> None:
     built_in = {f.name: dataclasses.asdict(f.default)
                 for f in dataclasses.fields(Config)}
     assert documented == built_in
+
+
+def test_every_default_has_its_settings_type() -> None:
+    """The dataclasses take their defaults from default.toml, unconverted: a `3` written where a
+    float belongs, or a quoted number, would reach the code with the wrong type."""
+    for section in dataclasses.fields(Config):
+        kinds = typing.get_type_hints(type(section.default))
+        for name, value in dataclasses.asdict(section.default).items():
+            assert type(value) is kinds[name], f"{section.name}.{name} = {value!r}"
+
+
+def test_a_setting_missing_from_the_defaults_file_stops_the_import(tmp_path: Path) -> None:
+    """Defaults are written only in default.toml: the package refuses to load without one."""
+    package = tmp_path / "service"
+    shutil.copytree(REPO / "service", package, symlinks=False,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shipped = (package / "default.toml").read_text()
+    (package / "default.toml").write_text(shipped.replace("\nmerge_threshold = 0.55\n", "\n"))
+    done = subprocess.run([sys.executable, "-c", "import service"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "KeyError: 'merge_threshold'" in done.stderr
 
 
 def test_default_toml_comments_every_key() -> None:

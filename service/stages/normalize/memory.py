@@ -71,8 +71,10 @@ class _Source:
 class FurnitureMemory:
     """Per-worker memory of recurring lines, one bounded table per source."""
 
-    def __init__(self, *, max_sources: int = 2000, max_lines: int = 4000,
-                 max_articles: int = 500, min_articles: int = 3) -> None:
+    def __init__(self, *, max_sources: int = NormalizeSettings.memory_sources,
+                 max_lines: int = NormalizeSettings.memory_lines_per_source,
+                 max_articles: int = NormalizeSettings.memory_articles_per_source,
+                 min_articles: int = NormalizeSettings.memory_min_articles) -> None:
         self.max_sources = max_sources
         self.max_lines = max_lines
         self.max_articles = max_articles
