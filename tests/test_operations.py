@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -242,8 +243,9 @@ def test_operators_see_config_assignments_restore_and_summaries(
     try:
         service.wait_ready()
         publish(broker.bootstrap, "articles.raw", SEEDS.read_bytes().splitlines())
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and '"summary"' not in service.logs():
+        deadline = time.monotonic() + 30  # the first summaries may come before the messages
+        while time.monotonic() < deadline and not re.search(r'"summary".*"consumed":[1-9]',
+                                                            service.logs()):
             time.sleep(0.2)
     finally:
         service.stop()
