@@ -52,10 +52,15 @@ def build_pipeline(config: Config, metrics: Metrics | None = None) -> Pipeline:
         if metrics is not None:
             metrics.processing_seconds.labels(stage).observe(seconds)
 
+    def unparsed(field: str) -> None:
+        if metrics is not None:
+            metrics.field_unparsed.labels(field).inc()
+
     return Pipeline(max_message_bytes=config.limits.max_message_bytes, clock=utc_now,
                     max_dead_letter_raw_bytes=config.limits.max_dead_letter_raw_bytes,
                     max_record_bytes=config.limits.max_record_bytes,
-                    normalize=config.normalize, stories=config.stories, observe=observe)
+                    normalize=config.normalize, stories=config.stories, observe=observe,
+                    unparsed=unparsed)
 
 
 def build_fetcher(config: Config, metrics: Metrics) -> Fetcher | None:

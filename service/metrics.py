@@ -43,6 +43,9 @@ class Metrics:
             "ingest_articles", "Articles by final outcome.", ["outcome"], registry=r)
         self.dead_letters = Counter(
             "ingest_dead_letters", "Dead letters by reason code.", ["reason"], registry=r)
+        self.field_unparsed = Counter(
+            "ingest_field_unparsed", "Raw fields given but unreadable or absurd (emitted as null).",
+            ["field"], registry=r)
         self.duplicates = Counter(
             "ingest_duplicates", "Articles flagged as duplicates, by kind.", ["kind"], registry=r)
         self.processing_seconds = Histogram(

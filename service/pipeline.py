@@ -52,6 +52,7 @@ from service.timefmt import iso_utc
 
 Clock = Callable[[], datetime]
 StageObserver = Callable[[str, float], None]
+FieldObserver = Callable[[str], None]
 
 
 class Sink(StrEnum):
@@ -126,18 +127,24 @@ def _ignore(stage: str, seconds: float) -> None:
     """Default observer: stage timings are optional instrumentation."""
 
 
+def _ignore_field(field: str) -> None:
+    """Default observer of unreadable fields: counting them is optional instrumentation."""
+
+
 class Pipeline:
     def __init__(self, *, max_message_bytes: int, clock: Clock,
                  max_dead_letter_raw_bytes: int = LimitsConfig.max_dead_letter_raw_bytes,
                  max_record_bytes: int = LimitsConfig.max_record_bytes,
                  normalize: NormalizeSettings | None = None,
                  stories: StorySettings | None = None,
-                 observe: StageObserver = _ignore) -> None:
+                 observe: StageObserver = _ignore,
+                 unparsed: FieldObserver = _ignore_field) -> None:
         self.max_message_bytes = max_message_bytes
         self.max_dead_letter_raw_bytes = max_dead_letter_raw_bytes
         self.max_record_bytes = max_record_bytes
         self.clock = clock
         self.observe = observe
+        self.unparsed = unparsed
         self.normalize_settings = normalize if normalize is not None else NormalizeSettings()
         self.story_settings = stories if stories is not None else StorySettings()
         self.furniture = FurnitureMemory.from_settings(self.normalize_settings)
@@ -153,8 +160,11 @@ class Pipeline:
 
     def decode(self, value: bytes | None) -> RawArticle | Rejection:
         started = time.perf_counter()
-        decoded = decode(value, self.max_message_bytes)
+        decoded = decode(value, self.max_message_bytes, self.clock())
         self.observe("decode", time.perf_counter() - started)
+        if isinstance(decoded, RawArticle):
+            for name in decoded.unparsed:
+                self.unparsed(name)
         return decoded
 
     def reject(self, rejection: Rejection, origin: Origin, value: bytes | None,

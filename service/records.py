@@ -59,7 +59,8 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class RawArticle:
-    """A validated raw message. Dates are already ISO 8601 UTC (or None when absent/unusable)."""
+    """A validated raw message. Dates are already ISO 8601 UTC (or None when absent/unusable);
+    ``unparsed`` names the fields that were given but could not be read."""
 
     url: str
     id: str | None = None
@@ -70,6 +71,7 @@ class RawArticle:
     lang: str | None = None
     html: str | None = None
     text: str | None = None
+    unparsed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

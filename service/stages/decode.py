@@ -3,13 +3,15 @@
 Only ``url`` is required. Hints with the wrong JSON type are rejected (``invalid_field``) rather
 than guessed at, because ``id`` decides output keys; so is an ``id`` carrying control or format
 characters (NUL, ANSI escapes, bidi overrides, line separators), which would pass into Kafka keys
-and clean records and from there into someone's logs. Unparseable dates are dropped, as a
-crawler's date hint is advisory.
+and clean records and from there into someone's logs. A date hint that cannot be read, or is
+absurd (before 1990, or more than a day after ``now``), is dropped and named in ``unparsed``: a
+crawler's date is advisory, and a missing date is better than a wrong one.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -25,6 +27,8 @@ _BODY_FIELDS = ("html", "text")
 _DATE_FIELDS = ("published_at", "fetched_at")
 # Control, format, line- and paragraph-separator characters: invisible or terminal-active.
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# A date this far past the processing clock is a typo, not an embargo or a skewed clock.
+FUTURE_SLACK = timedelta(days=1)
 
 
 def _reject(reason: Reason, detail: str) -> Rejection:
@@ -43,8 +47,8 @@ def _optional_str(message: dict[str, Any], name: str, limit: int | None) -> str 
     return value
 
 
-def decode(value: bytes | None, max_bytes: int) -> RawArticle | Rejection:
-    """Parse and validate one raw message; never raises."""
+def decode(value: bytes | None, max_bytes: int, now: datetime) -> RawArticle | Rejection:
+    """Parse and validate one raw message; never raises. ``now`` bounds dates in the future."""
     if value is None:
         return _reject(Reason.INVALID_JSON, "empty message (null value)")
     if len(value) > max_bytes:
@@ -86,13 +90,16 @@ def decode(value: bytes | None, max_bytes: int) -> RawArticle | Rejection:
         if isinstance(body, Rejection):
             return body
         fields[name] = body
+    unparsed = []
     for name in _DATE_FIELDS:
         stamp = message.get(name)
         if stamp is not None and not isinstance(stamp, (str, int, float)):
             return _reject(Reason.INVALID_FIELD,
-                           f"'{name}' must be ISO 8601 text or epoch seconds")
-        fields[name] = normalize_timestamp(stamp)
-    return RawArticle(**fields)
+                           f"'{name}' must be date text or epoch seconds")
+        fields[name] = normalize_timestamp(stamp, now + FUTURE_SLACK)
+        if fields[name] is None and stamp is not None and str(stamp).strip():
+            unparsed.append(name)
+    return RawArticle(**fields, unparsed=tuple(unparsed))
 
 
 def _first_unprintable(text: str) -> int | None:

@@ -17,7 +17,7 @@ from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from py3langid.modelio import load_model
 
 from service.stages.normalize.lines import word_count
-from service.timefmt import iso_utc, normalize_timestamp
+from service.timefmt import EARLIEST, MONTH, MONTHS, iso_utc, normalize_timestamp
 
 _DATE_META = (
     "article:published_time", "og:article:published_time", "datepublished", "pubdate",
@@ -25,17 +25,7 @@ _DATE_META = (
     "dcterms.created", "sailthru.date", "parsely-pub-date", "article.published", "dc.date.created",
 )
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
-_MONTHS = {
-    name: number
-    for number, names in enumerate((
-        ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-        ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-        ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-        ("december", "dec"),
-    ), start=1)
-    for name in names
-}
-_MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = "(" + MONTH + ")"
 _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
 _DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.IGNORECASE)
 _YEAR = re.compile(r"\d{4}")
@@ -127,11 +117,11 @@ def text_date(text: str) -> str | None:
         return None  # every form below writes a four-digit year
     found: list[tuple[int, datetime]] = []
     for match in _MDY.finditer(text):
-        day = _day(match.group(3), _MONTHS[match.group(1).lower()], match.group(2))
+        day = _day(match.group(3), MONTHS[match.group(1).lower().rstrip(".")], match.group(2))
         if day:
             found.append((match.start(), day))
     for match in _DMY.finditer(text):
-        day = _day(match.group(3), _MONTHS[match.group(2).lower()], match.group(1))
+        day = _day(match.group(3), MONTHS[match.group(2).lower().rstrip(".")], match.group(1))
         if day:
             found.append((match.start(), day))
     for match in _ISO_DAY.finditer(text):
@@ -145,9 +135,10 @@ def text_date(text: str) -> str | None:
 
 def _day(year: str, month: int, day: str) -> datetime | None:
     try:
-        return datetime(int(year), month, int(day), tzinfo=UTC)
+        moment = datetime(int(year), month, int(day), tzinfo=UTC)
     except ValueError:
         return None
+    return moment if moment >= EARLIEST else None
 
 
 def dateline(lines: list[str]) -> str | None:

@@ -1,0 +1,140 @@
+"""Dates as crawlers and pages spell them, each to the right UTC instant or to null."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from service.pipeline import Pipeline
+from service.records import RawArticle
+from service.stages.decode import FUTURE_SLACK
+from service.timefmt import normalize_timestamp, parse_timestamp
+
+NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
+INSTANT = "2018-05-31T18:00:00Z"
+DAY = "2018-05-31T00:00:00Z"
+
+SPELLINGS = [
+    # RFC 2822, as RSS carries it (email.utils)
+    ("Thu, 31 May 2018 18:00:00 GMT", INSTANT),
+    ("Thu, 31 May 2018 18:00:00 +0000", INSTANT),
+    ("Thu, 31 May 2018 20:00:00 +0200", INSTANT),
+    ("Thu, 31 May 2018 14:00:00 EDT", INSTANT),
+    ("Thu, 31 May 2018 13:00:00 EST", "2018-05-31T18:00:00Z"),
+    ("Thu, 31 May 2018 11:00:00 PDT", INSTANT),
+    ("Thu, 31 May 2018 18:00:00 -0000", INSTANT),
+    ("31 May 2018 18:00 +0000", INSTANT),
+    ("Thu, 31 May 18 18:00:00 GMT", INSTANT),
+    ("Thu, 31 May 2018 20:00:00 CEST", INSTANT),
+    ("Thu,31 May 2018 18:00:00 UT", INSTANT),
+    # ISO 8601 with and without a zone (a time without one is UTC)
+    ("2018-05-31T18:00:00Z", INSTANT),
+    ("2018-05-31T18:00:00z", INSTANT),
+    ("2018-05-31T20:00:00+02:00", INSTANT),
+    ("2018-05-31T13:00:00-05:00", INSTANT),
+    ("2018-05-31T20:00:00+0200", INSTANT),
+    ("2018-05-31T20:00:00+02", INSTANT),
+    ("2018-05-31T18:00:00", INSTANT),
+    ("2018-05-31 18:00:00", INSTANT),
+    ("2018-05-31T18:00", INSTANT),
+    ("2018-05-31T18:00:00.000Z", INSTANT),
+    ("2018-05-31T18:00:00.250Z", "2018-05-31T18:00:00.250Z"),
+    ("2018-05-31T18:00:00.123456789Z", "2018-05-31T18:00:00.123Z"),
+    ("20180531T180000Z", INSTANT),
+    ("2018-05-31", DAY),
+    ("2018-05-31 18:00 UTC", INSTANT),
+    ("2018-05-31 20:00:00 +02:00", INSTANT),
+    ("  2018-05-31T18:00:00Z\n", INSTANT),
+    # what people write
+    ("May 31, 2018", DAY),
+    ("May 31 2018", DAY),
+    ("31 May 2018", DAY),
+    ("31st May 2018", DAY),
+    ("31 of May, 2018", DAY),
+    ("Thursday, May 31, 2018", DAY),
+    ("Thursday, May 31, 2018 at 2:00 PM EDT", INSTANT),
+    ("May 31, 2018 6:00 p.m.", INSTANT),
+    ("May 31, 2018, 6pm GMT", INSTANT),
+    ("Thursday 31 May 2018 18.00 BST", None),  # BST: British Summer or Bangladesh Standard
+    ("31 May 2018, 18:00 GMT", INSTANT),
+    ("Sept. 3, 2018", "2018-09-03T00:00:00Z"),
+    ("DECEMBER 1, 2019 09:30", "2019-12-01T09:30:00Z"),
+    ("31.05.2018 18:00", INSTANT),
+    ("31.05.2018", DAY),
+    ("31. 05. 2018", DAY),
+    ("1.6.2018 20:00 +02:00", "2018-06-01T18:00:00Z"),
+    ("2018/05/31", DAY),
+    ("2018.05.31 18:00", INSTANT),
+    ("05/31/2018", DAY),  # month first: 31 is no month
+    ("31/05/2018 18:00", INSTANT),  # day first
+    ("31-05-2018", DAY),
+    ("05/05/2018", "2018-05-05T00:00:00Z"),
+    # epoch seconds and milliseconds, as numbers or text
+    (1527789600, INSTANT),
+    (1527789600.25, "2018-05-31T18:00:00.250Z"),
+    ("1527789600", INSTANT),
+    (1527789600000, INSTANT),
+    # unreadable, ambiguous or absurd: null, never a guess
+    ("06/05/2018", None),  # 6 May or June 5
+    ("Thu, 31 May 2018 18:00:00 IST", None),  # India, Israel or Ireland
+    ("Thu, 31 May 2018 18:00:00 XYZ", None),  # email.utils would read UTC
+    ("2018-05-31 18:00 IST", None),
+    ("last tuesday", None),
+    ("yesterday", None),
+    ("May 32, 2018", None),
+    ("2018-02-30", None),
+    ("31 May 2018 25:00", None),
+    ("May 31, 2018 18", None),
+    ("13 pm May 31, 2018", None),
+    ("0000-00-00 00:00:00", None),
+    ("1970-01-01T00:00:00Z", None),
+    ("1989-12-31T23:59:59Z", None),
+    (0, None),
+    (-1, None),
+    ("2024-06-01T12:00:01Z", None),  # after the latest allowed
+    ("2999-01-01", None),
+    ("", None),
+    ("31.05.18", None),
+    ("2018-05-31T18:00:00+25:00", None),
+    (True, None),
+    (float("nan"), None),
+    (float("inf"), None),
+    ("1527789600²", None),
+    ("²", None),
+    ("x" * 100, None),
+]
+
+
+@pytest.mark.parametrize(("spelling", "expected"), SPELLINGS)
+def test_each_spelling_reads_as_its_utc_instant_or_null(spelling: object,
+                                                        expected: str | None) -> None:
+    assert normalize_timestamp(spelling, NOW) == expected
+
+
+def test_the_table_covers_enough_real_spellings() -> None:
+    readable = [s for s, expected in SPELLINGS if expected is not None]
+    assert len(readable) >= 30 and len(SPELLINGS) - len(readable) >= 15
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "1\u00b2", "\u2075\u2070", "12\u00b3.5", "\u2460"])
+def test_digits_that_are_not_decimal_are_unreadable_not_a_crash(text: str) -> None:
+    # str.isdigit accepts superscripts and circled digits, which float() refuses
+    assert parse_timestamp(text) is None
+
+
+def test_decode_reads_a_day_ahead_of_its_clock_but_not_beyond() -> None:
+    latest = NOW + FUTURE_SLACK
+    assert normalize_timestamp("2024-06-02T11:00:00Z", latest) == "2024-06-02T11:00:00Z"
+    assert normalize_timestamp("2024-06-02T13:00:00Z", latest) is None
+
+
+def test_the_pipeline_reports_each_unreadable_date_field_for_its_counter() -> None:
+    seen: list[str] = []
+    pipeline = Pipeline(max_message_bytes=10_000, clock=lambda: NOW, unparsed=seen.append)
+    raw = pipeline.decode(b'{"url": "https://e.org/a", "published_at": "31/31/2018", '
+                          b'"fetched_at": "2018-05-31T18:00:00Z"}')
+    assert isinstance(raw, RawArticle) and raw.fetched_at == INSTANT
+    assert seen == ["published_at"]
+    pipeline.decode(b'{"url": "https://e.org/a", "fetched_at": "soon"}')
+    assert seen == ["published_at", "fetched_at"]
