@@ -49,6 +49,16 @@ def test_a_blank_date_hint_is_absent_not_unparsed() -> None:
     assert isinstance(raw, RawArticle) and raw.published_at is None and raw.unparsed == ()
 
 
+@pytest.mark.parametrize("url", ["notaurl", "/relative/path", "//example.com/a", "ftp://e.org/a",
+                                 "mailto:a@example.com", "javascript:alert(1)", "http://",
+                                 "https://exa mple.com/", "http://example.com:99999/",
+                                 "https://[::zz]/a"])
+def test_a_url_that_is_not_absolute_http_is_an_invalid_field(url: str) -> None:
+    result = decode(orjson.dumps({"url": url, "text": "body"}), LIMIT, NOW)
+    assert isinstance(result, Rejection) and result.reason is Reason.INVALID_FIELD
+    assert "'url'" in result.detail
+
+
 @pytest.mark.parametrize(("value", "reason"), [
     (None, Reason.INVALID_JSON),
     (b"not json at all", Reason.INVALID_JSON),

@@ -8,7 +8,7 @@ from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import FurnitureMemory, normalize
 from service.stages.normalize.repair import repair
 from service.stages.normalize.text import split_lines
-from service.stages.normalize.urls import canonical_url, clean_url, registered_domain
+from service.stages.normalize.urls import canonical_url, registered_domain
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to approve a new budget for the coming year, "
@@ -90,8 +90,6 @@ def test_repair_fixes_mojibake_entities_controls_and_spaces() -> None:
 
 
 def test_urls() -> None:
-    assert clean_url("HTTPS://Example.com/a?utm_medium=x&id=3&fbclid=y#top") == \
-        "https://example.com/a?id=3"
     assert canonical_url("https://example.com/a", "javascript:alert(1)") == \
         "https://example.com/a"
     assert canonical_url("https://example.com/a", "//cdn.example.com/b") == \

@@ -3,7 +3,8 @@
 Only ``url`` is required. Hints with the wrong JSON type are rejected (``invalid_field``) rather
 than guessed at, because ``id`` decides output keys; so is an ``id`` carrying control or format
 characters (NUL, ANSI escapes, bidi overrides, line separators), which would pass into Kafka keys
-and clean records and from there into someone's logs. A date hint that cannot be read, or is
+and clean records and from there into someone's logs; so is a ``url`` that is not an absolute
+http(s) URL, which could name no page and no source. A date hint that cannot be read, or is
 absurd (before 1990, or more than a day after ``now``), is dropped and named in ``unparsed``: a
 crawler's date is advisory, and a missing date is better than a wrong one.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from service.records import RawArticle, Reason, Rejection
+from service.stages.normalize.urls import canonicalize
 from service.timefmt import normalize_timestamp
 
 STAGE = "decode"
@@ -67,6 +69,9 @@ def decode(value: bytes | None, max_bytes: int, now: datetime) -> RawArticle | R
         return _reject(Reason.INVALID_FIELD, f"'url' must be a string, got {type(url).__name__}")
     if len(url) > MAX_URL_CHARS:
         return _reject(Reason.INVALID_FIELD, f"'url' is longer than {MAX_URL_CHARS} characters")
+    if canonicalize(url) is None:
+        return _reject(Reason.INVALID_FIELD,
+                       f"'url' is not an absolute http(s) URL: {url.strip()[:200]!r}")
 
     fields: dict[str, Any] = {"url": url.strip()}
     raw_id = message.get("id")

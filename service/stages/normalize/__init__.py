@@ -21,6 +21,7 @@ from service.stages.normalize.settings import NormalizeSettings
 from service.stages.normalize.text import extract_lines, split_lines
 from service.stages.normalize.urls import (
     canonical_url,
+    canonicalize,
     derived_id,
     registered_domain,
     url_words,
@@ -108,7 +109,7 @@ def is_brief(raw: RawArticle, settings: NormalizeSettings) -> bool:
 
 def _normalize(raw: RawArticle, memory: FurnitureMemory,
                settings: NormalizeSettings) -> Article | Rejection:
-    source = registered_domain(raw.url) or (raw.source or "")
+    source = registered_domain(canonicalize(raw.url) or raw.url) or (raw.source or "")
     provisional_id = raw.id or derived_id(canonical_url(raw.url, None))
     extracted: _Extracted | Rejection = _reject("message has neither html nor text")
     if is_brief(raw, settings):

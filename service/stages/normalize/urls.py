@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import string
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
+import idna
 from publicsuffixlist import PublicSuffixList
 
 # Parameters that identify a campaign or a click, never the document: dropping them makes the
@@ -24,6 +26,14 @@ _TRACKING_NAMES = frozenset({
 })
 
 _URL_WORD_BREAKS = re.compile(r"[\W_]+")
+_ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+_ASCII_HOST = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as written, by component (RFC 3986): reserved ones change meaning when encoded
+# or decoded (``/`` against ``%2F``), so only their encoding's case is normalized.
+_PATH_SAFE = "/:@!$&'()*+,;="
+_QUERY_SAFE = "/?:@!$'()*+,;="  # a query part is split on & and its first =
 
 _PSL: PublicSuffixList | None = None
 
@@ -37,41 +47,106 @@ def _psl() -> PublicSuffixList:
 
 
 def _is_tracking(name: str) -> bool:
-    lowered = name.lower()
+    lowered = unquote(name).lower()
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
-def clean_url(url: str) -> str:
-    """The URL without tracking parameters and fragment, scheme and host lower-cased."""
+def canonicalize(url: str) -> str | None:
+    """One spelling per address: scheme and host lower-cased, the host in IDNA (punycode), no
+    default port, user info or fragment, dot segments resolved, percent-encoding normalized
+    (unreserved characters decoded, other escapes upper-cased, anything else UTF-8 encoded),
+    tracking parameters dropped and the query sorted. None when ``url`` is not an absolute
+    http(s) URL with a host."""
     try:
         parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _is_tracking(k)]
-    netloc = parts.netloc.lower()
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", urlencode(query), ""))
+        scheme = parts.scheme.lower()
+        port = parts.port
+        host = _ascii_host(parts.hostname or "")
+    except ValueError:  # a port out of range, a bad IPv6 literal, a label IDNA refuses
+        return None
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    path = _without_dot_segments(_normalize_escapes(parts.path or "/", _PATH_SAFE))
+    return urlunsplit((scheme, netloc, path, _canonical_query(parts.query), ""))
 
 
-def absolute_http_url(candidate: str, base: str) -> str | None:
-    """``candidate`` resolved against ``base`` if it is an http(s) URL with a host, else None."""
+@lru_cache(maxsize=4096)
+def _ascii_host(host: str) -> str:
+    """The host as DNS sends it: IDNA 2008 with UTS 46 mapping (``Bücher.de`` ->
+    ``xn--bcher-kva.de``); IP literals as written (IPv6 in brackets). ValueError when a label
+    cannot be encoded."""
+    host = host.rstrip(".")
+    if not host:
+        return ""
+    if ":" in host:
+        return f"[{ipaddress.IPv6Address(host).compressed}]"
+    if host.isascii() and not _ASCII_HOST.fullmatch(host):
+        raise ValueError(f"not a host name: {host!r}")
     try:
-        joined = urljoin(base, candidate.strip())
-        parts = urlsplit(joined)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return joined
+        if host.isascii():
+            if "xn--" in host.lower():
+                idna.decode(host)  # a punycode label must decode
+            return host.lower()
+        return idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as error:
+        raise ValueError(str(error)) from error
+
+
+def _without_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4: ``/a/./b/../c`` -> ``/a/c``."""
+    if "." not in path:
+        return path
+    kept: list[str] = []
+    segments = path.split("/")
+    for segment in segments[1:]:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    last = segments[-1]
+    return "/" + "/".join(kept) + ("/" if last in (".", "..") and kept else "")
+
+
+def _normalize_escapes(part: str, safe: str) -> str:
+    pieces = []
+    for piece in _ESCAPE.split(part):
+        if _ESCAPE.fullmatch(piece):
+            char = chr(int(piece[1:], 16))
+            pieces.append(char if char in _UNRESERVED else piece.upper())
+        elif piece:
+            pieces.append(quote(piece, safe=safe))
+    return "".join(pieces)
+
+
+def _canonical_query(query: str) -> str:
+    """Parameters sorted (a stable sort by name, then value), tracking ones and empty pieces
+    dropped, each name and value with its encoding normalized but never decoded to ``&``/``=``."""
+    params = []
+    for piece in query.split("&"):
+        if not piece:
+            continue
+        name, equals, value = piece.partition("=")
+        if _is_tracking(name):
+            continue
+        params.append(_normalize_escapes(name, _QUERY_SAFE) + equals
+                      + _normalize_escapes(value, _QUERY_SAFE + "="))
+    return "&".join(sorted(params))
 
 
 def canonical_url(url: str, declared: str | None) -> str:
-    """The page's declared canonical (absolute http/https) else ``url``, both cleaned."""
-    if declared:
-        resolved = absolute_http_url(declared, url)
-        if resolved is not None:
-            return clean_url(resolved)
-    return clean_url(url)
+    """The page's declared canonical (``<link rel=canonical>`` or ``og:url``: absolute, or
+    resolved against ``url`` when it starts with ``/``) when it is on the same registered domain,
+    else ``url``; canonicalized. ``url`` must
+    be an absolute http(s) URL (decode refuses others)."""
+    own = canonicalize(url) or url
+    declared = (declared or "").strip()
+    if declared.startswith("/") or "://" in declared:  # a bare word or phrase is a page's slip
+        resolved = canonicalize(urljoin(own, declared))
+        if resolved is not None and registered_domain(resolved) == registered_domain(own):
+            return resolved
+    return own
 
 
 def registered_domain(url: str) -> str:
