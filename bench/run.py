@@ -63,14 +63,17 @@ _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 GOALS: dict[str, tuple[str, float, bool]] = {
     # figure: (what, goal, higher is better)
-    "text_ratio": ("text service / passthrough", 0.20, True),
-    "html_ratio": ("html service / trafilatura", 1.0, True),
-    "process_text_ratio": ("text service / offline process", 0.8, True),
-    "process_html_ratio": ("html service / offline process", 0.8, True),
-    "scale_2proc": ("two processes / one", 1.7, True),
+    "text_ms_per_article": ("text: service CPU ms per article, one process", 1.0, False),
+    "text_vs_peer": ("text: peer CPU / service CPU per article", 1.0, True),
+    "html_vs_trafilatura": ("html service / trafilatura alone", 2.5, True),
+    "html_vs_peer": ("html: peer CPU / service CPU per article", 2.0, True),
+    "records_per_article": ("records produced per text article", 3.0, False),
+    "bytes_written_ratio": ("bytes written / raw bytes, text", 2.5, False),
+    "state_mb_per_1m": ("state memory at 1M articles (MB)", 1024.0, False),
     "state_cost_ratio": ("state cost at 1M / at 10k", 1.5, False),
-    "state_mb_per_1m": ("state memory at 1M articles (MB)", 2048.0, False),
+    "restore_s_per_1m": ("restore of a 1M-article shard (s)", 60.0, False),
     "p99_ms": ("p99 produce -> clean at 50% max rate (ms)", 500.0, False),
+    "scale_2proc": ("two processes / one", 1.7, True),
 }
 
 
@@ -82,12 +85,15 @@ class Sizes:
     latency_s: float  # how long the 50%-rate latency run publishes
     warmup: int  # messages each service run gets before timing (its lazy loads)
     budget_s: float  # bench_state gets what is left of this (and at least a minute)
+    restore: int  # articles in the shard whose restore is timed (scaled to 1M)
 
 
+# budget_s: the quick run's other steps took 380 s on a busy machine, and bench_state --quick
+# needs minutes of its own there (60 s left to it was not enough).
 QUICK = Sizes(text=2400, passthrough=10_000, html=180, latency_s=8.0, warmup=24,
-              budget_s=290.0)
+              budget_s=660.0, restore=10_000)
 FULL = Sizes(text=6000, passthrough=60_000, html=540, latency_s=30.0, warmup=60,
-             budget_s=3600.0)
+             budget_s=3600.0, restore=100_000)
 
 
 @dataclass
@@ -255,6 +261,49 @@ def record_times(bootstrap: str, topic: str, keys: set[bytes], timeout_s: float 
     return found
 
 
+Offsets = dict[tuple[str, int], int]
+
+
+def end_offsets(bootstrap: str, topics: Sequence[str]) -> Offsets:
+    """The end offset of every partition of ``topics``."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{time.time_ns()}"})
+    try:
+        found = admin.list_topics(timeout=10).topics
+        return {(topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1]
+                for topic in topics if topic in found for p in found[topic].partitions}
+    finally:
+        consumer.close()
+
+
+def written(bootstrap: str, since: Offsets, until: Offsets) -> tuple[int, int]:
+    """(records, bytes of key and value) written to each partition between two ``end_offsets``."""
+    wanted = {tp: (since.get(tp, 0), end) for tp, end in until.items() if end > since.get(tp, 0)}
+    if not wanted:
+        return 0, 0
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{time.time_ns()}",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition(t, p, start) for (t, p), (start, _) in wanted.items()])
+    records = size = 0
+    left = dict(wanted)
+    deadline = time.monotonic() + 120
+    try:
+        while left and time.monotonic() < deadline:
+            for message in consumer.consume(5000, 0.5):
+                tp = (message.topic(), message.partition())
+                if message.error() is not None or tp not in left:
+                    continue
+                records += 1
+                size += len(message.key() or b"") + len(message.value() or b"")
+                if message.offset() + 1 >= left[tp][1]:
+                    del left[tp]
+    finally:
+        consumer.close()
+    if left:
+        raise RuntimeError(f"could not read back {sorted(left)}")
+    return records, size
+
+
 # -- 1. passthrough: the ceiling of an aiokafka service ---------------------------------------
 
 
@@ -389,6 +438,25 @@ def topology_rate(bootstrap: str, corpus: Sequence[bytes]) -> tuple[float, Topol
     asyncio.run(create_topics(bootstrap, ["bench-topology.raw"]))
     publish(bootstrap, "bench-topology.raw", corpus)
     return asyncio.run(_topology(bootstrap, topology, "bench-topology.raw")), topology
+
+
+# -- 1c. the peer: the pipeline a user would write instead (bench/peer.py) -------------------
+
+
+def peer_rate(bootstrap: str, name: str, values: Sequence[bytes]) -> tuple[float, float]:
+    """(messages/s, CPU ms per message) of bench/peer.py over ``values``, after a warm-up of
+    its lazy loads on the first few (not timed)."""
+    from bench import peer
+
+    topics = {kind: f"bench-peer-{name}.{kind}" for kind in ("raw", "clean", "clusters")}
+    asyncio.run(create_topics(bootstrap, list(topics.values())))
+    warm = peer.Peer()
+    for value in values[:8]:
+        warm.handle(value)
+    publish(bootstrap, topics["raw"], values)
+    wall, cpu = asyncio.run(peer.run(bootstrap, topics["raw"], topics["clean"],
+                                     topics["clusters"], f"bench-peer-{name}", len(values)))
+    return len(values) / wall, 1000 * cpu / len(values)
 
 
 # -- the service -----------------------------------------------------------------------------
@@ -630,6 +698,27 @@ def trafilatura_rate(pages: list[dict[str, str]]) -> float:
     return pages_per_second(pages, extract, 1)
 
 
+def restore_figures(bootstrap: str, articles: int,
+                    timeout_s: float) -> dict[str, float | None] | str:
+    """Figures of bench/bench_restore.py against the run's broker, as its own process."""
+    command = [sys.executable, "-m", "bench.bench_restore", "--bootstrap", bootstrap,
+               "--articles", str(articles)]
+    say(f"  $ python {' '.join(command[1:])}")
+    try:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                              timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        return f"bench_restore did not finish within {timeout_s:.0f} s"
+    for line in (done.stdout + done.stderr).splitlines():
+        if not line.startswith("RESULT "):
+            say(f"  | {line}")
+    results = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not results:
+        return f"bench_restore exited {done.returncode}"
+    data: dict[str, float | None] = json.loads(results[-1][len("RESULT "):])
+    return data
+
+
 def state_figures(quick: bool, timeout_s: float) -> dict[str, float | None] | str:
     """Figures of bench/bench_state.py (owned by the state stage), run as its own process."""
     if not (ROOT / "bench" / "bench_state.py").exists():
@@ -725,7 +814,7 @@ def measured(report: Report, names: Sequence[str], step: Callable[[], None]) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--quick", action="store_true", help="reduced sizes, under 5 minutes")
+    parser.add_argument("--quick", action="store_true", help="reduced sizes, about 10 minutes")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared",
                         help="the read-only shared folder holding data/extraction")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION__KEY=VALUE",
@@ -780,10 +869,21 @@ def main(argv: list[str] | None = None) -> int:
         def step_one() -> None:
             with services(bootstrap, work, "one", 1, overrides) as one:
                 one.run(warm, broker.pid)
+                outputs = [t for kind, t in one.topics.items() if kind != "raw"]
+                before = end_offsets(bootstrap, outputs)
                 phase, _ = one.run(text, broker.pid)
                 report.set("text_per_s", phase.per_s)
-                say(f"  text: {phase.per_s:.1f} articles/s")
+                report.set("text_ms_per_article", 1000 * phase.service_cpu_s / phase.count)
+                say(f"  text: {phase.per_s:.1f} articles/s, "
+                    f"{report.figures['text_ms_per_article']} ms of service CPU per article")
                 print_profile("text", phase)
+                records, size = written(bootstrap, before, end_offsets(bootstrap, outputs))
+                raw = sum(len(v) + len(message_key(v, i)) for i, v in enumerate(text))
+                report.set("records_per_article", records / len(text))
+                report.set("bytes_written_ratio", size / raw)
+                say(f"  written for text: {records / len(text):.2f} records and "
+                    f"{size / len(text) / 1000:.1f} KB per article ({raw / len(text) / 1000:.2f} "
+                    "KB raw), every output and internal topic")
                 rate = 0.5 * phase.per_s
                 values = later.messages(max(20, int(rate * sizes.latency_s)))
                 _, sent = one.run(values, broker.pid, rate=rate)
@@ -804,9 +904,41 @@ def main(argv: list[str] | None = None) -> int:
                          for index, value in enumerate(html[:8])], broker.pid)
                 html_phase, _ = one.run(html, broker.pid)
                 report.set("html_per_s", html_phase.per_s)
-                say(f"  html: {html_phase.per_s:.1f} articles/s")
+                html_ms = 1000 * html_phase.service_cpu_s / html_phase.count
+                report.set("html_ms_per_article", html_ms)
+                say(f"  html: {html_phase.per_s:.1f} articles/s, {html_ms:.2f} ms of service CPU "
+                    "per article")
                 print_profile("html", html_phase)
-        measured(report, ["text_per_s", "p99_ms", "html_per_s"], step_one)
+        measured(report, ["text_per_s", "text_ms_per_article", "records_per_article",
+                          "bytes_written_ratio", "p99_ms", "html_per_s"], step_one)
+
+        say("\n[2b] the peer (bench/peer.py): aiokafka -> trafilatura for HTML -> rensa MinHash "
+            "LSH -> online TF-IDF nearest centroid -> clean + cluster records -> commit")
+        from bench import peer
+        missing = peer.available()
+        for kind, values in (("text", text), ("html", html)):
+            name = f"peer_{kind}_per_s"
+            if missing or not values:
+                report.set(name, None, missing or f"{pages_path} not found")
+                continue
+
+            def step_peer(kind: str = kind, values: list[bytes] = values,
+                          name: str = name) -> None:
+                rate, cpu_ms = peer_rate(bootstrap, kind, values)
+                report.set(name, rate)
+                report.set(f"peer_{kind}_ms_per_article", cpu_ms)
+                say(f"  peer, {kind}: {rate:.1f} articles/s, {cpu_ms:.2f} ms CPU per article")
+            measured(report, [name], step_peer)
+
+        say("\n[2c] restore: a shard's compacted changelog read back and rebuilt"
+            + (f" ({sizes.restore:,} articles, scaled to 1M)" if sizes.restore < 1_000_000
+               else ""))
+        restored = restore_figures(bootstrap, sizes.restore, 900.0)
+        if isinstance(restored, str):
+            report.set("restore_s_per_1m", None, restored)
+        else:
+            report.set("restore_s_per_1m", restored.get("restore_s_per_1m"))
+            report.set("restore_articles", restored.get("restore_articles"))
 
         say("\n[3] baselines: trafilatura alone, offline process (one, then two side by side)")
         if pages:
@@ -862,7 +994,7 @@ def main(argv: list[str] | None = None) -> int:
 
     say("\n[5] state at scale: bench/bench_state.py"
         + (" (quick: cost ratio is 100k vs 10k, memory extrapolated to 1M)" if args.quick else ""))
-    figures = state_figures(args.quick, max(60.0, sizes.budget_s - (time.monotonic() - began)))
+    figures = state_figures(args.quick, max(240.0, sizes.budget_s - (time.monotonic() - began)))
     for name in ("state_cost_ratio", "state_mb_per_1m"):
         if isinstance(figures, str):
             report.set(name, None, figures)
@@ -873,7 +1005,13 @@ def main(argv: list[str] | None = None) -> int:
     report.ratio("text_ratio", "text_per_s", "passthrough_per_s")
     report.ratio("topology_ratio", "topology_per_s", "passthrough_per_s")
     report.ratio("text_topology_ratio", "text_per_s", "topology_per_s")
-    report.ratio("html_ratio", "html_per_s", "trafilatura_per_s")
+    report.ratio("html_vs_trafilatura", "html_per_s", "trafilatura_per_s")
+    # Against the peer by CPU per article (its CPU over ours), measured in the same run: the
+    # machine is shared, and a rate taken minutes apart also measures what else ran then.
+    report.ratio("text_vs_peer", "peer_text_ms_per_article", "text_ms_per_article")
+    report.ratio("html_vs_peer", "peer_html_ms_per_article", "html_ms_per_article")
+    report.ratio("text_vs_peer_rate", "text_per_s", "peer_text_per_s")
+    report.ratio("html_vs_peer_rate", "html_per_s", "peer_html_per_s")
     report.ratio("process_text_ratio", "text_per_s", "process_text_per_s")
     report.ratio("process_html_ratio", "html_per_s", "process_html_per_s")
     report.ratio("scale_2proc", "text_2proc_per_s", "text_per_s")
@@ -898,6 +1036,8 @@ def print_goals(report: Report) -> None:
     if ceiling is not None and share is not None:
         say(f"  (ceiling: the service's records moved with no processing reach {ceiling} of "
             f"passthrough; text service {share} of that)")
+    if (restored := report.figures.get("restore_articles")) is not None and restored < 1e6:
+        say(f"  (restore_s_per_1m: extrapolated from a {restored:,.0f}-article shard)")
     if (offline := report.figures.get("process_scale_2proc")) is not None:
         say(f"  (ceiling: two offline processes side by side reach {offline}x one; two spinning "
             f"processes {report.figures.get('machine_scale_2proc')}x)")

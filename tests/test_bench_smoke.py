@@ -14,6 +14,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench import peer
+from bench.bench_restore import compacted
 from bench.corpus import CorpusSettings, TextCorpus, html_messages
 from bench.run import (
     Share,
@@ -27,6 +29,8 @@ from bench.run import (
     total,
 )
 from service.stages.fingerprint import words
+from service.state.settings import StorySettings
+from service.state.stories import StoryState
 
 COUNT = 160
 
@@ -177,3 +181,42 @@ def test_two_offline_processes_each_take_half_the_messages(tmp_path: Path) -> No
     ids = [orjson.loads(line)["id"] for half in ("half-0", "half-1")
            for line in (tmp_path / half / "run" / "clean.jsonl").read_bytes().splitlines()]
     assert sorted(ids) == sorted(orjson.loads(m)["id"] for m in messages)
+
+
+def test_the_peer_clusters_by_tf_idf_nearest_centroid() -> None:
+    """The peer's clustering needs no extra package: reports of one event join its story,
+    an unrelated report starts its own."""
+    stories = peer.Stories()
+    event = peer.words("The harbour bridge closed after storm damage to its cables, engineers said")
+    other = peer.words("Quarterly profits at the bakery chain rose on strong bread sales")
+    first, _, new = stories.assign(stories.vector(event))
+    again, similarity, joined_new = stories.assign(stories.vector([*event, "tuesday"]))
+    apart, _, apart_new = stories.assign(stories.vector(other))
+    assert new and not joined_new and again == first and similarity >= peer.JOIN_COSINE
+    assert apart_new and apart != first
+
+
+def test_the_peer_says_which_of_its_packages_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(peer.importlib.util, "find_spec",
+                        lambda name: None if name == "rensa" else object())
+    assert peer.available() == "needs rensa (the bench extra)"
+
+
+def test_the_peer_flags_a_copy_and_puts_it_in_the_original_story() -> None:
+    pytest.importorskip("rensa")
+    pytest.importorskip("trafilatura")
+    values = TextCorpus(3, CorpusSettings(exact_share=0.0, near_share=0.0)).messages(6)
+    pipeline = peer.Peer()
+    events = [orjson.loads(pipeline.handle(value)[1]) for value in values]
+    clean, event = (orjson.loads(v) for v in pipeline.handle(values[2]))
+    assert clean["duplicate_of"] == 2 and clean["text"] == orjson.loads(values[2])["text"]
+    assert event["cluster_id"] == events[2]["cluster_id"] and not event["is_new_cluster"]
+
+
+def test_the_restore_bench_restores_what_it_built() -> None:
+    settings = StorySettings(window_hours=24 * 365, retention_hours=24 * 365)
+    original, entries = compacted(120, settings)
+    restored = StoryState(settings)
+    restored.restore(list(entries.items()))
+    assert restored.article_count() == original.article_count() == 120
+    assert restored.active_clusters() == original.active_clusters()
