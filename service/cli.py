@@ -23,6 +23,7 @@ from service.config import (
     redacted,
     to_toml,
 )
+from service.contracts import SCHEMA_NAMES, schema_text
 from service.edges.broker import BrokerError
 from service.logs import setup_logging
 
@@ -71,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     settings.add_argument("--effective", action="store_true",
                           help="the settings in force (file, INGEST_* variables), secrets hidden")
     settings.add_argument("--config", type=Path, help=_CONFIG_HELP)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema (2020-12) of one "
+                                 "topic's records")
+    schema.add_argument("name", choices=SCHEMA_NAMES,
+                        help="raw (crawler input), clean, cluster or dlq")
     return parser
 
 
@@ -85,6 +91,9 @@ def _open_input(name: str) -> BinaryIO:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "schema":  # the contract, whatever the configuration
+        sys.stdout.write(schema_text(args.name))
+        return 0
     try:
         config: Config = load_config(args.config)
         if args.command == "replay":

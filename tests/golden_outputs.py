@@ -4,7 +4,8 @@ A refactor must not change what the service emits. This runs ``tests/golden/inpu
 (committed: seeds, near-duplicate and story reports, crawler texts, HTML pages, malformed lines)
 through ``process`` twice, with the default settings and with a ring small enough to evict, and
 compares every clean, cluster and dead-letter record to ``tests/golden/*.jsonl``, byte for byte
-but for wall-clock timestamps. When outputs change on purpose, regenerate and commit them:
+but for wall-clock timestamps, after checking each against its shipped JSON Schema. When outputs
+change on purpose, regenerate and commit them:
 
     python -m tests.golden_outputs --write
 """
@@ -24,6 +25,7 @@ import orjson
 
 from service.app import process_file
 from service.config import load_config
+from tests.schemas import check_record
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 INPUT = GOLDEN / "input.jsonl.gz"
@@ -47,8 +49,10 @@ CASES = (
 
 
 def _stable(line: bytes) -> bytes:
-    """The record with its wall-clock timestamps blanked (present, but not compared)."""
+    """The record, checked against its shipped schema, with its wall-clock timestamps blanked
+    (present, but not compared)."""
     record = orjson.loads(line)
+    check_record(record)
     for key in _WALL_CLOCK:
         if key in record:
             record[key] = "<wall clock>"

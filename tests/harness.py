@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 
 from service.edges.broker import free_port
 from tests.conftest import REPO
+from tests.schemas import check_record
 
 
 class ServiceProcess:
@@ -128,7 +129,7 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 45.0,
     """Every record of ``topic`` from the start, once at least ``expect`` arrived (then settles).
 
     Each of the service's records (those naming a ``schema``) must carry the headers consumers
-    route on: ``content-type`` and that schema's name."""
+    route on, ``content-type`` and that schema's name, and validate against that schema."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     partitions = admin.list_topics(topic, timeout=10).topics[topic].partitions
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.time_ns()}",
@@ -145,6 +146,7 @@ def read_topic(bootstrap: str, topic: str, expect: int, timeout_s: float = 45.0,
                 if isinstance(record, dict) and "schema" in record:
                     assert message.headers() == [("content-type", b"application/json"),
                                                  ("schema", record["schema"].encode())]
+                    check_record(record)
                 found.append((message.key(), record))
                 continue
             if len(found) >= expect:
