@@ -5,8 +5,9 @@ as a crawler would send it: a title and the article's text.
 
 ``REPORTS`` holds one report per language. ``EDITED`` holds lightly edited copies (another
 dateline, a few words changed, a sentence cut) of the Chinese, Japanese and Thai reports, and
-``OTHER_EVENTS`` reports of different events in those languages, of the same kind where one
-exists (a disaster next to a disaster), so they share the vocabulary of the kind but not the event.
+``OTHER_EVENTS`` reports of different events in those languages, among them floods beside the
+Chinese and Thai floods, so they share the vocabulary of the kind but not the event.
+``REWRITES`` tell the Chinese and Thai floods again in other words.
 """
 
 from __future__ import annotations
@@ -146,6 +147,16 @@ EDITED = (
 )
 
 OTHER_EVENTS = (
+    Report("zh-flood-poyang", "zh", "江西鄱阳湖水位超警戒 沿湖群众连夜加固堤坝", """\
+受上游来水和连日降雨影响，江西鄱阳湖星子站水位7月3日超过警戒线，达到二十点一米。九江市和上饶市沿湖多个乡镇\
+组织干部群众连夜巡查堤坝，加固险段。
+江西省水利厅表示，目前全省有四千多人参与防汛值守，已转移低洼地区群众八百余人。专家预计，受长江高水位顶托，\
+湖区水位还将缓慢上涨，防汛形势不容乐观。"""),
+    Report("th-flood-ubon", "th", "น้ำท่วมหนักในอุบลราชธานี แม่น้ำมูลเอ่อล้น", """\
+แม่น้ำมูลเอ่อล้นเข้าท่วมบ้านเรือนประชาชนในอำเภอวารินชำราบ จังหวัดอุบลราชธานี เมื่อวันศุกร์ที่ผ่านมา \
+หลังพายุโซนร้อนทำให้ฝนตกหนักทั่วภาคตะวันออกเฉียงเหนือ ชาวบ้านกว่าห้าร้อยครอบครัวต้องอพยพไปอยู่บนถนนสายหลักและวัดใกล้เคียง
+เจ้าหน้าที่ทหารนำเรือท้องแบนเข้าช่วยเหลือผู้สูงอายุและเด็ก กรมชลประทานคาดว่าระดับน้ำจะทรงตัวอีกอย่างน้อยหนึ่งสัปดาห์ \
+ส่วนโรงพยาบาลในพื้นที่ได้ย้ายผู้ป่วยขึ้นไปยังชั้นบน"""),
     Report("zh-quake", "zh", "云南漾濞发生5.1级地震 三人受轻伤", """\
 中国地震台网正式测定，3月8日凌晨2时14分，云南省大理州漾濞县发生5.1级地震，震源深度十公里。震中附近\
 多个村庄震感强烈，部分老旧房屋出现墙体开裂，电力和通信一度中断。
@@ -165,6 +176,26 @@ OTHER_EVENTS = (
 ผู้บัญชาการตำรวจสอบสวนกลางระบุว่า เครือข่ายนี้มีผู้เสียหายมากกว่าสามร้อยราย \
 และเตือนประชาชนว่าอย่าโอนเงินหรือกดลิงก์จากบุคคลที่ไม่รู้จัก"""),
 )
+
+# Reports of the Chinese and Thai events by another outlet, in their own words: not copies.
+REWRITES = (
+    Report("zh-flood-rewrite", "zh", "清远暴雨引发城区内涝 英德单日降雨破纪录", """\
+记者12日从清远市应急管理局获悉，11日晚至12日凌晨，清远遭遇今年以来最强降雨过程，多个镇街低洼路段被淹，\
+部分居民楼一楼进水。截至12日中午，当地共转移群众三千二百多人，安置在学校和社区活动中心，未收到人员伤亡报告。
+英德市累计雨量最大达二百八十毫米，刷新六月单日降雨纪录。防汛部门已启动三级应急响应，消防人员正协助行动不便\
+的老人撤离。气象台提醒，北江水位仍可能上涨，市民应远离河道。"""),
+    Report("th-flood-rewrite", "th", "แม่น้ำปิงล้นตลิ่ง น้ำท่วมตัวเมืองเชียงใหม่", """\
+ระดับน้ำในแม่น้ำปิงล้นตลิ่งเข้าท่วมตัวเมืองเชียงใหม่เมื่อคืนวันอาทิตย์ หลังฝนตกหนักติดต่อกันสองวัน \
+ชุมชนริมน้ำในอำเภอเมืองและอำเภอสารภีได้รับความเดือดร้อนหนักที่สุด \
+สำนักงานป้องกันและบรรเทาสาธารณภัยจังหวัดเชียงใหม่ระบุว่า มีผู้ได้รับผลกระทบมากกว่าสองพันครัวเรือน
+ทางจังหวัดเปิดศูนย์พักพิงชั่วคราวในโรงเรียนสามแห่ง และแจกจ่ายอาหารกับน้ำดื่มให้ผู้ประสบภัย \
+ผู้ว่าราชการจังหวัดยืนยันว่ายังไม่มีผู้เสียชีวิต ขณะที่กรมอุตุนิยมวิทยาเตือนว่าฝนอาจตกหนักอีกครั้งในช่วงกลางสัปดาห์"""),
+)
+
+
+def event_of(key: str) -> str:
+    """The event a report tells of: copies and rewrites tell their original's."""
+    return key.removesuffix("-copy").removesuffix("-rewrite")
 
 # Page furniture a crawler's whole-page text carries around a report (a site name, a menu, a
 # dateline; an editor's credit, share buttons, related headlines, a copyright line), for the

@@ -9,23 +9,29 @@ import io
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 
-from service.app import process_file
+from service.app import build_pipeline, process_file
 from service.config import load_config
+from service.records import Origin
 from service.stages import tokens
+from service.stages.cluster import DocumentFrequencies, cosine, weigh
+from service.state.stories import StorySettings
 from tests.multilingual import (
     EDITED,
     FURNITURE,
     OTHER_EVENTS,
     REPORTS,
+    REWRITES,
     Report,
+    event_of,
     page_html,
     page_text,
 )
 
-ALL = REPORTS + EDITED + OTHER_EVENTS
+ALL = REPORTS + EDITED + OTHER_EVENTS + REWRITES
 # The reports were written at 60 to 120 words (or the equivalent); a word count far outside that
 # means words are miscounted for the script (Chinese counted as 1 word per space-free run, or
 # as one word per character).
@@ -79,7 +85,7 @@ def test_a_word_of_a_spaced_script_is_a_whitespace_separated_word(
 @pytest.mark.parametrize("copy", EDITED, ids=[copy.key for copy in EDITED])
 def test_an_edited_copy_is_a_duplicate_of_its_original(
         outputs: dict[str, list[dict[str, Any]]], copy: Report) -> None:
-    original = copy.key.removesuffix("-copy")
+    original = event_of(copy.key)
     events = _last_events(outputs)
     assert events[copy.key]["duplicate_of"] == original
     assert events[copy.key]["cluster_id"] == events[original]["cluster_id"]
@@ -95,11 +101,33 @@ def test_a_report_of_another_event_starts_its_own_story(
 
 
 def test_each_story_holds_one_event(outputs: dict[str, list[dict[str, Any]]]) -> None:
-    """Only an original and its edited copy share a story."""
+    """Reports of different events never share a story, floods beside floods included."""
     stories: dict[str, set[str]] = {}
     for key, event in _last_events(outputs).items():
-        stories.setdefault(event["cluster_id"], set()).add(key.removesuffix("-copy"))
+        stories.setdefault(event["cluster_id"], set()).add(event_of(key))
     assert all(len(events) == 1 for events in stories.values())
+
+
+@pytest.mark.parametrize("rewrite", REWRITES, ids=[rewrite.key for rewrite in REWRITES])
+def test_story_terms_tell_events_apart_in_unspaced_scripts(
+        outputs: dict[str, list[dict[str, Any]]], rewrite: Report) -> None:
+    """A report of the same event in other words is no duplicate, and its story vector (ideograph
+    bigrams, Thai trigrams, weighted by the IDF with its prior) is closer to its event's report
+    than to any report of another event, a flood elsewhere included."""
+    assert _last_events(outputs)[rewrite.key]["duplicate_of"] is None
+    pipeline = build_pipeline(load_config(env={}))
+    features = {report.key: result.prepared.features for report in ALL
+                if (result := pipeline.prepare(report.message(), Origin("t", 0, 0))).prepared}
+    frequencies = DocumentFrequencies(StorySettings().prior_documents)
+    for feature in features.values():
+        frequencies.add(feature.terms)
+    vectors = {key: weigh(feature.terms, feature.counts.astype(np.float64), frequencies,
+                          StorySettings().article_terms) for key, feature in features.items()}
+    similar = {key: cosine(vectors[rewrite.key], vector) for key, vector in vectors.items()}
+    event = event_of(rewrite.key)
+    own = similar[event]
+    others = {key: value for key, value in similar.items() if event_of(key) != event}
+    assert own > 2 * max(others.values()), (own, max(others.items(), key=lambda item: item[1]))
 
 
 @pytest.mark.parametrize("report", [r for r in REPORTS if r.lang in FURNITURE],

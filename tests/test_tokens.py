@@ -27,7 +27,9 @@ def test_unspaced_scripts_are_split_into_characters_with_their_marks() -> None:
 def test_terms_are_words_and_bigrams_of_unspaced_scripts() -> None:
     assert sorted(tokens.terms("中国队 获胜 in 2024")) == sorted(
         ["in", "2024", "中国", "国队", "获胜"])
-    assert tokens.terms("a 国 b") == ["a", "b", "国"]  # a lone character stands for itself
+    assert tokens.terms("a 国 b 12日") == ["a", "b", "12"]  # a lone character is no term
+    assert tokens.terms("ภาษาไทย") == ["ภาษ", "าษา", "ษาไ", "าไท", "ไทย"]  # Thai: trigrams
+    assert tokens.terms("中国 ไทย") == ["中国", "ไทย"]  # a run shorter than its n-gram is one
     assert tokens.topic_terms("the council approved 北京时间", 5) == [
         "council", "approved", "北京", "京时", "时间"]
 

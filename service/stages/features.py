@@ -25,7 +25,8 @@ _HEAD = struct.Struct("<II")
 # features (the changelog records it; see ``StoryState.restore``). 2: word hashes from prefix
 # sums over code points instead of xxh3 per word. 3: units of every script (``tokens``: marks
 # and joiners inside words, characters of unspaced scripts, their bigrams as terms), casefold.
-FEATURES_VERSION = 3
+# 4: trigrams of Thai, Lao, Khmer and Myanmar units as terms; lone unspaced units no terms.
+FEATURES_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,9 @@ A *word* (``word_count``, ``min_body_words``) is a whitespace-separated token ho
 unit (as a reader counts words: "U.S." is one), 1.5 ideographs (a Chinese word
 averages about 1.5 characters, a Japanese one a little more) or 3 syllable units (a Thai word
 averages 3 to 4 letters, its vowel and tone marks riding on them). Story and topic *terms* are
-the spaced units and, in unspaced scripts, the bigrams of adjacent units (a lone unit stands for
-itself): the usual indexing unit for Chinese, and as informative as a word for the IDF.
+the spaced units and, in unspaced scripts, n-grams of adjacent units: bigrams of ideographs (the
+usual indexing unit for Chinese, about as informative as a word for the IDF) and trigrams of
+syllable units (about a Thai syllable or short word); a lone unspaced unit is no term.
 
 Nothing here assumes a folded text has the original's length: callers fold (``str.casefold``)
 first and scan the folded text, and positions are always those of the text scanned.
@@ -46,6 +47,12 @@ _IDEOGRAPH_RANGES = ((0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035), (0x30
                      (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x1B000, 0x1B16F))
 _SYLLABLE_RANGES = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF),
                     (0x1A20, 0x1AAF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F))
+# Units per story term in unspaced scripts: ideograph bigrams (the usual indexing unit for
+# Chinese: most words are one or two characters), syllable-unit trigrams (a Thai letter with its
+# marks carries less than an ideograph: on tests/multilingual.py's Thai reports, bigrams put two
+# floods in different provinces at cosine 0.25, over stories.join_threshold; trigrams at 0.07,
+# with two reports of one flood at 0.25).
+NGRAM = {IDEOGRAPH: 2, SYLLABLE: 3}
 # Word equivalents of one unit of each kind (see the module docstring).
 IDEOGRAPHS_PER_WORD = 1.5
 SYLLABLES_PER_WORD = 3.0
@@ -171,14 +178,22 @@ def _unspaced_words(kinds: U8) -> int:
 
 
 def _unspaced_term_spans(found: Units) -> tuple[IntP, IntP]:
-    """[start, end) of the terms of unspaced scripts: bigrams of adjacent units, and units with
-    no unspaced neighbour alone."""
+    """[start, end) of the terms of unspaced scripts: n-grams of adjacent units, bigrams of
+    ideographs and trigrams of syllable units (``NGRAM``); a run of adjacent units shorter than
+    its n-gram is one term, but a lone unit is none (after a number it is a counter such as
+    年, 日 or 人, shared by every report, and the number is a term of its own)."""
     unspaced = found.kinds >= IDEOGRAPH
     linked = unspaced[:-1] & unspaced[1:] & (found.ends[:-1] == found.starts[1:])
-    alone = (unspaced & np.concatenate(([True], ~linked))
-             & np.concatenate((~linked, [True])))
-    return (np.concatenate((found.starts[alone], found.starts[:-1][linked])),
-            np.concatenate((found.ends[alone], found.ends[1:][linked])))
+    firsts = np.flatnonzero(unspaced & np.concatenate(([True], ~linked)))
+    lasts = np.flatnonzero(unspaced & np.concatenate((~linked, [True])))
+    sizes = np.where(found.kinds == SYLLABLE, NGRAM[SYLLABLE], NGRAM[IDEOGRAPH])
+    # the runs hold every unspaced unit, in order: each unit opens an n-gram if the n-gram
+    # ends inside its run
+    inside = np.flatnonzero(unspaced)
+    opens = inside[inside + sizes[inside] - 1 <= lasts.repeat(lasts - firsts + 1)]
+    short = (lasts - firsts + 1 < sizes[firsts]) & (lasts > firsts)
+    return (np.concatenate((found.starts[firsts[short]], found.starts[opens])),
+            np.concatenate((found.ends[lasts[short]], found.ends[opens + sizes[opens] - 1])))
 
 
 def term_spans(found: Units) -> tuple[IntP, IntP]:
