@@ -88,6 +88,7 @@ def test_without_the_override_every_url_is_blocked(
     urls += ["http://169.254.169.254/latest/meta-data", "file:///etc/passwd"]
     result = process([{"url": url} for url in urls], tmp_path)
     assert result["clean"] == []
-    assert [letter["reason"] for letter in result["dlq"]] == ["fetch_blocked"] * len(urls)
-    assert {letter["stage"] for letter in result["dlq"]} == {"fetch"}
+    # a file:// URL is no http(s) URL: refused when decoded, before any fetch
+    assert [(letter["reason"], letter["stage"]) for letter in result["dlq"]] == (
+        [("fetch_blocked", "fetch")] * (len(urls) - 1) + [("invalid_field", "decode")])
     assert server.seen == []
