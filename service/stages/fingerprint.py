@@ -21,6 +21,9 @@ from service.stages import tokens
 
 U64 = npt.NDArray[np.uint64]
 
+# Words per shingle (near duplicates and the simhash). `python -m bench.sweep_constant
+# service/stages/fingerprint.py SHINGLE_WORDS 2 3 4 -- python -m bench.eval_neardup`: duplicate
+# F1 2 0.9979 (3 missed) | 3 0.9993 (1 missed) | 4 0.9965 (5 missed); none wrongly flagged.
 SHINGLE_WORDS = 3
 _BITS = np.arange(64, dtype=np.uint64)
 # Odd 64-bit multipliers (from SplitMix64) that mix word hashes into shingle hashes.
