@@ -6,6 +6,9 @@ it, so ``stories.max_articles`` is what binds) and streams the synthetic feed of
 ``bench/bench_state.py`` into it (fingerprints and features computed in another process, as
 the stateless step is). At each checkpoint it reads the process's peak resident memory
 (VmHWM), then fits ``base + per_100k * articles / 100k`` by least squares: the sizing formula.
+The duplicate index's band table grows with the articles until it reaches the size the ring's
+capacity sets (``dedup.band_rows``), so only checkpoints past that point are fitted: before it
+memory grows faster than the line that projects to a full window.
 
 Usage: python -m bench.bench_memory [--articles N] [--write]
   --write records the figures in deploy/sizing.json, which tests/test_deploy.py holds the
@@ -28,6 +31,7 @@ from bench.bench_state import Feed, _prepared, rss_mb
 from service.app import build_pipeline
 from service.config import Config
 from service.metrics import Metrics
+from service.stages import dedup
 from service.state.stories import StoryState
 
 SIZING = Path(__file__).resolve().parent.parent / "deploy" / "sizing.json"
@@ -51,7 +55,7 @@ def projected_mb(sizing: dict[str, float], articles: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=200_000,
+    parser.add_argument("--articles", type=int, default=300_000,
                         help="articles streamed into the window (checkpoints every fifth)")
     parser.add_argument("--write", action="store_true", help="record deploy/sizing.json")
     args = parser.parse_args(argv)
@@ -78,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                 points.append((done, rss_mb()))
                 print(f"{done:>9,} articles in window: peak RSS {points[-1][1]:,.0f} MB "
                       f"({time.perf_counter() - started:.0f} s)", flush=True)
-    base, per_100k = fit(points)
+    full_table = dedup.band_rows(default_cap, default_cap)
+    fitted = [(a, mb) for a, mb in points if dedup.band_rows(a, default_cap) == full_table]
+    if len(fitted) < 2:
+        parser.error("too few checkpoints past the band table's full size: more --articles")
+    print(f"fitted: the {len(fitted)} checkpoints with the band table at its full size")
+    base, per_100k = fit(fitted)
     sizing = {"base_mb": round(base, 1), "per_100k_articles_mb": round(per_100k, 1)}
     peak = projected_mb(sizing, default_cap)
     print(f"fit: {base:,.0f} MB + {per_100k:,.1f} MB per 100k articles in the window")

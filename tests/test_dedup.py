@@ -11,6 +11,8 @@ from bench.eval_neardup import duplicate_scores
 from bench.eval_stories import last_events, load
 from service.stages import dedup
 from service.stages.fingerprint import shingle_hashes, word_hashes
+from service.state.settings import StorySettings
+from service.state.store import Store
 from tests.conftest import shared_path
 
 _VOCABULARY = [f"w{i}" for i in range(5000)]
@@ -48,7 +50,7 @@ def test_containment_recognises_a_copy_cut_short() -> None:
 
 def test_band_index_finds_near_copies_and_ignores_dead_or_unrelated_articles() -> None:
     rng = random.Random(3)
-    index = dedup.BandIndex(1000)
+    index = dedup.BandIndex(dedup.band_rows(1000, 1000))
     texts = [_text(rng, 300) for _ in range(50)]
     for serial, tokens in enumerate(texts):
         index.insert(dedup.band_keys(_signature(tokens)[0]), serial)
@@ -77,3 +79,53 @@ def test_neardup_dev_quality() -> None:
     scores = duplicate_scores(raws, labels, last_events(raws))
     assert scores["precision"] >= 0.99
     assert scores["f1"] >= 0.98
+
+
+def test_inserting_at_once_keeps_what_inserting_in_turn_keeps() -> None:
+    """A rebuilt table (growth, restore) must answer as the table filled one article at a time:
+    with few rows, many rows overflow and keep only their highest serials."""
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 2**64, size=(300, dedup.BANDS), dtype=np.uint64)
+    keys[::7] = keys[3]  # repeated keys: rows that fill up with one key's serials
+    serials = np.sort(rng.choice(np.arange(1000, 2000), size=300, replace=False)).astype(np.int64)
+    one_by_one, at_once = dedup.BandIndex(64), dedup.BandIndex(64)
+    for row, serial in zip(keys, serials, strict=True):
+        one_by_one.insert(row, int(serial))
+    at_once.insert_many(keys, serials)
+    assert np.array_equal(np.sort(one_by_one.serials, axis=1), np.sort(at_once.serials, axis=1))
+    for row in keys[::10]:
+        assert one_by_one.candidates(row, 1100) == at_once.candidates(row, 1100)
+
+
+def test_the_band_table_grows_with_the_articles_up_to_its_cap() -> None:
+    assert dedup.band_rows(0, 1_000_000) == 1024
+    sizes = [dedup.band_rows(n, 1_000_000) for n in (1_000, 10_000, 100_000, 1_000_000)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[1] < sizes[2]
+    assert sizes[-1] == dedup.band_rows(10**9, 1_000_000)  # the cap: the ring's capacity
+    assert sizes[0] * dedup.WAYS >= 1_000 * dedup.BANDS  # one entry per row or fewer
+
+
+def test_a_grown_band_table_answers_as_one_rebuilt_from_the_live_articles() -> None:
+    """The table doubles as articles arrive and the ring wraps; at every point it must answer
+    as a restore's table (the live articles put back, then indexed at once) does, including
+    rows that overflowed (a few shared band keys fill them)."""
+    settings = StorySettings(max_articles=800)
+    live = Store(settings)
+    rng = np.random.default_rng(11)
+    shared = rng.integers(0, 2**32, size=(5, dedup.PERMUTATIONS), dtype=np.uint32)
+    signatures = rng.integers(0, 2**32, size=(2500, dedup.PERMUTATIONS), dtype=np.uint32)
+    signatures[::3, :12] = shared[rng.integers(0, 5, size=len(signatures[::3])), :12]
+    for number, signature in enumerate(signatures):
+        live.advance(float(number))
+        live.add_article(f"a{number}", signature, 50, None, float(number), number,
+                         dedup.band_keys(signature), exact=False)
+        if number in (40, 300, 799, 2499):
+            restored = Store(settings)
+            restored.next_article, restored.oldest = live.next_article, live.oldest
+            for serial in range(live.oldest, live.next_article):
+                restored.put_article(serial, f"a{serial}", signatures[serial], 50, serial, -1,
+                                     float(serial), serial, exact=False)
+            restored.index_bands()
+            for probe in (*signatures[live.oldest:live.next_article:7], *shared):
+                keys = dedup.band_keys(probe)
+                assert live.near_candidates(keys) == restored.near_candidates(keys)

@@ -1,14 +1,17 @@
-"""Near-duplicate detection: MinHash signatures, LSH bands in a fixed-size table, verification.
+"""Near-duplicate detection: MinHash signatures, LSH bands in a bounded table, verification.
 
 Why this design:
 
 * MinHash over 3-word shingles estimates Jaccard similarity, and with the shingle counts also
   containment, so a copy cut short still matches its original (Jaccard ~0.6, containment ~1).
-* Bands of ``ROWS`` hashes go into one set-associative table of fixed size: lookup and insert
-  touch ``BANDS`` rows whatever the number of articles, and memory is allocated once. A row keeps
-  the entries with the highest article serials, so its content depends only on which articles
-  were inserted, not on the history of evictions: state rebuilt from the live articles after a
-  restart answers exactly as the original did.
+* Bands of ``ROWS`` hashes go into one set-associative table: lookup and insert touch ``BANDS``
+  rows whatever the number of articles. A row keeps the entries with the highest article
+  serials, so its content depends only on which articles were inserted and the table's size,
+  not on the history of evictions. The size is a function of the number of articles ever
+  inserted (``band_rows``), up to a cap set by the ring's capacity: the table grows with use
+  (a full-size table up front cost 201 MB at start-up and over 1 ms per insert while its pages
+  filled), and state rebuilt from the live articles after a restart answers exactly as the
+  original did.
 * Candidates are verified against their signatures; no text is kept.
 """
 
@@ -35,6 +38,12 @@ BANDS = PERMUTATIONS // ROWS
 # 8 all 0.9993, since the dev set never fills the table. A choice, not a measurement: a lookup
 # compares WAYS entries per band, and fewer ways evict a band that collides sooner.
 WAYS = 4
+# Band entries per row before the table doubles (while under its cap): one, so that under
+# 0.4% of rows overflow even just before a doubling (Poisson, mean 1, over 4 ways).
+GROWTH_ENTRIES_PER_ROW = 1
+_MIN_ROWS = 1024
+_BAND_BITS = (BANDS - 1).bit_length()
+_GROUP_ENTRIES = 1 << 18  # band entries sorted at once by a rebuild (a few MB of scratch)
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 
@@ -57,10 +66,16 @@ def minhash(shingles: U64) -> U32:
 
 def band_keys(signature: U32) -> U64:
     """One 64-bit key per band; equal keys mean the band's ``ROWS`` minima all agree."""
-    rows = signature.astype(np.uint64).reshape(BANDS, ROWS)
-    mixed = (rows * _BAND_MIX).sum(axis=1, dtype=np.uint64) ^ _BAND_SALT
+    keys: U64 = band_key_rows(signature[None, :])[0]
+    return keys
+
+
+def band_key_rows(signatures: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+    """``band_keys`` of each row of a (articles, PERMUTATIONS) matrix."""
+    rows = signatures.astype(np.uint64).reshape(len(signatures), BANDS, ROWS)
+    mixed = (rows * _BAND_MIX).sum(axis=2, dtype=np.uint64) ^ _BAND_SALT
     mixed ^= mixed >> np.uint64(31)
-    keys: U64 = mixed * np.uint64(0xBF58476D1CE4E5B9)
+    keys: npt.NDArray[np.uint64] = mixed * np.uint64(0xBF58476D1CE4E5B9)
     return keys
 
 
@@ -87,16 +102,25 @@ class Match:
     containment: float
 
 
+def _power_of_two(wanted: int) -> int:
+    return 1 << (max(_MIN_ROWS, wanted) - 1).bit_length()
+
+
+def band_rows(inserted: int, capacity_articles: int) -> int:
+    """Rows of the band table once ``inserted`` articles have been inserted into it.
+
+    At most about two band entries per slot over a full ring of ``capacity_articles``: when
+    the window is full, the oldest articles lose some of their bands first, never the recent
+    ones. Below that, ``GROWTH_ENTRIES_PER_ROW`` entries per row."""
+    cap = _power_of_two(capacity_articles * BANDS // (2 * WAYS))
+    return min(cap, _power_of_two(inserted * BANDS // GROWTH_ENTRIES_PER_ROW))
+
+
 class BandIndex:
-    """LSH band table: ``rows`` x ``WAYS`` slots of (key check, article serial + 1; 0 = empty).
+    """LSH band table: ``rows`` x ``WAYS`` slots of (key check, article serial + 1; 0 = empty)."""
 
-    Sized for about two band entries per slot over a full ring of articles: when the window is
-    full, the oldest articles lose some of their bands first, never the recent ones.
-    """
-
-    def __init__(self, capacity_articles: int) -> None:
-        wanted = max(1024, capacity_articles * BANDS // (2 * WAYS))
-        self.rows = 1 << (wanted - 1).bit_length()
+    def __init__(self, rows: int) -> None:
+        self.rows = _power_of_two(rows)
         self.checks = np.zeros((self.rows, WAYS), dtype=np.uint32)
         self.serials = np.zeros((self.rows, WAYS), dtype=np.int64)
         self._mask = np.uint64(self.rows - 1)
@@ -122,6 +146,44 @@ class BandIndex:
         ways = self.serials[rows].argmin(axis=1)
         self.checks[rows, ways] = checks
         self.serials[rows, ways] = serial + 1
+
+    def insert_many(self, keys: npt.NDArray[np.uint64], serials: I64) -> None:
+        """``insert`` of each row of ``keys`` with its serial (ascending, distinct) in turn,
+        into an empty table, at once: each row keeps its ``WAYS`` highest serials, and an
+        article whose bands share a row keeps one entry there, its last band's (``insert``
+        writes one way for both). Rows are taken in groups of about ``_GROUP_ENTRIES`` entries,
+        each sorted once by a packed (row, newest first, last band first) key, so a rebuild's
+        scratch memory stays small."""
+        count = len(serials)
+        if count == 0:
+            return
+        flat = keys.reshape(-1)
+        rows_of = (flat & self._mask).astype(np.uint32)  # rows < 2**32: half of intp's memory
+        order_bits = max(1, (count - 1).bit_length())
+        if self.rows.bit_length() + order_bits + _BAND_BITS > 64:
+            raise ValueError("too many articles to pack for one sort")
+        groups = 1 << (len(flat) // _GROUP_ENTRIES).bit_length()
+        for group in range(groups):
+            entries = np.flatnonzero((rows_of & np.uint32(groups - 1)) == group)
+            article = entries // BANDS
+            packed = rows_of[entries].astype(np.uint64) << np.uint64(order_bits + _BAND_BITS)
+            packed |= (count - 1 - article).astype(np.uint64) << np.uint64(_BAND_BITS)
+            packed |= (BANDS - 1 - (entries - article * BANDS)).astype(np.uint64)
+            packed.sort()
+            row_article = packed >> np.uint64(_BAND_BITS)
+            fresh = np.r_[True, row_article[1:] != row_article[:-1]]  # each article once a row
+            packed = packed[fresh]
+            rows = (packed >> np.uint64(order_bits + _BAND_BITS)).astype(np.intp)
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+            kept = rank < WAYS
+            packed, rows, rank = packed[kept], rows[kept], rank[kept]
+            article = count - 1 - ((packed >> np.uint64(_BAND_BITS))
+                                   & np.uint64((1 << order_bits) - 1)).astype(np.intp)
+            band = BANDS - 1 - (packed & np.uint64((1 << _BAND_BITS) - 1)).astype(np.intp)
+            self.checks[rows, rank] = (flat[article * BANDS + band] >> np.uint64(32)).astype(
+                np.uint32)
+            self.serials[rows, rank] = serials[article] + 1
 
     def nbytes(self) -> int:
         return int(self.checks.nbytes + self.serials.nbytes)

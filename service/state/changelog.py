@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import orjson
 
 from service.records import Assignment
-from service.stages import dedup
 from service.stages.features import FEATURES_VERSION
 from service.state import codec
 from service.state.store import Store, Story
@@ -145,18 +145,23 @@ def _story_record(story: Story) -> codec.StoryRecord:
 
 
 def _restore_articles(store: Store, latest: dict[bytes, bytes]) -> None:
-    records = sorted(((codec.ArticleRecord.decode(value), key[len(codec.ARTICLE_PREFIX):])
-                      for key, value in latest.items()
-                      if key.startswith(codec.ARTICLE_PREFIX)),
-                     key=lambda pair: pair[0].serial)
-    for record, raw_id in records:
-        article_id = raw_id.decode()
-        cluster_id, is_new, similarity, duplicate_of, kind, size = record.decision
-        store.put_article(record.serial, article_id, record.signature, record.shingles,
-                          record.root, record.story, record.time, record.content,
-                          dedup.band_keys(record.signature), exact=kind == "exact")
-        store.firsts[record.serial % store.capacity] = Assignment(
+    found = [(key[len(codec.ARTICLE_PREFIX):].decode(), value) for key, value in latest.items()
+             if key.startswith(codec.ARTICLE_PREFIX)]
+    columns = codec.decode_articles([value for _, value in found])
+    heads = columns.heads
+    order = np.argsort(heads["serial"], kind="stable")
+    ids = [found[i][0] for i in order.tolist()]
+    decisions = [columns.decisions[i] for i in order.tolist()]
+    heads = heads[order]
+    store.put_articles(heads["serial"], ids, columns.signatures[order], heads["shingles"],
+                       heads["root"], heads["story"], heads["time"], heads["content"],
+                       [decision[4] == "exact" for decision in decisions])
+    for serial, article_id, decision in zip(heads["serial"].tolist(), ids, decisions,
+                                            strict=True):
+        cluster_id, is_new, similarity, duplicate_of, kind, size = decision
+        store.firsts[serial % store.capacity] = Assignment(
             article_id, cluster_id, is_new, similarity, duplicate_of, kind, size)
+    store.index_bands()
 
 
 def _restore_vectors(store: Store, latest: dict[bytes, bytes]) -> None:

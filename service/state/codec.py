@@ -66,16 +66,32 @@ class ArticleRecord:
                              self.content)
         return head + self.signature.astype("<u4").tobytes() + orjson.dumps(self.decision)
 
-    @classmethod
-    def decode(cls, value: bytes) -> ArticleRecord:
-        serial, story, root, time, shingles, content = _ARTICLE.unpack_from(value)
-        start = _ARTICLE.size
-        signature = np.frombuffer(value, dtype="<u4", count=PERMUTATIONS, offset=start)
-        cluster_id, is_new, similarity, duplicate_of, kind, size = orjson.loads(
-            value[start + _SIGNATURE_BYTES:])
-        return cls(serial, story, root, time, shingles, content,
-                   signature.astype(np.uint32),
-                   (cluster_id, is_new, similarity, duplicate_of, kind, size))
+
+
+Decision = tuple[str, bool, float, str | None, str | None, int]
+# ``_ARTICLE`` as a NumPy record: a restore reads every article's fixed part in one pass.
+_ARTICLE_HEAD = np.dtype([("serial", "<i8"), ("story", "<i8"), ("root", "<i8"), ("time", "<f8"),
+                          ("shingles", "<i4"), ("content", "<u8")])
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleColumns:
+    """Article records decoded together, field by field, in the order they were given."""
+
+    heads: np.ndarray  # _ARTICLE_HEAD records: serial, story, root, time, shingles, content
+    signatures: np.ndarray  # (articles, PERMUTATIONS) uint32
+    decisions: list[Decision]
+
+
+def decode_articles(values: list[bytes]) -> ArticleColumns:
+    """``ArticleRecord.encode`` undone for many records at once (a restore decodes up to a
+    million: one array pass per field instead of a few NumPy calls per record)."""
+    head, end = _ARTICLE.size, _ARTICLE.size + _SIGNATURE_BYTES
+    heads = np.frombuffer(b"".join([v[:head] for v in values]), dtype=_ARTICLE_HEAD)
+    signatures = np.frombuffer(b"".join([v[head:end] for v in values]), dtype="<u4")
+    decisions: list[Decision] = [tuple(orjson.loads(v[end:])) for v in values]
+    return ArticleColumns(heads, signatures.reshape(len(values), PERMUTATIONS).astype(np.uint32),
+                          decisions)
 
 
 @dataclass(frozen=True, slots=True)

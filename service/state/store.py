@@ -13,6 +13,7 @@ import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from service.records import Assignment
 from service.stages import cluster, dedup
@@ -65,7 +66,7 @@ class Store:
         self.firsts: list[Assignment | None] = [None] * cap
         self._serial_of: dict[str, int] = {}
         self._by_content: dict[int, int] = {}
-        self._bands = dedup.BandIndex(cap)
+        self._bands = dedup.BandIndex(dedup.band_rows(0, cap))
         self.horizon = max(1, s.refine_horizon) if s.keeps_vectors else 1
         self.vector_terms = np.zeros((self.horizon, s.article_terms), dtype=np.uint32)
         self.vector_weights = np.zeros((self.horizon, s.article_terms), dtype=np.float32)
@@ -106,17 +107,21 @@ class Store:
 
     def add_article(self, article_id: str, signature: dedup.U32, shingles: int,
                     root: int | None, when: float, content: int, keys: U64, exact: bool) -> int:
-        """Put a new article in the next slot (its story is set when it joins one); its serial.
-        ``root``: the first of its copy family, None when it is the first."""
+        """Put a new article in the next slot (its story is set when it joins one) and its band
+        keys in the band table; its serial. ``root``: the first of its copy family, None when
+        it is the first."""
         serial = self.next_article
         self.next_article += 1
         self.put_article(serial, article_id, signature, shingles, serial if root is None else root,
-                         -1, when, content, keys, exact)
+                         -1, when, content, exact)
+        if dedup.band_rows(self.next_article, self.capacity) == self._bands.rows:
+            self._bands.insert(keys, serial)
+        else:
+            self.index_bands()
         return serial
 
     def put_article(self, serial: int, article_id: str, signature: dedup.U32, shingles: int,
-                    root: int, story: int, when: float, content: int, keys: U64,
-                    exact: bool) -> None:
+                    root: int, story: int, when: float, content: int, exact: bool) -> None:
         """Fill the article's slot (``exact``: it is an exact copy, not a content's first)."""
         slot = serial % self.capacity
         self.signatures[slot] = signature
@@ -129,7 +134,39 @@ class Store:
         self._serial_of[article_id] = serial
         if not exact and shingles:
             self._by_content.setdefault(content, serial)
-        self._bands.insert(keys, serial)
+
+    def put_articles(self, serials: npt.NDArray[np.int64], article_ids: list[str],
+                     signatures: dedup.U32, shingles: npt.NDArray[np.int32],
+                     roots: npt.NDArray[np.int64], stories: npt.NDArray[np.int64],
+                     times: npt.NDArray[np.float64], contents: npt.NDArray[np.uint64],
+                     exact: list[bool]) -> None:
+        """``put_article`` for many articles, in ascending serial order (a restore)."""
+        slots = serials % self.capacity
+        self.signatures[slots] = signatures
+        self.shingles[slots] = shingles
+        self.roots[slots] = roots
+        self.stories[slots] = stories
+        self.times[slots] = times
+        self.contents[slots] = contents
+        for serial, slot, article_id, content, size, copy in zip(
+                serials.tolist(), slots.tolist(), article_ids, contents.tolist(),
+                shingles.tolist(), exact, strict=True):
+            self.ids[slot] = article_id
+            self._serial_of[article_id] = serial
+            if not copy and size:
+                self._by_content.setdefault(content, serial)
+
+    def index_bands(self) -> None:
+        """A band table of the size ``next_article`` calls for, built from the articles in the
+        ring at once: when the table grows, and after a restore put the articles back."""
+        self._bands = dedup.BandIndex(dedup.band_rows(self.next_article, self.capacity))
+        serials = np.array([s for s in range(self.oldest, self.next_article)
+                            if self.ids[s % self.capacity]], dtype=np.int64)
+        if len(serials):
+            slots = serials % self.capacity
+            keys = np.concatenate([dedup.band_key_rows(self.signatures[slots[at:at + 8192]])
+                                   for at in range(0, len(slots), 8192)])
+            self._bands.insert_many(keys, serials)
 
     def set_first(self, serial: int, first: Assignment) -> None:
         """The article's first decision, replayed to redeliveries of it."""
