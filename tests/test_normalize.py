@@ -52,6 +52,41 @@ def test_html_body_keeps_story_and_drops_furniture() -> None:
         RawArticle(url="https://www.example.co.uk/news/x", html=PAGE)).id
 
 
+def _body(inner: str) -> str:
+    return f"<html><head><title>Council approves budget</title></head><body>{inner}</body></html>"
+
+
+def test_a_body_nested_in_a_menu_or_sent_hidden_is_still_the_article() -> None:
+    """An unclosed tag can nest the rest of the page in a <nav> or <button>, and streamed
+    rendering sends the body hidden for a script to reveal: most of the page's text is there,
+    so it is walked; a small hidden or landmark subtree stays furniture."""
+    story = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    for wrapper in (f"<nav><a href='/'>Home</a><main>{story}</main></nav>",
+                    f"<header><button>Menu<main>{story}</main></button></header>",
+                    f"<div hidden id='S:0'><article>{story}</article></div>"):
+        assert _clean(RawArticle(url="https://example.com/a", html=_body(wrapper))
+                      ).text.split("\n\n") == PARAGRAPHS, wrapper
+    aside = "<aside><p>Another story entirely about a football match that ended in a draw " \
+            "after extra time and penalties were not needed.</p></aside>"
+    text = _clean(RawArticle(url="https://example.com/a", html=_body(story + aside))).text
+    assert "football" not in text
+
+
+def test_furniture_names_that_would_take_most_of_the_article_are_layout() -> None:
+    """Page builders wrap every paragraph in a "widget": names that would strip most of the
+    article's prose are its layout, and the article is kept; a share box among plain
+    paragraphs is still dropped."""
+    widgets = "".join(f"<div class='builder-widget-container'><p>{p}</p></div>"
+                      for p in PARAGRAPHS * 2)
+    assert _clean(RawArticle(url="https://example.com/a", html=_body(
+        f"<article>{widgets}</article>"))).text.split("\n\n") == PARAGRAPHS * 2
+    share = ("<div class='share-box'><p>Tell your friends about this story and share it with "
+             "everyone you know today.</p></div>")
+    plain = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    assert _clean(RawArticle(url="https://example.com/a", html=_body(
+        f"<article>{plain}{share}</article>"))).text.split("\n\n") == PARAGRAPHS
+
+
 def test_hints_win_over_page_metadata() -> None:
     raw = RawArticle(url="https://example.com/a", id="given-id", title="Hinted title",
                      lang="de-DE", published_at="2020-01-01T00:00:00Z", html=PAGE)

@@ -19,6 +19,8 @@ needs_shared = pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="../sha
 # What the current extractor reaches on dev (see bench/eval_extraction.py); a change that
 # drops below fails here.
 HTML_F1_FLOOR = 0.968
+WCXB_F1_FLOOR = 0.93
+WCXB_MAX_LOST = 4
 TEXT_F1_FLOOR = 0.924
 
 
@@ -26,6 +28,14 @@ TEXT_F1_FLOOR = 0.924
 def test_html_extraction_f1_floor() -> None:
     score, _ = evaluate(SHARED / "data" / "extraction", normalize_extractor())
     assert score.f1 >= HTML_F1_FLOOR, score
+
+
+@needs_shared
+def test_wcxb_extraction_f1_floor_and_pages_lost() -> None:
+    folder = SHARED / "data" / "extraction-wcxb"
+    score, worst = evaluate(folder, normalize_extractor(), worst=WCXB_MAX_LOST + 1)
+    assert score.f1 >= WCXB_F1_FLOOR, score
+    assert worst[-1][0] > 0, worst  # at most WCXB_MAX_LOST pages score nothing
 
 
 @needs_shared
