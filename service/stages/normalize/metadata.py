@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import numpy as np
 from lxml import etree
@@ -24,6 +26,9 @@ _DATE_META = (
     "publishdate", "publish-date", "publish_date", "date", "dc.date", "dc.date.issued",
     "dcterms.created", "sailthru.date", "parsely-pub-date", "article.published", "dc.date.created",
 )
+_URL_DAY = re.compile(r"/((?:19|20)\d{2})/(\d{2})/(\d{2})(?:/|$)")
+_DATE_LABEL = re.compile(r"date|time|publish|posted")
+_UPDATE_LABEL = re.compile(r"updat|modif|read-?time|reading")
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 _MONTH = "(" + MONTH + ")"
 _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
@@ -35,15 +40,26 @@ _PUBLISHED = re.compile(r"^\W*(published|posted|first published|updated|last upd
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\u00b7\u2022:-]\s+")
 
 
-def _meta(root: etree._Element, names: tuple[str, ...]) -> str | None:
+def _meta(root: etree._Element, names: tuple[str, ...],
+          also: Callable[[str], bool] | None = None) -> str | None:
+    """The first non-empty ``content`` of a meta tag named one of ``names`` (or whose name
+    ``also`` accepts)."""
     wanted = set(names)
     for element in root.iter("meta"):
         key = (element.get("property") or element.get("name") or element.get("itemprop") or "")
-        if key.lower() in wanted:
+        key = key.lower()
+        if key in wanted or (also is not None and also(key)):
             content = (element.get("content") or "").strip()
             if content:
                 return str(content)
     return None
+
+
+def _names_publication(key: str) -> bool:
+    """A meta name of the publication time in a vocabulary of its own (``published``,
+    ``w-published-date``), not of the publisher or of an update."""
+    return ("publish" in key and not any(word in key for word in ("publisher", "modif", "updat"))
+            and (key.endswith("published") or "date" in key or "time" in key))
 
 
 def page_title(root: etree._Element) -> str | None:
@@ -83,14 +99,25 @@ def declared_canonical(root: etree._Element) -> str | None:
     return _meta(root, ("og:url",))
 
 
-def page_published(root: etree._Element) -> str | None:
-    """Publication time declared in meta tags, JSON-LD or the first ``<time datetime>``."""
-    for candidate in (_meta(root, _DATE_META), _jsonld_date(root), _time_element(root)):
-        if candidate:
-            value = normalize_timestamp(candidate) or text_date(candidate)
-            if value:
-                return value
-    return None
+def page_published(root: etree._Element, url: str) -> str | None:
+    """Publication time declared in meta tags or JSON-LD, else the day in the URL's path
+    (``/2018/05/31/``), else the first ``<time>``."""
+    declared = (_meta(root, _DATE_META, _names_publication), _jsonld_date(root))
+    for candidate in declared:
+        if candidate and (value := normalize_timestamp(candidate) or text_date(candidate)):
+            return value
+    return url_day(url) or _time_element(root)
+
+
+def url_day(url: str) -> str | None:
+    """The day a path spells as ``/YYYY/MM/DD/``, as blogs and newspapers file their articles."""
+    match = _URL_DAY.search(urlsplit(url).path)
+    return _iso_day(*match.groups()) if match else None
+
+
+def _iso_day(year: str, month: str, day: str) -> str | None:
+    moment = _day(year, int(month), day)
+    return iso_utc(moment) if moment else None
 
 
 def _jsonld_date(root: etree._Element) -> str | None:
@@ -104,10 +131,44 @@ def _jsonld_date(root: etree._Element) -> str | None:
 
 
 def _time_element(root: etree._Element) -> str | None:
+    """The first ``<time>`` that reads as a date: its ``datetime``, else its text."""
     for element in root.iter("time"):
-        value = element.get("datetime")
-        if value:
-            return str(value)
+        value = element.get("datetime") or element.text_content()[:80]
+        if value and (moment := normalize_timestamp(value) or text_date(value)):
+            return moment
+    return None
+
+
+def shown_date(root: etree._Element) -> str | None:
+    """The date a page shows readers when no markup declares it: the first short element whose
+    class or id names a date (``post-date``, ``published``) and whose text reads as one, else
+    the first element whose whole text is a date (``<span>Nov 21, 2018</span>``)."""
+    return _labelled_date(root) or _date_alone(root)
+
+
+def _date_alone(root: etree._Element) -> str | None:
+    for element in root.iter("*"):
+        if (len(element) == 0 and element.text and 6 <= len(element.text.strip()) <= 40
+                and not _UPDATE_LABEL.search(_label(element))):
+            found = normalize_timestamp(element.text)
+            if found:
+                return found
+    return None
+
+
+def _label(element: etree._Element) -> str:
+    return f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+
+
+def _labelled_date(root: etree._Element) -> str | None:
+    for element in root.iter("*"):
+        label = _label(element)
+        if (len(element) > 4 or not label.strip() or not _DATE_LABEL.search(label)
+                or _UPDATE_LABEL.search(label)):
+            continue  # a container's text would be long: its date-labelled child is seen
+        text = " ".join(element.text_content().split())
+        if 6 <= len(text) <= 80 and (found := normalize_timestamp(text) or text_date(text)):
+            return found
     return None
 
 
