@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -42,13 +42,13 @@ from service.records import (
     cluster_event,
     dead_letter,
 )
-from service.stages.decode import decode
+from service.stages.decode import FUTURE_SLACK, decode
 from service.stages.features import StoryFeatures, story_features
 from service.stages.fingerprint import fingerprint
 from service.stages.normalize import FurnitureMemory, NormalizeSettings, is_brief, normalize
 from service.stages.normalize.metadata import load_language_model
 from service.state.stories import StorySettings, StoryState
-from service.timefmt import iso_utc
+from service.timefmt import iso_utc, parse_timestamp
 
 Clock = Callable[[], datetime]
 StageObserver = Callable[[str, float], None]
@@ -202,6 +202,10 @@ class Pipeline:
         self.observe("normalize", time.perf_counter() - started)
         if isinstance(article, Rejection):
             return self.reject(article, origin, value)
+        if parse_timestamp(article.published_at, self.clock() + FUTURE_SLACK) is None and (
+                article.published_at is not None):  # a page's own date from the future: a typo
+            article = replace(article, published_at=None)
+            self.unparsed("published_at")
 
         started = time.perf_counter()
         fp = fingerprint(article.text)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from service.pipeline import Pipeline
-from service.records import RawArticle
+from service.records import Origin, RawArticle
 from service.stages.decode import FUTURE_SLACK
 from service.timefmt import normalize_timestamp, parse_timestamp
 
@@ -138,3 +139,22 @@ def test_the_pipeline_reports_each_unreadable_date_field_for_its_counter() -> No
     assert seen == ["published_at"]
     pipeline.decode(b'{"url": "https://e.org/a", "fetched_at": "soon"}')
     assert seen == ["published_at", "fetched_at"]
+
+
+def test_a_page_that_dates_itself_in_the_future_gets_no_date() -> None:
+    seen: list[str] = []
+    pipeline = Pipeline(max_message_bytes=100_000, clock=lambda: NOW, unparsed=seen.append)
+    body = "<p>" + " ".join(["A sentence of the report that goes on for a while."] * 12) + "</p>"
+
+    def published(meta: str) -> object:
+        page = f"<html><head>{meta}</head><body><h1>A headline here</h1>{body}</body></html>"
+        result = pipeline.prepare(orjson.dumps({"url": "https://e.org/a", "html": page}),
+                                  Origin("t", 0, 0))
+        assert result.prepared is not None
+        return result.prepared.article.published_at
+
+    assert published('<meta name="pubdate" content="2024-05-31T18:00:00Z">') == \
+        "2024-05-31T18:00:00Z"
+    assert seen == []
+    assert published('<meta name="pubdate" content="2031-05-31T18:00:00Z">') is None
+    assert seen == ["published_at"]
