@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             **sizing,
             "idle_mb": round(idle, 1),
             "points": [{"articles": a, "peak_rss_mb": round(mb, 1)} for a, mb in points],
+            "fitted_from_articles": fitted[0][0],
             "max_articles": default_cap,
             "projected_peak_mb": round(peak),
             "headroom": HEADROOM,
