@@ -6,9 +6,10 @@ hash seeds: ``dedup.PERMUTATIONS``), which setting it at run time would not reac
 
 For each value, ``service/`` and ``bench/`` are copied to a temporary directory, the line
 ``NAME = ...`` of FILE is rewritten to ``NAME = VALUE``, and the command runs there (so it
-imports the copy); its last output line is printed after the value. Commands run from the
-repository root, as ``python -m bench.<tool>``. FILE may be ``service/default.toml`` too (the
-copy is a file, not the link), for a setting's effect on a figure of a bench tool.
+imports the copy); its last output line (or the first holding --line TEXT) is printed after the
+value. Commands run from the repository root, as ``python -m bench.<tool>``. FILE may be
+``service/default.toml`` too (the copy is a file, not the link), for a setting's effect on a
+figure of a bench tool.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_with(file: str, values: dict[str, str], command: list[str]) -> str:
-    """The last line ``command`` prints with each ``name = value`` of ``values`` in ``file``."""
+def run_with(file: str, values: dict[str, str], command: list[str], line: str = "") -> str:
+    """The last line ``command`` prints (the first holding ``line``, if given) with each
+    ``name = value`` of ``values`` in ``file``."""
     with tempfile.TemporaryDirectory(prefix="sweep-") as work:
         for folder in ("service", "bench"):
             shutil.copytree(ROOT / folder, Path(work) / folder,
@@ -40,7 +42,10 @@ def run_with(file: str, values: dict[str, str], command: list[str]) -> str:
         target.write_text(source, encoding="utf-8")
         done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
         lines = (done.stdout.strip() or done.stderr.strip() or "(no output)").splitlines()
-        return lines[-1] if done.returncode == 0 else f"failed: {lines[-1]}"
+        if done.returncode != 0:
+            return f"failed: {lines[-1]}"
+        return next((text for text in lines if line in text), "(no such line)") if line \
+            else lines[-1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("values", nargs="+")
     parser.add_argument("--with", dest="held", action="append", default=[], metavar="NAME=VALUE",
                         help="another constant of FILE held at a value for the whole sweep")
+    parser.add_argument("--line", default="", metavar="TEXT",
+                        help="print the first output line holding TEXT (default: the last)")
     args = parser.parse_args(argv[:at])
     held = dict(item.split("=", 1) for item in args.held)
     command = argv[at + 1:]
@@ -60,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if command[0] == "python":
         command[0] = sys.executable
     for value in args.values:
-        line = run_with(args.file, {**held, args.name: value}, command)
+        line = run_with(args.file, {**held, args.name: value}, command, args.line)
         print(f"{args.name}={value}: {line}", flush=True)
     return 0
 

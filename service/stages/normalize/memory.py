@@ -52,12 +52,23 @@ def _fold(line: str) -> str:
     return folded.strip().decode("ascii")
 
 
+# Lines shorter than LINE_KEY_MIN_CHARS folded characters (a bullet, a number) or longer than
+# LINE_KEY_MAX_CHARS (a paragraph, which a source does not repeat as furniture) are never
+# counted. `python -m bench.sweep_constant service/stages/normalize/memory.py NAME VALUES...
+# -- python -m bench.eval_neardup` (and bench.eval_extraction --extractor normalize --split
+# extraction-text): LINE_KEY_MIN_CHARS 2 and 8, LINE_KEY_MAX_CHARS 300 and 1200 all give
+# duplicates 0.9993 and text 0.9283, as the kept values do: no dev set repeats a source's
+# furniture often enough to tell them apart, so these are choices, not fits.
+LINE_KEY_MIN_CHARS = 4
+LINE_KEY_MAX_CHARS = 600
+
+
 @lru_cache(maxsize=4096)
 def line_key(line: str) -> bytes | None:
     """A digest of the line with case, punctuation and numbers folded (dates vary per page).
     Memoized: a source's furniture lines come back on every page."""
     folded = _fold(line)
-    if len(folded) < 4 or len(folded) > 600:
+    if len(folded) < LINE_KEY_MIN_CHARS or len(folded) > LINE_KEY_MAX_CHARS:
         return None
     return hashlib.blake2b(folded.encode("utf-8"), digest_size=8).digest()
 

@@ -38,6 +38,22 @@ _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _PUBLISHED = re.compile(r"^\W*(published|posted|first published|updated|last updated)\b",
                         re.IGNORECASE)
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\u00b7\u2022:-]\s+")
+# Hand-set values. Each cites `python -m bench.sweep_constant service/stages/normalize/metadata.py
+# NAME VALUES... --line "article-ingest normalize" -- python -m bench.eval_metadata`: on the WCXB
+# dev pages, titles right, days right (UTC, then any zone), pages dated, dates wrong. At the kept
+# values: 0.746, 0.835, 0.853, 0.957, 0.104.
+#
+# The first h1 is the headline when it has H1_MIN_WORDS to H1_MAX_WORDS words (and the page's
+# title metadata holds it).
+H1_MIN_WORDS = 2
+H1_MAX_WORDS = 40
+# "Headline - Site": the site part is at most this many words.
+SITE_NAME_MAX_WORDS = 6
+# A dateline is one of the first DATELINE_LINES lines of the text, at most DATELINE_MAX_CHARS
+# characters; without a "Published" label, at most DATELINE_MAX_WORDS words.
+DATELINE_LINES = 40
+DATELINE_MAX_CHARS = 80
+DATELINE_MAX_WORDS = 8
 
 
 def _meta(root: etree._Element, names: tuple[str, ...],
@@ -69,8 +85,8 @@ def page_title(root: etree._Element) -> str | None:
     document = next((" ".join((e.text or "").split()) for e in root.iter("title")), "")
     for h1 in root.iter("h1"):
         text = " ".join(h1.text_content().split())
-        if text and 2 <= len(text.split()) <= 40 and (text in (declared or "")
-                                                       or text in document):
+        if (text and H1_MIN_WORDS <= len(text.split()) <= H1_MAX_WORDS
+                and (text in (declared or "") or text in document)):
             return text
         break
     for candidate in (declared, document):
@@ -87,7 +103,7 @@ def strip_site_name(title: str) -> str:
         return title
     longest = max(parts, key=len)
     rest = sum(len(part.split()) for part in parts if part is not longest)
-    return longest if rest <= 6 else title
+    return longest if rest <= SITE_NAME_MAX_WORDS else title
 
 
 def declared_canonical(root: etree._Element) -> str | None:
@@ -205,8 +221,8 @@ def _day(year: str, month: int, day: str) -> datetime | None:
 def dateline(lines: list[str]) -> str | None:
     """A date from a "Published …" line or a short date-only line near the top of the text."""
     fallback: str | None = None
-    for line in lines[:40]:
-        if len(line) > 80:
+    for line in lines[:DATELINE_LINES]:
+        if len(line) > DATELINE_MAX_CHARS:
             continue
         found = text_date(line)
         if not found:
@@ -214,7 +230,7 @@ def dateline(lines: list[str]) -> str | None:
         label = _PUBLISHED.match(line)
         if label and "updated" not in label.group(1).lower():
             return found
-        if fallback is None and word_count(line) <= 8:
+        if fallback is None and word_count(line) <= DATELINE_MAX_WORDS:
             fallback = found
     return fallback
 
