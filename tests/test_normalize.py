@@ -74,12 +74,18 @@ def test_a_body_nested_in_a_menu_or_sent_hidden_is_still_the_article() -> None:
 
 def test_furniture_names_that_would_take_most_of_the_article_are_layout() -> None:
     """Page builders wrap every paragraph in a "widget": names that would strip most of the
-    article's prose are its layout, and the article is kept; a share box among plain
-    paragraphs is still dropped."""
+    article's prose are its layout, and the article is kept; a comment thread (a fifth of the
+    prose) and a share box among plain paragraphs are still dropped."""
     widgets = "".join(f"<div class='builder-widget-container'><p>{p}</p></div>"
                       for p in PARAGRAPHS * 2)
     assert _clean(RawArticle(url="https://example.com/a", html=_body(
         f"<article>{widgets}</article>"))).text.split("\n\n") == PARAGRAPHS * 2
+    comment = ("<p>I read this and I think the council is wrong about the roads, they have "
+               "been bad for years.</p>")
+    thread = f"<article>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS * 2)}</article>" \
+             f"<section class='comments'>{comment * 3}</section>"
+    assert _clean(RawArticle(url="https://example.com/a", html=_body(
+        f"<div>{thread}</div>"))).text.split("\n\n") == PARAGRAPHS * 2
     share = ("<div class='share-box'><p>Tell your friends about this story and share it with "
              "everyone you know today.</p></div>")
     plain = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
