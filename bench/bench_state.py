@@ -28,7 +28,7 @@ from pathlib import Path
 
 from service.records import Article, Fingerprint
 from service.stages.features import StoryFeatures, TermWeights, story_features
-from service.stages.fingerprint import fingerprint
+from service.stages.fingerprint import body_hashes, fingerprint
 from service.state.stories import StorySettings, StoryState
 
 _START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -123,8 +123,12 @@ def _prepared(articles: Iterator[Article], count: int, weights: TermWeights,
 
 
 def _prepare(articles: list[Article], weights: TermWeights) -> list[Prepared]:
-    return [(fp, story_features(article, fp, weights))
-            for article in articles for fp in [fingerprint(article.text)]]
+    prepared = []
+    for article in articles:
+        hashes = body_hashes(article.text)
+        prepared.append((fingerprint(article.text, hashes),
+                         story_features(article, weights, hashes)))
+    return prepared
 
 
 def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int, done: int,
@@ -145,8 +149,9 @@ def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int,
     # back to back instead, decisions at 10k cost 218 us, not ~350: the small state stays in
     # cache, which the service's shard does not get.)
     for article in batch:
-        fp = fingerprint(article.text)
-        features = story_features(article, fp, settings.term_weights)
+        hashes = body_hashes(article.text)
+        fp = fingerprint(article.text, hashes)
+        features = story_features(article, settings.term_weights, hashes)
         started, started_cpu = time.perf_counter(), time.thread_time()
         state.decide(article, fp, features)
         cpu.append(time.thread_time() - started_cpu)

@@ -46,9 +46,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
 from bench.corpus import TextCorpus, html_messages, read_pages  # noqa: E402
+from bench.harness import ServiceProcess  # noqa: E402
 from service.config import load_config  # noqa: E402
 from service.edges.broker import EmbeddedBroker, free_port  # noqa: E402
-from tests.harness import ServiceProcess  # noqa: E402
 
 # Raw-topic partitions of the service runs (the default, kafka.topic_partitions): two workers
 # split the stateless work by the shard's weight, 5 and 7 with kafka.state_shard_load 0.2.

@@ -2,8 +2,9 @@
 
 Layers, bottom up (each imports only from those below it): ``stages`` (pure processing steps),
 ``state`` (one shard's duplicate and story state), ``pipeline`` and ``config``, ``edges``
-(Kafka, HTTP, fetching), then ``app`` and ``cli`` (the ``article-ingest`` command). Importers
-outside the package need only the names below.
+(adapters: Kafka clients, HTTP, fetching), ``runtime`` (the runners of ``run``, ``process`` and
+``replay``), then ``app`` and ``cli`` (the ``article-ingest`` command; tests/test_layers.py
+keeps the order). Importers outside the package need only the names below.
 """
 
 # First: modules that report the version import it from here while the package loads.

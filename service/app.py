@@ -1,4 +1,5 @@
-"""The wiring: config in, the running service (or an offline run) out. Nothing else lives here."""
+"""The wiring: config in, the running service (or an offline run) out. Nothing else lives here:
+the runners are ``service.runtime``'s."""
 
 from __future__ import annotations
 
@@ -10,13 +11,10 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-import orjson
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from service import __version__
@@ -24,18 +22,16 @@ from service.config import Config, ConfigError, redacted
 from service.edges.broker import EmbeddedBroker
 from service.edges.fetch import Fetcher
 from service.edges.http import Health, HttpServer
-from service.edges.kafka import TopicsMissing, Worker, client_options, max_request_bytes
 from service.edges.topics import ensure_topics, log_report
-from service.flow import prepare_batch
 from service.metrics import Metrics
-from service.pipeline import Pipeline, Sink
-from service.records import Origin
-from service.state.stories import StoryState
+from service.pipeline import Pipeline
+from service.runtime import offline
+from service.runtime.replay import replay_when_ready
+from service.runtime.worker import TopicsMissing, Worker
 from service.summary import summarize
 
 log = logging.getLogger("service")
 
-_FILE_BATCH = 64
 _CONNECT_RETRY_MAX_S = 10.0
 # After SIGTERM the worker has this share of service.shutdown_grace_s to finish and commit; the
 # rest goes to cancelling it, and a timer ends the process hard shortly after the grace.
@@ -102,7 +98,7 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
             summary = asyncio.create_task(summarize(metrics, config.service.summary_interval_s))
             service.add_done_callback(lambda _: summary.cancel())
             if replay is not None:
-                feeder = asyncio.create_task(_replay_when_ready(config, replay, health, stop))
+                feeder = asyncio.create_task(replay_when_ready(config, replay, health, stop))
                 service.add_done_callback(lambda _: feeder.cancel())
             await stop.wait() if not service.done() else None
             stop.set()
@@ -216,120 +212,13 @@ async def check_topics(config: Config, create: bool, out: TextIO) -> int:
     return 2 if report.fatal else 1 if report.missing else 0
 
 
-async def _replay_when_ready(config: Config, path: Path, health: Health,
-                             stop: asyncio.Event) -> None:
-    while not health.serving and not stop.is_set():
-        await asyncio.sleep(0.1)
-    if not stop.is_set():
-        with path.open("rb") as source:
-            sent = await replay(config, source, config.topics.raw, rate=0)
-        log.info("replayed samples", extra={"file": str(path), "messages": sent})
-
-
-def jsonl_lines(source: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines with their 0-based line numbers (a file's offsets, for dead letters)."""
-    for number, line in enumerate(source):
-        line = line.rstrip(b"\r\n")
-        if line.strip():
-            yield number, line
-
-
-async def replay(config: Config, source: BinaryIO, topic: str, rate: float) -> int:
-    """Publish raw messages as a crawler would: keyed by ``id`` (else ``url``) when readable."""
-    bootstrap = config.kafka.bootstrap_servers or f"127.0.0.1:{config.kafka.embedded_port}"
-    options = client_options(dataclasses.replace(config.kafka, bootstrap_servers=bootstrap))
-    producer = AIOKafkaProducer(**options, enable_idempotence=False,
-                                max_request_size=max_request_bytes(config.limits))
-    try:
-        await producer.start()
-    except KafkaConnectionError as exc:
-        await producer.stop()  # closes what start() opened: no "Unclosed AIOKafkaProducer"
-        raise ConfigError("kafka.bootstrap_servers", f"cannot reach {bootstrap}: {exc}") from exc
-    sent, started = 0, asyncio.get_running_loop().time()
-    try:
-        for _, line in jsonl_lines(source):
-            if rate > 0:
-                due = started + sent / rate
-                await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
-            await producer.send(topic, line, key=_key_of(line))
-            sent += 1
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return sent
-
-
-def _key_of(line: bytes) -> bytes | None:
-    try:
-        message = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(message, dict):
-        for field in ("id", "url"):
-            value = message.get(field)
-            if isinstance(value, (str, int)) and not isinstance(value, bool):
-                return str(value).encode()
-    return None
-
-
 async def process_file(config: Config, source: BinaryIO, name: str,
                        out_dir: Path) -> dict[str, int]:
-    """The pipeline offline: raw JSONL in, clean/clusters/dlq JSONL out (the records of ``run``)."""
-    files = _open_outputs(out_dir)
+    """``process``: the pipeline offline, raw JSONL in, the records ``run`` makes out."""
     metrics = Metrics()
     pipeline = build_pipeline(config, metrics)
-    state = pipeline.new_state()
     fetcher = build_fetcher(config, metrics)
-    deadline_s = config.limits.message_deadline_s
-    counts = {"consumed": 0, "clean": 0, "clusters": 0, "dlq": 0}
-
-    def write(sink: Sink, value: bytes) -> None:
-        files[sink].write(value + b"\n")
-        counts[sink.value] += 1
-
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            if fetcher is not None:
-                await stack.enter_async_context(fetcher)
-            batch: list[tuple[bytes | None, Origin]] = []
-            for offset, line in jsonl_lines(source):
-                batch.append((line, Origin(name, 0, offset)))
-                if len(batch) >= _FILE_BATCH:
-                    await _process_batch(pipeline, fetcher, state, batch, write, deadline_s)
-                    counts["consumed"] += len(batch)
-                    batch = []
-            if batch:
-                await _process_batch(pipeline, fetcher, state, batch, write, deadline_s)
-                counts["consumed"] += len(batch)
-            for output in pipeline.settle(state).outputs:  # the input ended: hindsight
-                write(output.sink, output.value)
-    finally:
-        for handle in files.values():
-            handle.close()
-    return counts
-
-
-def _open_outputs(out_dir: Path) -> dict[Sink, BinaryIO]:
-    """The three output files, or ConfigError naming ``--out`` when they cannot be written."""
-    files: dict[Sink, BinaryIO] = {}
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for sink in (Sink.CLEAN, Sink.CLUSTERS, Sink.DLQ):
-            files[sink] = (out_dir / f"{sink.value}.jsonl").open("wb")
-    except OSError as exc:
-        for handle in files.values():
-            handle.close()
-        raise ConfigError("--out", f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
-    return files
-
-
-async def _process_batch(pipeline: Pipeline, fetcher: Fetcher | None, state: StoryState,
-                         batch: list[tuple[bytes | None, Origin]],
-                         write: Callable[[Sink, bytes], None], deadline_s: float) -> None:
-    for result in await prepare_batch(pipeline, fetcher, batch, deadline_s):
-        for output in result.outputs:
-            if output.sink is not Sink.PREPARED:
-                write(output.sink, output.value)
-        if result.prepared is not None:
-            for output in pipeline.decide(state, result.prepared).outputs:
-                write(output.sink, output.value)
+    async with contextlib.AsyncExitStack() as stack:
+        if fetcher is not None:
+            await stack.enter_async_context(fetcher)
+        return await offline.process_file(config, pipeline, fetcher, source, name, out_dir)

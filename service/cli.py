@@ -159,7 +159,9 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
             counts = asyncio.run(app.process_file(config, source, name, args.out))
             sys.stderr.write(orjson.dumps(counts).decode() + "\n")
             return 0
-        sent = asyncio.run(app.replay(config, source, args.topic or config.topics.raw, args.rate))
+        from service.runtime.replay import replay
+
+        sent = asyncio.run(replay(config, source, args.topic or config.topics.raw, args.rate))
         sys.stderr.write(orjson.dumps({"sent": sent}).decode() + "\n")
         return 0
     finally:

@@ -44,7 +44,7 @@ from service.records import (
 )
 from service.stages.decode import FUTURE_SLACK, decode
 from service.stages.features import StoryFeatures, story_features
-from service.stages.fingerprint import fingerprint
+from service.stages.fingerprint import body_hashes, fingerprint
 from service.stages.normalize import FurnitureMemory, NormalizeSettings, is_brief, normalize
 from service.stages.normalize.metadata import load_language_model
 from service.state.stories import StorySettings, StoryState
@@ -208,12 +208,13 @@ class Pipeline:
             self.unparsed("published_at")
 
         started = time.perf_counter()
-        fp = fingerprint(article.text)
+        hashes = body_hashes(article.text)
+        fp = fingerprint(article.text, hashes)
         self.observe("fingerprint", time.perf_counter() - started)
 
         started = time.perf_counter()
-        prepared = Prepared(article, fp, story_features(article, fp,
-                                                        self.story_settings.term_weights))
+        prepared = Prepared(article, fp, story_features(article, self.story_settings.term_weights,
+                                                        hashes))
         self.observe("features", time.perf_counter() - started)
 
         started = time.perf_counter()

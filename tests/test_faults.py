@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import ServiceProcess
 from service.edges.broker import EmbeddedBroker, free_port
 from tests.faultproxy import FaultProxy
-from tests.harness import ServiceProcess, publish, read_topic, synthetic_articles
+from tests.harness import publish, read_topic, synthetic_articles
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

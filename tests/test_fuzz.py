@@ -116,7 +116,7 @@ def test_a_deadline_raise_that_lands_in_a_finalizer_is_not_reported(
 def test_a_message_over_its_deadline_becomes_a_dead_letter() -> None:
     import asyncio
 
-    from service.flow import prepare_batch
+    from service.runtime.flow import prepare_batch
 
     page = "<html><body><article>" + "".join(
         f"<p>Paragraph {i} reports that the council met {i} times to discuss plan {i}.</p>"

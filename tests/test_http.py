@@ -7,8 +7,9 @@ import asyncio
 import pytest
 
 from service.edges.http import Health, HttpServer
-from service.edges.kafka import consumer_lag, shard_for
+from service.edges.kafka import consumer_lag
 from service.metrics import Metrics
+from service.runtime.routing import shard_for
 
 
 def test_readyz_follows_health_and_healthz_always_answers() -> None:

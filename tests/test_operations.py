@@ -19,6 +19,7 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.harness import ServiceProcess
 from service.config import (
     Config,
     annotated_defaults,
@@ -32,7 +33,7 @@ from service.edges.topics import Severity, TopicFacts, check_topics, topic_specs
 from service.logs import setup_logging
 from service.summary import summary_fields
 from tests.conftest import REPO, SEEDS
-from tests.harness import ServiceProcess, publish
+from tests.harness import publish
 
 
 def cli(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ import pytest
 import service
 
 PACKAGES = ["service", "service.stages", "service.stages.normalize", "service.state",
-            "service.edges"]
+            "service.edges", "service.runtime"]
 
 
 def test_every_package_names_its_surface() -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness import ServiceProcess
 from service.edges.broker import EmbeddedBroker, free_port
 from tests.conftest import SEEDS
-from tests.harness import ServiceProcess, publish, read_topic
+from tests.harness import publish, read_topic
 
 pytestmark = pytest.mark.integration
 

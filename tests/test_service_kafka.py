@@ -13,10 +13,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.harness import ServiceProcess
 from service.config import internal_topic
 from service.edges.broker import EmbeddedBroker
 from tests.conftest import REPO, SEEDS, shared_path
-from tests.harness import ServiceProcess, publish, read_topic, synthetic_articles, wait_for_topic
+from tests.harness import publish, read_topic, synthetic_articles, wait_for_topic
 
 pytestmark = pytest.mark.integration
 
@@ -300,9 +301,9 @@ def test_a_record_the_producer_refuses_as_too_large_becomes_a_dead_letter(
     from service.app import build_pipeline
     from service.config import load_config
     from service.edges.http import Health
-    from service.edges.kafka import Worker
     from service.metrics import Metrics
     from service.records import Origin
+    from service.runtime.worker import Worker
 
     config = load_config(env={"INGEST_KAFKA__BOOTSTRAP_SERVERS": broker.bootstrap,
                               "INGEST_LIMITS__MAX_RECORD_BYTES": "50000",

@@ -7,9 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.harness import ServiceProcess
 from service.edges.broker import EmbeddedBroker
 from tests.conftest import SEEDS
-from tests.harness import ServiceProcess, publish, read_topic
+from tests.harness import publish, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.records import Article, Fingerprint
+from service.records import Article
 from service.stages import cluster, dedup
-from service.stages.fingerprint import recent_body_hashes, shingle_hashes
+from service.stages.fingerprint import BodyHashes, body_hashes, shingle_hashes
 
 _HEAD = struct.Struct("<II")
 # The meaning of a signature and of term ids: bumped whenever word hashing, shingling, MinHash
@@ -78,8 +78,12 @@ class StoryFeatures:
     __hash__ = None  # type: ignore[assignment]
 
 
-def story_features(article: Article, fp: Fingerprint, weights: TermWeights) -> StoryFeatures:
-    hashes = recent_body_hashes(article.text, fp.content)
+def story_features(article: Article, weights: TermWeights,
+                   hashes: BodyHashes | None = None) -> StoryFeatures:
+    """The features of ``article``; ``hashes`` are its body's, when the caller already has them
+    (from fingerprinting), else they are computed here."""
+    if hashes is None:
+        hashes = body_hashes(article.text)
     shingles = shingle_hashes(hashes.units)
     terms, counts = cluster.term_counts(article.title, article.text, hashes.terms, weights.title,
                                         weights.name, weights.number)

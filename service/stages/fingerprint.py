@@ -9,7 +9,6 @@ compares equal to state computed now.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
@@ -155,25 +154,10 @@ def content_hash(text: str) -> str:
     return xxhash.xxh3_128_hexdigest(" ".join(text.split()).encode("utf-8"))
 
 
-_RECENT_LIMIT = 1024
-_recent: OrderedDict[str, BodyHashes] = OrderedDict()
-
-
-def fingerprint(text: str) -> Fingerprint:
-    """Fingerprint of a body; its hashes are kept briefly for ``recent_body_hashes``."""
-    hashes = body_hashes(text)
-    content = content_hash(text)
-    _recent[content] = hashes
-    if len(_recent) > _RECENT_LIMIT:
-        _recent.popitem(last=False)
-    return Fingerprint(content=content, simhash=f"{simhash(shingle_hashes(hashes.units)):016x}")
-
-
-def recent_body_hashes(text: str, content: str) -> BodyHashes:
-    """``body_hashes(text)``, taken from the fingerprint just computed when there is one.
-
-    The duplicate and story stages need the same hashes as fingerprinting; in one process
-    the article is usually fingerprinted moments before, so this saves hashing it twice.
-    """
-    hashes = _recent.pop(content, None)
-    return body_hashes(text) if hashes is None else hashes
+def fingerprint(text: str, hashes: BodyHashes | None = None) -> Fingerprint:
+    """Fingerprint of a body; pass its ``body_hashes`` when the caller needs them too (the
+    story features do), so the text is hashed once."""
+    if hashes is None:
+        hashes = body_hashes(text)
+    return Fingerprint(content=content_hash(text),
+                       simhash=f"{simhash(shingle_hashes(hashes.units)):016x}")

@@ -61,7 +61,7 @@ class StoryState:
             return [again]
         self._settling = None  # the stories change: a settle under way starts afresh
         if features is None:
-            features = story_features(article, fp, self.settings.term_weights)
+            features = story_features(article, self.settings.term_weights)
         return decisions.decide(self._store, article, fp, features)
 
     @property

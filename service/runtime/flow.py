@@ -11,17 +11,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from service.deadline import DeadlineExceeded, cpu_deadline
+from service.edges.fetch import FetchedPage, Fetcher
 from service.pipeline import Pipeline, Result
 from service.records import Origin, RawArticle, Reason, Rejection
 from service.stages.decode import needs_fetch
 from service.timefmt import iso_utc
-
-if TYPE_CHECKING:
-    from service.edges.fetch import FetchedPage, Fetcher
-
 
 Message = tuple[bytes | None, Origin]
 
