@@ -1,6 +1,6 @@
 """Imports point down the layers, and the benchmarks stand on their own.
 
-Layers, bottom up: shared leaves (records, time formats, metrics), ``stages``, ``state``,
+Layers, bottom up: shared leaves (records, defaults, time formats, metrics), ``stages``, ``state``,
 ``pipeline`` and ``config``, ``edges`` (adapters), ``runtime`` (the runners), and the wiring
 (``app``, ``cli``). A module may import its own layer and those below; one arrow up would let a
 stage depend on the shell. Tests may import ``bench`` (they test it); ``bench`` imports no test.
@@ -15,7 +15,7 @@ from tests.conftest import REPO
 
 LAYERS = {
     "service.records": 0, "service.timefmt": 0, "service.deadline": 0, "service.logs": 0,
-    "service.metrics": 0, "service.summary": 0,
+    "service.metrics": 0, "service.summary": 0, "service.defaults": 0,
     "service.stages": 1,
     "service.state": 2,
     "service.pipeline": 3, "service.config": 3,
