@@ -1,7 +1,7 @@
 """URL canonicalization: our own against w3lib, courlan and url-normalize, on the contract's table
 and on the development pages' real URLs, in the same run.
 
-Correctness: the share of spellings in tests/url_spellings.py that a function maps to the same
+Correctness: the share of spellings in bench/url_spellings.py that a function maps to the same
 string as their group's first spelling, the share of pairs it keeps apart, and the share of
 non-http(s) addresses it refuses (a function that always answers refuses none). Speed: CPU
 microseconds per URL over the development URLs (each query also carries a tracking parameter).
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.url_spellings import APART, SAME  # noqa: E402
 from service.stages.normalize.urls import canonicalize  # noqa: E402
-from tests.url_spellings import APART, SAME  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 NOT_HTTP = ["notaurl", "/a", "ftp://example.com/a", "mailto:a@example.com", "http://",

@@ -1,9 +1,10 @@
 """Imports point down the layers, and the benchmarks stand on their own.
 
-Layers, bottom up: shared leaves (records, defaults, time formats, metrics), ``stages``, ``state``,
-``pipeline`` and ``config``, ``edges`` (adapters), ``runtime`` (the runners), and the wiring
-(``app``, ``cli``). A module may import its own layer and those below; one arrow up would let a
-stage depend on the shell. Tests may import ``bench`` (they test it); ``bench`` imports no test.
+Layers, bottom up: shared leaves (records, contracts, defaults, time formats, metrics),
+``stages``, ``state``, ``pipeline`` and ``config``, ``edges`` (adapters), ``runtime`` (the
+runners), and the wiring (``app``, ``cli``). A module may import its own layer and those below;
+one arrow up would let a stage depend on the shell. Tests may import ``bench`` (they test it);
+``bench`` imports no test.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from tests.conftest import REPO
 
 LAYERS = {
     "service.records": 0, "service.timefmt": 0, "service.deadline": 0, "service.logs": 0,
-    "service.metrics": 0, "service.summary": 0, "service.defaults": 0,
+    "service.metrics": 0, "service.summary": 0, "service.defaults": 0, "service.contracts": 0,
     "service.stages": 1,
     "service.state": 2,
     "service.pipeline": 3, "service.config": 3,

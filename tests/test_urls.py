@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bench.url_spellings import APART, SAME
 from service.stages.normalize.urls import (
     canonical_url,
     canonicalize,
     derived_id,
     registered_domain,
 )
-from tests.url_spellings import APART, SAME
 
 
 @pytest.mark.parametrize(("spelling", "canonical"),

@@ -1,7 +1,7 @@
 """URL spellings a crawler sends: groups that name one page, and pairs that name two.
 
 Shared by tests/test_urls.py (the contract) and bench/bench_urls.py (the libraries measured
-against it)."""
+against it); it lives in bench/ because the benchmarks import no test module."""
 
 from __future__ import annotations
 
