@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -97,8 +97,8 @@ class Prepared:
     features: StoryFeatures
 
     def to_bytes(self) -> bytes:
-        head = orjson.dumps({"article": asdict(self.article),
-                             "fingerprint": asdict(self.fingerprint)})
+        # orjson writes a dataclass as asdict would, without asdict's deep copy
+        head = orjson.dumps({"article": self.article, "fingerprint": self.fingerprint})
         return _LENGTH.pack(len(head)) + head + self.features.to_bytes()
 
     @classmethod

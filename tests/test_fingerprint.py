@@ -12,6 +12,7 @@ import pytest
 from service.stages.fingerprint import (
     content_hash,
     fingerprint,
+    simhash,
     text_word_hashes,
     word_hashes,
     words,
@@ -91,3 +92,14 @@ def test_word_hashes_stay_right_when_the_memo_fills(monkeypatch: pytest.MonkeyPa
     for _ in range(3):  # hits and misses in one call, the memo cleared on the way
         assert np.array_equal(word_hashes(tokens[:5]), expected[:5])
         assert np.array_equal(word_hashes(tokens), expected)
+
+
+def test_simhash_bits_are_the_majority_of_each_bit() -> None:
+    rng = np.random.default_rng(9)
+    for count in (1, 2, 3, 64, 701):
+        shingles = rng.integers(0, 2**64, size=count, dtype=np.uint64)
+        expected = 0
+        for bit in range(64):
+            ones = sum(int(value) >> bit & 1 for value in shingles)
+            expected |= (2 * ones > count) << bit
+        assert simhash(shingles) == expected
