@@ -28,6 +28,10 @@ import xxhash
 from service.stages import tokens
 from service.stages.fingerprint import U64, word_hashes
 
+# Terms are hashed to 2**DF_BITS ids (document frequencies: 8 MB of counters, and as much again
+# for the term table). `python -m bench.sweep_constant service/stages/cluster.py DF_BITS 18 24
+# -- python -m bench.sweep article_terms 128`: 18 stories 0.915; 0.901, 0.822 | 24 0.917; 0.903,
+# 0.834 (at 21: 0.915; 0.902, 0.828). 24 gains a little for 8 times the memory (128 MB a shard).
 DF_BITS = 21
 U32 = npt.NDArray[np.uint32]
 F32 = npt.NDArray[np.float32]
@@ -269,21 +273,27 @@ def top_terms(vector: Vector, count: int) -> list[int]:
 
 
 _STORY_BITS = 48
+# A posting keeps this many times ``postings_read`` stories. `python -m bench.sweep_constant
+# service/stages/cluster.py POSTINGS_KEPT_PER_READ 2 8 -- python -m bench.sweep postings_read 32`:
+# 2 and 8 both stories 0.915; 0.902, 0.828, as 4 does: the dev set's postings stay short; a
+# memory bound, not a fit.
+POSTINGS_KEPT_PER_READ = 4
 _STORY_MASK = (1 << _STORY_BITS) - 1
 
 
 class TermIndex:
     """Inverted index: term id -> stories holding it among their top terms, by last update.
 
-    A posting keeps at most ``4 * postings_read`` stories (the most recently updated), so a
-    common term costs bounded memory and time; only the newest ``postings_read`` are read. The
-    content of a posting depends only on the stories' update order, which a restore replays.
+    A posting keeps at most ``POSTINGS_KEPT_PER_READ * postings_read`` stories (the most recently
+    updated), so a common term costs bounded memory and time; only the newest ``postings_read``
+    are read. The content of a posting depends only on the stories' update order, which a restore
+    replays.
     """
 
     def __init__(self, terms_per_story: int, postings_read: int) -> None:
         self.terms_per_story = terms_per_story
         self.postings_read = postings_read
-        self._kept = 4 * max(1, postings_read)
+        self._kept = POSTINGS_KEPT_PER_READ * max(1, postings_read)
         self._postings: dict[int, list[int]] = {}
         self._indexed: dict[int, list[int]] = {}
 
