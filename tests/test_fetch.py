@@ -260,7 +260,10 @@ def test_the_wait_for_a_host_slot_counts_in_the_total_timeout(server: LoopbackSe
     results = run(go([server.route(f"/drip{i}", drip) for i in range(6)]))
     assert time.monotonic() - started < 2.5
     details = [rejected(result, Reason.FETCH_FAILED).detail for result in results]
-    assert sum("waiting for a connection slot" in detail for detail in details) == 5
+    assert all("in total" in detail for detail in details)
+    # Five wait for the slot until the deadline; on a loaded machine a fetch that started a
+    # little later may get the slot first freed and time out reading instead.
+    assert sum("waiting for a connection slot" in detail for detail in details) >= 4
 
 
 def test_per_host_slots_are_dropped_when_no_fetch_needs_them(server: LoopbackServer) -> None:
