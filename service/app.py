@@ -26,8 +26,9 @@ from service.edges.topics import ensure_topics, log_report
 from service.metrics import Metrics
 from service.pipeline import Pipeline
 from service.runtime import offline
+from service.runtime.probes import TopicsMissing
 from service.runtime.replay import replay_when_ready
-from service.runtime.worker import TopicsMissing, Worker
+from service.runtime.worker import Worker
 from service.summary import summarize
 
 log = logging.getLogger("service")

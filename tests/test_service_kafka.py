@@ -314,9 +314,9 @@ def test_a_record_the_producer_refuses_as_too_large_becomes_a_dead_letter(
         worker = Worker(config, build_pipeline(config), metrics, Health())
         await worker.producer.start()
         try:
-            send = await worker._send("refused.clean", None, b"k", b"x" * 100_000,
-                                      Origin("refused.raw", 0, 7, b"k"), b'{"url": "u"}')
-            await asyncio.wait_for(worker._deliver(send), 20)
+            send = await worker.delivery.send("refused.clean", None, b"k", b"x" * 100_000,
+                                              Origin("refused.raw", 0, 7, b"k"), b'{"url": "u"}')
+            await asyncio.wait_for(worker.delivery.deliver(send), 20)
         finally:
             await worker.producer.stop()
 
