@@ -326,3 +326,39 @@ def test_a_record_the_producer_refuses_as_too_large_becomes_a_dead_letter(
     assert key == b"k" and letter["reason"] == "too_large" and letter["offset"] == 7
     assert letter["raw"] == '{"url": "u"}' and "refused.clean" in letter["detail"]
     assert metrics.dead_letters.labels("too_large")._value.get() == 1
+
+
+def test_sigterm_during_a_group_join_leaves_the_group_and_exits_0(
+        broker: EmbeddedBroker, tmp_path: Path) -> None:
+    """A member that stops polling holds every rebalance until its poll interval runs out; a
+    worker joining meanwhile and sent SIGTERM must not wait for that join (it exited 1 with
+    "shutdown grace exceeded" and an unclosed consumer): it leaves the group and exits 0."""
+    from confluent_kafka import Consumer
+
+    first = ServiceProcess(broker.bootstrap, tmp_path, group="join")
+    holder = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "join",
+                       "session.timeout.ms": 30000, "max.poll.interval.ms": 60000,
+                       "partition.assignment.strategy": "roundrobin"})
+    second = None
+    try:
+        first.wait_ready(timeout_s=60)
+        holder.subscribe(["articles.raw"])
+        for _ in range(30):  # it joins, then polls no more
+            holder.poll(0.2)
+        second = ServiceProcess(broker.bootstrap, tmp_path, group="join",
+                                service__shutdown_grace_s="4")
+        deadline = time.monotonic() + 30
+        while "partitions revoked" not in second.logs() and time.monotonic() < deadline:
+            time.sleep(0.1)  # its join has begun
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert second.stop(signal.SIGTERM, timeout_s=10) == 0, second.logs()[-2000:]
+        assert time.monotonic() - started < 4
+        logs = second.logs()
+        assert "Unclosed" not in logs and "grace exceeded" not in logs
+        assert "leaving the group failed" not in logs
+    finally:
+        holder.close()
+        first.kill()
+        if second is not None:
+            second.kill()

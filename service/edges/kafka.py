@@ -7,20 +7,27 @@ producer all take the connection and security settings of ``client_options``; th
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 from aiokafka.errors import (
+    KafkaError,
     MessageSizeTooLargeError,
     RecordListTooLargeError,
     RecordTooLargeError,
 )
 from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.group import LeaveGroupRequest
 
 from service.config import Config, KafkaConfig, LimitsConfig, sasl_password
 from service.edges.assignor import ShardWeightedAssignor
 
+log = logging.getLogger("service.kafka")
+
+_LEAVE_TIMEOUT_S = 1.0
 _RECORD_OVERHEAD = 16384  # a record's key (ids up to 2048 characters) and framing
 # The producer's or the broker's "too large": retrying can never succeed.
 REFUSED_AS_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
@@ -90,3 +97,33 @@ def replay_producer(kafka: KafkaConfig, limits: LimitsConfig) -> AIOKafkaProduce
     """``replay``'s producer, with room for a raw message at the size limit."""
     return AIOKafkaProducer(**client_options(kafka), enable_idempotence=False,
                             max_request_size=max(1_048_576, 2 * limits.max_message_bytes))
+
+
+async def stop_member(consumer: AIOKafkaConsumer, join_wait_s: float) -> None:
+    """Stop a group member: it leaves its group and closes every connection.
+
+    aiokafka's ``stop`` first waits for a group join under way, and the broker holds a join
+    until every member has rejoined (up to their poll interval: minutes), so a SIGTERM while
+    another member is slow to rejoin would outlive the shutdown grace. After ``join_wait_s`` the
+    join is abandoned: the member leaves by the id the broker gave it (on a connection of its
+    own, as the coordinator's is held by the join) and the client closes."""
+    stopping = asyncio.ensure_future(consumer.stop())
+    await asyncio.wait([stopping], timeout=join_wait_s)
+    if stopping.done():
+        stopping.result()  # a failure to stop: raise it
+        return
+    coordinator = consumer._coordinator
+    member, node = coordinator.member_id, coordinator.coordinator_id
+    log.info("leaving the group during a join", extra={"member_id": member})
+    coordinator._coordination_task.cancel()  # close() awaits it: the stop ends cancelled
+    await asyncio.wait([stopping])
+    try:
+        if member and node is not None:
+            await asyncio.wait_for(consumer._client.send(
+                node, LeaveGroupRequest(coordinator.group_id, member)), _LEAVE_TIMEOUT_S)
+    except (KafkaError, TimeoutError) as exc:
+        log.warning("leaving the group failed", extra={"error": repr(exc)})
+    finally:
+        await coordinator._stop_heartbeat_task()
+        await consumer._fetcher.close()
+        await consumer._client.close()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaError
 from service.config import Config
 from service.edges.fetch import Fetcher
 from service.edges.http import Health
-from service.edges.kafka import changelog_reader, worker_consumer, worker_producer
+from service.edges.kafka import changelog_reader, stop_member, worker_consumer, worker_producer
 from service.metrics import Metrics
 from service.pipeline import Pipeline, Result
 from service.records import Origin, RawArticle, Rejection
@@ -40,6 +40,9 @@ from service.timefmt import parse_timestamp
 
 log = logging.getLogger("service.kafka")
 
+# Of service.shutdown_grace_s, what a stop waits for a group join under way before leaving.
+_JOIN_WAIT_SHARE = 0.25
+T = TypeVar("T")
 Records = dict[TopicPartition, list[ConsumerRecord[Any, Any]]]
 
 
@@ -86,20 +89,25 @@ class Worker:
         await self.producer.start()
         try:
             self._subscribe()
-            await self.consumer.start()
-            helpers = [asyncio.create_task(self.checkpoint.run(), name="ack-loop"),
-                       asyncio.create_task(self.probes.run(), name="probes")]
+            helpers: list[asyncio.Task[None]] = []
             try:
-                await self._poll_loop(stop, helpers)
-                self.checkpoint.abandon_fetches()  # redelivered: never wait on a slow host
-                await self.checkpoint.flush()
+                # The first start joins the group: it ends when partitions are assigned.
+                started = await _unless_stopped(self.consumer.start(), stop)
+                if started is not None:
+                    started.result()
+                    helpers = [asyncio.create_task(self.checkpoint.run(), name="ack-loop"),
+                               asyncio.create_task(self.probes.run(), name="probes")]
+                    await self._poll_loop(stop, helpers)
+                    self.checkpoint.abandon_fetches()  # redelivered: never wait on a slow host
+                    await self.checkpoint.flush()
             finally:
                 self.checkpoint.abandon_fetches()
                 for task in helpers:
                     task.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
                 self.health.set_ready(False, "stopping")
-                await self.consumer.stop()
+                grace_s = self.config.service.shutdown_grace_s
+                await stop_member(self.consumer, _JOIN_WAIT_SHARE * grace_s)
         finally:
             await self.producer.stop()
 
@@ -112,10 +120,13 @@ class Worker:
                     if task.done():
                         task.result()  # a helper loop died: surface its error, stop consuming
                 await self.checkpoint.wait_for_room()
+                polling = self.consumer.getmany(timeout_ms=0 if settling else 200,
+                                                max_records=self.config.kafka.max_poll_records)
+                polled = await _unless_stopped(polling, stop)
+                if polled is None:
+                    break
                 try:
-                    records = await self.consumer.getmany(
-                        timeout_ms=0 if settling else 200,
-                        max_records=self.config.kafka.max_poll_records)
+                    records = polled.result()
                 except KafkaError as exc:
                     self.health.set_ready(False, f"consume failed: {exc}")
                     log.warning("consume failed", extra={"error": str(exc)})
@@ -211,6 +222,23 @@ class Worker:
             self.health.set_ready(True)
         else:
             self.health.set_ready(False, "no partitions assigned")
+
+
+async def _unless_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> asyncio.Future[T] | None:
+    """``awaitable`` as a future that has ended, or None when ``stop`` was set first (it is then
+    cancelled). A group join blocks ``start`` and every poll, without their timeouts, and the
+    broker may hold a join for minutes (until every member rejoins): SIGTERM must not wait."""
+    task = asyncio.ensure_future(awaitable)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if task.done():
+        return task
+    task.cancel()
+    await asyncio.wait([task])
+    return None
 
 
 def _partitions(tps: Iterable[TopicPartition]) -> dict[str, list[int]]:
