@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.stages import tokens
 from service.stages.cluster import _names
@@ -55,6 +59,42 @@ def test_folding_that_changes_length_hashes_consistently(text: str) -> None:
     hashes = body_hashes(text)
     assert len(hashes.units) == len(words(text))
     assert len(hashes.terms) == len(tokens.terms(text.casefold()))
+
+
+def test_typographic_punctuation_is_a_gap_that_is_not_a_space() -> None:
+    """What ``plain_punctuation`` rests on: every mark it rewrites reads as "'" does."""
+    marks = [chr(code) for code in range(0x10000) if tokens.TYPOGRAPHIC.fullmatch(chr(code))]
+    assert len(marks) > 60 and "\u2019" in marks and "\u2014" in marks
+    assert all(tokens.kind_table()[ord(m)] == tokens.GAP and not m.isspace() for m in marks)
+
+
+_MIXED = st.text(st.sampled_from("aZ9_ .'-\n\t\x1c\u2019\u201c\u2014\u00ab\u00e7\u0301\u200d"
+                                 "\u4e2d\u0e01\u00a0\u2028"))
+
+
+@given(_MIXED)
+def test_plain_punctuation_keeps_units_spans_and_words(text: str) -> None:
+    plain, found = tokens.scan(tokens.plain_punctuation(text)), tokens.scan(text)
+    for left, right in zip(plain[1:], found[1:], strict=True):
+        assert np.array_equal(left, right)
+    assert tokens.word_count(text) == tokens.word_count(text + " \u00e7") - 1  # general path
+    assert tokens.units(text) == [text[a:b] for a, b in zip(found.starts, found.ends,
+                                                            strict=True)]
+
+
+@given(st.text(st.characters(max_codepoint=127)))
+def test_ascii_paths_match_the_general_scan(text: str) -> None:
+    general = tokens.scan(text + "\u00ab")  # a gap outside ASCII: the general path
+    fast = tokens.scan(text)
+    assert np.array_equal(fast.points, general.points[:-1])
+    for left, right in zip(fast[1:], general[1:], strict=True):
+        assert np.array_equal(left, right)
+    assert tokens.word_count(text) == len(re.findall(r"\w\S*", text))
+
+
+@given(st.lists(_MIXED, min_size=1))
+def test_units_of_parts_are_the_units_of_each_part(parts: list[str]) -> None:
+    assert tokens.units_of_parts("\0".join(parts)) == [tokens.units(part) for part in parts]
 
 
 def test_a_capitalized_name_next_to_a_dotted_capital_i_hashes_whole() -> None:

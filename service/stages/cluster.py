@@ -42,7 +42,9 @@ _NAME = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*")
 # ``\d`` and checks the character before in a lookbehind, not with a leading ``\b``: the
 # regex engine then skips to the next digit instead of trying every position.)
 _NUMBER = re.compile(r"\d(?<!\w\d)(?:[\d,.]*\d)?\b")
-_SENTENCE_END = frozenset(".!?\"\u201d")
+# Where a sentence opens: after a full stop, a question or exclamation mark or a closing quote
+# and at most three spaces (a name there may be a capitalized first word).
+_SENTENCE_START = re.compile(r"[.!?\"\u201d]\s{0,3}")
 
 
 class Vector(NamedTuple):
@@ -63,21 +65,25 @@ def _name_ids(hashes: U64) -> U64:
     return (mixed >> np.uint64(29)) & _MASK
 
 
-def _phrase_id(kind: str, phrase: str) -> int:
-    return xxhash.xxh3_64_intdigest((kind + phrase).encode()) & int(_MASK)
+def _phrase_ids(kind: str, phrases: list[str]) -> list[int]:
+    mask = int(_MASK)
+    return [xxhash.xxh3_64_intdigest((kind + phrase).encode()) & mask for phrase in phrases]
 
 
 def _names(text: str) -> list[list[str]]:
     """Capitalized word sequences, case-folded; a lone capital opening a sentence is no name."""
+    matches = list(_NAME.finditer(text))
+    if not matches:
+        return []
+    # a name is word characters, apostrophes, hyphens and spaces: its units are what it holds
+    # of words. Every name is folded and cut into units in one pass (case folding maps each
+    # character on its own, and no name holds a NUL).
+    folded = "\0".join(map(re.Match.group, matches)).casefold()
+    sentence_starts = {0, *map(re.Match.end, _SENTENCE_START.finditer(text))}
     found: list[list[str]] = []
-    for match in _NAME.finditer(text):
-        name = match.group().casefold()
-        # a name is word characters, apostrophes, hyphens and spaces: split() gives its units
-        # unless an apostrophe or a hyphen cuts a word, or it is not ASCII (marks, joiners)
-        joined = not name.isascii() or "'" in name or "-" in name
-        units = tokens.units(name) if joined else name.split()
-        start = match.start()
-        if start == 0 or text[max(0, start - 4):start].rstrip()[-1:] in _SENTENCE_END:
+    for start, units in zip(map(re.Match.start, matches), tokens.units_of_parts(folded),
+                            strict=True):
+        if start in sentence_starts:
             units = units[1:]
         if units:
             found.append(units)
@@ -107,8 +113,8 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
         hashes = hashed[:len(title_words)] if hashes is None else hashes
         ids.append(hashes & _MASK)
         weights.append(np.full(len(hashes), weight))
-        phrases = [_phrase_id("e", " ".join(name)) for name in found]
-        numbers = [_phrase_id("n", n.replace(",", "")) for n in _NUMBER.findall(source)]
+        phrases = _phrase_ids("e", [" ".join(name) for name in found])
+        numbers = _phrase_ids("n", [n.replace(",", "") for n in _NUMBER.findall(source)])
         ids.append(_name_ids(hashed[at:at + len(units)]))
         at += len(units)
         ids.append(np.array(phrases, dtype=np.uint64))

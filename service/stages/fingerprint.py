@@ -88,8 +88,9 @@ class BodyHashes(NamedTuple):
 
 
 def body_hashes(text: str) -> BodyHashes:
-    """Unit and term hashes of ``text``, case-folded."""
-    found = tokens.scan(text.casefold())
+    """Unit and term hashes of ``text``, case-folded. (Its typographic punctuation as ASCII:
+    the spans are the same and hash the same code points, and it is scanned far faster.)"""
+    found = tokens.scan(tokens.plain_punctuation(text.casefold()))
     hashes = _span_hashes(found.points, found.starts, found.ends)
     starts, ends = tokens.term_spans(found)
     if starts is found.starts:

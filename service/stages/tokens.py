@@ -56,11 +56,22 @@ NGRAM = {IDEOGRAPH: 2, SYLLABLE: 3}
 # Word equivalents of one unit of each kind (see the module docstring).
 IDEOGRAPHS_PER_WORD = 1.5
 SYLLABLES_PER_WORD = 3.0
-# A whitespace-separated token holding a word character (ASCII text).
-_ASCII_TOKEN = re.compile(r"\w\S*")
+# ASCII whitespace (``str.isspace``) becomes a space and bytes that are neither whitespace nor
+# ``\w`` are deleted: what is left of each whitespace-separated token is its word characters.
+_ASCII_SPACE = bytes(ord(" ") if chr(c).isspace() and c < 128 else c for c in range(256))
+_ASCII_NEITHER = bytes(c for c in range(128)
+                       if not (chr(c).isspace() or chr(c).isalnum() or c == ord("_")))
 # Bytes that are not ``\w`` in ASCII become spaces: ASCII text is split without a scan.
 _ASCII_WORD = bytes(c if c < 128 and (chr(c).isalnum() or c == ord("_")) else ord(" ")
                     for c in range(256))
+# ... NUL too, kept, to part the texts ``units_of_parts`` splits at once.
+_ASCII_WORD_OR_NUL = b"\0" + _ASCII_WORD[1:]
+_ASCII_IS_WORD = (np.frombuffer(_ASCII_WORD, dtype=np.uint8) != ord(" ")).astype(np.int8)
+# Typographic punctuation: curly quotes, dashes, bullets, ellipses (U+2010 to U+2027 and U+2030
+# to U+205E, none of them a space) and guillemets. Like "'", each is a gap that is not
+# whitespace, so a text with them as "'" has the same units, unit spans and words; most
+# otherwise-ASCII news text then takes the ASCII paths (tests/test_tokens.py holds the kinds).
+TYPOGRAPHIC = re.compile("[\u00ab\u00bb\u2010-\u2027\u2030-\u205e]")
 
 
 @lru_cache(maxsize=1)
@@ -101,6 +112,12 @@ class Units(NamedTuple):
     kinds: U8
 
 
+def plain_punctuation(text: str) -> str:
+    """``text`` with its typographic punctuation (``TYPOGRAPHIC``) as "'": the same units at the
+    same positions, the same words, and ASCII when nothing else in it is not."""
+    return text if text.isascii() else TYPOGRAPHIC.sub("'", text)
+
+
 def code_points(text: str) -> U32:
     """The code points of ``text`` (a lone surrogate is kept as its own value)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -120,7 +137,14 @@ def _kinds(points: U32) -> U8:
 
 def scan(text: str) -> Units:
     """The units of ``text``, in order. A joiner continues the unit before it (and is dropped
-    where none is open, as after an emoji); an ideograph or syllable always opens a unit."""
+    where none is open, as after an emoji); an ideograph or syllable always opens a unit.
+    ASCII text holds words alone, the runs of its word bytes, found in a few array passes."""
+    if text.isascii():
+        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        edges = np.diff(_ASCII_IS_WORD[codes], prepend=np.int8(0), append=np.int8(0))
+        starts = np.flatnonzero(edges > 0)
+        return Units(codes.astype(np.uint32), starts, np.flatnonzero(edges < 0),
+                     np.full(len(starts), WORD, dtype=np.uint8))
     points = code_points(text)
     kinds = _kinds(points)
     index = np.arange(len(points))
@@ -140,6 +164,7 @@ def scan(text: str) -> Units:
 
 def units(text: str) -> list[str]:
     """The units of ``text`` as strings (fold first for case-blind units)."""
+    text = plain_punctuation(text)
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORD).decode("ascii").split()
     found = scan(text)
@@ -147,12 +172,31 @@ def units(text: str) -> list[str]:
                                                   strict=True)]
 
 
+def units_of_parts(text: str) -> list[list[str]]:
+    """The units of each NUL-separated part of ``text``: what ``units`` gives for each part, in
+    one pass over them all (NUL is a gap, so no unit spans two parts; a part's opening joiner
+    has no unit open before it either way)."""
+    text = plain_punctuation(text)
+    if text.isascii():
+        spaced = text.encode("ascii").translate(_ASCII_WORD_OR_NUL).decode("ascii")
+        return [part.split() for part in spaced.split("\0")]
+    found = scan(text)
+    cuts = np.flatnonzero(found.points == 0)
+    owners = np.searchsorted(cuts, found.starts).tolist()
+    parts: list[list[str]] = [[] for _ in range(len(cuts) + 1)]
+    for owner, start, end in zip(owners, found.starts.tolist(), found.ends.tolist(),
+                                 strict=True):
+        parts[owner].append(text[start:end])
+    return parts
+
+
 def word_count(text: str) -> int:
     """Words in ``text`` as a reader counts them: the whitespace-separated tokens that hold a
     spaced-script unit ("U.S." and "don't" are one word each; a lone dash is none), plus the
     ideographs and syllables at their word rates."""
+    text = plain_punctuation(text)
     if text.isascii():
-        return len(_ASCII_TOKEN.findall(text))
+        return len(text.encode("ascii").translate(_ASCII_SPACE, _ASCII_NEITHER).split())
     found = scan(text)
     spaced = found.starts[found.kinds == WORD]
     tokens = 0
@@ -166,6 +210,7 @@ def word_count(text: str) -> int:
 def unit_words(text: str) -> int:
     """Words in ``text`` counted by unit: every spaced unit ("U.S." is two), plus the
     ideographs and syllables at their word rates. The line and block models' length feature."""
+    text = plain_punctuation(text)
     if text.isascii():
         return len(units(text))
     kinds = scan(text).kinds
@@ -211,6 +256,7 @@ def topic_terms(folded: str, min_length: int) -> list[str]:
     """The terms of ``folded`` that can tell a topic apart: spaced units of at least
     ``min_length`` characters (shorter ones are mostly function words in European languages)
     and every term of an unspaced script."""
+    folded = plain_punctuation(folded)
     if folded.isascii():
         return [unit for unit in units(folded) if len(unit) >= min_length]
     found = scan(folded)
@@ -227,6 +273,7 @@ def topic_terms(folded: str, min_length: int) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """The terms of ``text`` as strings (see ``term_spans``)."""
+    text = plain_punctuation(text)
     if text.isascii():
         return units(text)
     starts, ends = term_spans(scan(text))
