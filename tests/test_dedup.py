@@ -38,6 +38,13 @@ def test_minhash_estimates_jaccard_within_sampling_error() -> None:
     assert abs(estimate - true) < 0.15
 
 
+def test_minhash_is_the_least_top_half_of_each_permutations_hashes() -> None:
+    shingles = np.random.default_rng(3).integers(0, 2**63, 700, dtype=np.uint64)
+    hashed = [(shingles * a + b) >> np.uint64(32) for a, b in zip(dedup._A, dedup._B,
+                                                                   strict=True)]
+    assert dedup.minhash(shingles).tolist() == [int(h.min()) for h in hashed]
+
+
 def test_containment_recognises_a_copy_cut_short() -> None:
     rng = random.Random(2)
     base = _text(rng, 500)

@@ -58,9 +58,11 @@ def minhash(shingles: U64) -> U32:
     """``PERMUTATIONS`` minima of multiply-shift hashes of the shingles (uint32 each)."""
     if len(shingles) == 0:
         return np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
-    hashed = shingles[:, None] * _A[None, :] + _B[None, :]
+    # a row per permutation, so each minimum reads contiguous memory, added to in place
+    hashed = np.multiply.outer(_A, shingles)
+    hashed += _B[:, None]
     # the top 32 bits of the least hash are the least top 32 bits: shift once, after the min
-    minima: U32 = (hashed.min(axis=0) >> np.uint64(32)).astype(np.uint32)
+    minima: U32 = (hashed.min(axis=1) >> np.uint64(32)).astype(np.uint32)
     return minima
 
 

@@ -138,15 +138,15 @@ def _kinds(points: U32) -> U8:
 def scan(text: str) -> Units:
     """The units of ``text``, in order. A joiner continues the unit before it (and is dropped
     where none is open, as after an emoji); an ideograph or syllable always opens a unit.
-    ASCII text holds words alone, the runs of its word bytes, found in a few array passes."""
+    A text of words and gaps alone (all ASCII text, most text in spaced scripts without marks)
+    has the runs of its word characters as units, found in a few array passes."""
     if text.isascii():
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        edges = np.diff(_ASCII_IS_WORD[codes], prepend=np.int8(0), append=np.int8(0))
-        starts = np.flatnonzero(edges > 0)
-        return Units(codes.astype(np.uint32), starts, np.flatnonzero(edges < 0),
-                     np.full(len(starts), WORD, dtype=np.uint8))
+        return _word_runs(codes.astype(np.uint32), _ASCII_IS_WORD[codes])
     points = code_points(text)
     kinds = _kinds(points)
+    if len(kinds) == 0 or kinds.max() <= WORD:
+        return _word_runs(points, (kinds == WORD).view(np.int8))
     index = np.arange(len(points))
     # the kind each character acts as: its own, or for a joiner that of the last non-joiner
     anchor = np.where(kinds != JOIN, index, -1)
@@ -160,6 +160,14 @@ def scan(text: str) -> Units:
     closes = inside & (after_opens | ~after_inside)
     starts = np.flatnonzero(opens)
     return Units(points, starts, np.flatnonzero(closes) + 1, kinds[starts])
+
+
+def _word_runs(points: U32, word: npt.NDArray[np.int8]) -> Units:
+    """``scan`` of a text whose characters are words (``word`` 1) and gaps (0) alone."""
+    edges = np.diff(word, prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(edges > 0)
+    return Units(points, starts, np.flatnonzero(edges < 0),
+                 np.full(len(starts), WORD, dtype=np.uint8))
 
 
 def units(text: str) -> list[str]:
