@@ -12,9 +12,12 @@ For each page the service's normalize stage runs as ``process`` would (the page'
 * lang: the share of pages given a language code.
 
 A page the service refuses (``no_content``) emits nothing: it counts as a miss in the first
-table (all pages); the second scores both readers on the pages the service emits.
+table (all pages); the second scores both readers on the pages the service emits. With
+``--folds K`` the day (UTC) is also scored per site-grouped fold (as ``eval_extraction --cv``
+deals them), ours minus trafilatura's: the pages are about one per site, so a fold is how
+pages of sites never seen would judge a change.
 
-    python bench/eval_metadata.py [--shared ../shared] [--show N]
+    python bench/eval_metadata.py [--shared ../shared] [--show N] [--folds K]
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.eval_extraction import site_folds  # noqa: E402
 from service.records import Article, RawArticle  # noqa: E402
 from service.stages.normalize import FurnitureMemory, normalize  # noqa: E402
+from service.stages.normalize.urls import registered_domain  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 OURS = "article-ingest normalize"
@@ -55,6 +60,10 @@ class Page:
     html: str
     title: str
     published: str | None
+
+    @property
+    def site(self) -> str:
+        return registered_domain(self.url) or self.url
 
 
 Reader = Callable[[Page], Meta]
@@ -142,6 +151,8 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     parser.add_argument("--show", type=int, default=0,
                         help="print this many of our title and date misses")
+    parser.add_argument("--folds", type=int, default=0, metavar="K",
+                        help="also score the day (UTC) per site-grouped fold, ours minus theirs")
     args = parser.parse_args()
     pages = load(args.shared)
     readers = {OURS: ours(), "trafilatura extract_metadata": trafilatura_metadata()}
@@ -149,6 +160,7 @@ def main() -> int:
     where_emitted = {name: Tally() for name in readers}
     seconds = dict.fromkeys(readers, 0.0)
     misses: list[str] = []
+    read_by: dict[str, list[Meta]] = {name: [] for name in readers}
     for page in pages:
         metas = {}
         for name, read in readers.items():
@@ -156,6 +168,7 @@ def main() -> int:
             metas[name] = read(page)
             seconds[name] += time.process_time() - started
             everywhere[name].add(page, metas[name])
+            read_by[name].append(metas[name])
         if metas[OURS].emitted:
             for name, meta in metas.items():
                 where_emitted[name].add(page, meta)
@@ -179,7 +192,30 @@ def main() -> int:
         print(tally.row(name, None))
     for line in misses:
         print(line)
+    if args.folds > 1:
+        print_folds(pages, read_by, args.folds)
     return 0
+
+
+def print_folds(pages: list[Page], read_by: dict[str, list[Meta]], folds: int) -> None:
+    """Day (UTC) per site-grouped fold of all pages, ours minus each other reader's."""
+    groups = site_folds(pages, folds)  # type: ignore[arg-type]  # needs only .site
+    days: dict[str, list[float]] = {}
+    for name, metas in read_by.items():
+        for group in groups:
+            tally = Tally()
+            for i in group:
+                tally.add(pages[i], metas[i])
+            days.setdefault(name, []).append(tally.day_utc / max(tally.dated, 1))
+    print(f"day UTC per site-grouped fold ({folds} folds of "
+          f"{', '.join(str(len(g)) for g in groups)} pages)")
+    for name, scores in days.items():
+        print(f"  {name:30} {' '.join(f'{s:.3f}' for s in scores)}")
+    for name, scores in days.items():
+        if name != OURS:
+            margins = [mine - theirs for mine, theirs in zip(days[OURS], scores, strict=True)]
+            print(f"  ours minus {name}: {' '.join(f'{m:+.3f}' for m in margins)}; mean "
+                  f"{sum(margins) / len(margins):+.3f}, worst {min(margins):+.3f}")
 
 
 if __name__ == "__main__":

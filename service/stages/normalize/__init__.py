@@ -73,9 +73,8 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
         paragraphs=_without_learned_furniture(paragraphs, furniture),
         title=metadata.page_title(root),
         canonical=metadata.declared_canonical(root),
-        published=(metadata.page_published(root, raw.url)
-                   or metadata.dateline([repair(line) for line in extraction.preamble])
-                   or metadata.shown_date(root)),
+        published=metadata.page_published(root, raw.url,
+                                           [repair(line) for line in extraction.preamble]),
     )
 
 

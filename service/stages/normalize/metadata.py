@@ -1,15 +1,18 @@
 """Page metadata: title, declared canonical URL, publication date, language.
 
 Each value is taken from the crawler's hint first, then the page's own markup (Open Graph,
-schema.org JSON-LD, ``<time>``), then the text (a dateline or "Published …" line).
+schema.org JSON-LD, ``<time>``), then the text (a dateline or "Published …" line). For the
+publication date, the dateline at the head of the article is also the check on the markup
+(``page_published``): templates declare stale dates that the page itself does not show.
 """
 
 from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -26,22 +29,40 @@ _DATE_META = (
     "publishdate", "publish-date", "publish_date", "date", "dc.date", "dc.date.issued",
     "dcterms.created", "sailthru.date", "parsely-pub-date", "article.published", "dc.date.created",
 )
-_URL_DAY = re.compile(r"/((?:19|20)\d{2})/(\d{2})/(\d{2})(?:/|$)")
+_URL_DAY = re.compile(r"/((?:19|20)\d{2})/(\d{2}|"
+                      + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")/(\d{1,2})(?:/|$)"
+                      r"|(?<!\d)((?:19|20)\d{2})-(\d{2})-(\d{2})(?!\d)", re.IGNORECASE)
 _DATE_LABEL = re.compile(r"date|time|publish|posted")
 _UPDATE_LABEL = re.compile(r"updat|modif|read-?time|reading")
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_JSONLD_MODIFIED = re.compile(r'"dateModified"\s*:\s*"([^"]{8,40})"')
+_MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified", "dc.date.modified",
+                  "dcterms.modified", "last-modified")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # shown to readers, a number is a count, not epoch time
+_MARKS = re.compile(r"^[\W_]+|[\W_]+$")  # separators and bullets around a date
+_UPDATED = re.compile(r"\bupdated\b", re.IGNORECASE)
+# The zones furthest from UTC (Kiribati, Baker Island): a local day spans these around UTC's.
+_EAST_MOST = timedelta(hours=14)
+_WEST_MOST = timedelta(hours=12)
 _MONTH = "(" + MONTH + ")"
 _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
 _DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.IGNORECASE)
 _YEAR = re.compile(r"\d{4}")
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# All-digit days other than ISO's: ``2018.05.31``, ``2018/05/31``, and ``31/05/2018``,
+# ``05/31/2018``, ``31.05.2018`` read only when one part cannot be a month: pages write both orders
+# with any separator (``09.10.2024`` is 10 September on some), and a wrong day is worse than none.
+_YMD = re.compile(r"(?<![\d./-])(\d{4})([/.])(\d{1,2})\2(\d{1,2})(?![\d]|[./-]\d)")
+_XYY = re.compile(r"(?<![\d./-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?![\d]|[./-]\d)")
 _PUBLISHED = re.compile(r"^\W*(published|posted|first published|updated|last updated)\b",
                         re.IGNORECASE)
+_BYLINE = re.compile(r"\b(published|posted|updated)\b", re.IGNORECASE)
 _TITLE_SEPARATORS = re.compile(r"\s+[|\u2013\u2014\u00b7\u2022:-]\s+")
 # Hand-set values. Each cites `python -m bench.sweep_constant service/stages/normalize/metadata.py
 # NAME VALUES... --line "article-ingest normalize" -- python -m bench.eval_metadata`: on the WCXB
 # dev pages, titles right, days right (UTC, then any zone), pages dated, dates wrong. At the kept
-# values: 0.746, 0.835, 0.853, 0.957, 0.104.
+# values: 0.746, 0.872, 0.891, 0.971, 0.080 (add --folds 5 and --line "ours minus" for the day
+# per site-grouped fold, ours minus trafilatura's: -0.017 -0.025 +0.061 +0.048 +0.046).
 #
 # The first h1 is the headline when it has H1_MIN_WORDS to H1_MAX_WORDS words (and the page's
 # title metadata holds it). H1_MIN_WORDS 1 title 0.743 | 3 title 0.755, the rest the same: a
@@ -52,28 +73,45 @@ H1_MAX_WORDS = 40
 # "Headline - Site": the site part is at most this many words. 4 title 0.742 | 8 title 0.743.
 SITE_NAME_MAX_WORDS = 6
 # A dateline is one of the first DATELINE_LINES lines of the text, at most DATELINE_MAX_CHARS
-# characters; without a "Published" label, at most DATELINE_MAX_WORDS words. DATELINE_LINES 20
-# 0.746, 0.831, 0.850, 0.957, 0.107 | 80 the same as 40. DATELINE_MAX_CHARS 60 and 120 the same.
-# DATELINE_MAX_WORDS 6 0.746, 0.830, 0.848, 0.952, 0.104 | 12 0.746, 0.838, 0.857, 0.959, 0.102
-# (a gain of 2 days in 587, left like H1_MIN_WORDS).
+# characters; without a "Published" label, at most DATELINE_MAX_WORDS words. (Measured before
+# the dateline checked the declared date: DATELINE_LINES 20 0.746, 0.831, 0.850, 0.957, 0.107 | 80
+# the same as 40. DATELINE_MAX_CHARS 60 and 120 the same.) DATELINE_MAX_WORDS 6 0.746, 0.865,
+# 0.884, 0.968, 0.083, folds -0.025 -0.033 +0.052 +0.040 +0.046 | 12 0.746, 0.872, 0.891, 0.973,
+# 0.082, folds the same as 8.
 DATELINE_LINES = 40
 DATELINE_MAX_CHARS = 80
 DATELINE_MAX_WORDS = 8
+# A byline's date starts at most this many characters after its label ("Posted on the ", ": ").
+# 4, 8, 24 and 40 the same as 16 (figures and folds).
+BYLINE_GAP_CHARS = 16
 
 
-def _meta(root: etree._Element, names: tuple[str, ...],
-          also: Callable[[str], bool] | None = None) -> str | None:
-    """The first non-empty ``content`` of a meta tag named one of ``names`` (or whose name
-    ``also`` accepts)."""
+def _meta(root: etree._Element, names: tuple[str, ...]) -> str | None:
+    """The first non-empty ``content`` of a meta tag named one of ``names``."""
     wanted = set(names)
     for element in root.iter("meta"):
         key = (element.get("property") or element.get("name") or element.get("itemprop") or "")
         key = key.lower()
-        if key in wanted or (also is not None and also(key)):
+        if key in wanted:
             content = (element.get("content") or "").strip()
             if content:
                 return str(content)
     return None
+
+
+def _meta_values(root: etree._Element, names: tuple[str, ...],
+                 also: Callable[[str], bool]) -> list[str]:
+    """The ``content`` of every meta tag named one of ``names``, in the order of ``names``, then
+    of those whose name ``also`` accepts, in document order: a page may declare a time under a
+    name of its own before the standard one (``publish_time`` = "17:00")."""
+    ranked: list[tuple[int, str]] = []
+    for element in root.iter("meta"):
+        key = (element.get("property") or element.get("name") or element.get("itemprop") or "")
+        key = key.lower()
+        content = (element.get("content") or "").strip()
+        if content and (key in names or also(key)):
+            ranked.append((names.index(key) if key in names else len(names), str(content)))
+    return [content for _rank, content in sorted(ranked, key=lambda item: item[0])]
 
 
 def _names_publication(key: str) -> bool:
@@ -120,35 +158,65 @@ def declared_canonical(root: etree._Element) -> str | None:
     return _meta(root, ("og:url",))
 
 
-def page_published(root: etree._Element, url: str) -> str | None:
+def page_published(root: etree._Element, url: str, preamble: list[str]) -> str | None:
     """Publication time declared in meta tags or JSON-LD, else the day in the URL's path
-    (``/2018/05/31/``), else the first ``<time>``."""
-    declared = (_meta(root, _DATE_META, _names_publication), _jsonld_date(root))
-    for candidate in declared:
-        if candidate and (value := normalize_timestamp(candidate) or text_date(candidate)):
-            return value
-    return url_day(url) or _time_element(root)
+    (``/2018/05/31/``), else the first ``<time>``, else the dateline above the article
+    (``preamble``), else a date the page shows.
+
+    A dateline on another day than the declared time wins over it, unless it says it is an
+    update or is the day the page declares it was modified: then the metadata explains it.
+    Otherwise the page shows readers a date its metadata does not (a template's stale or
+    wrong field), and what the article's own header says is the better word."""
+    shown = _dateline(preamble)
+    for candidate in (*_meta_values(root, _DATE_META, _names_publication),
+                      *_jsonld_dates(root)):
+        if value := normalize_timestamp(candidate) or text_date(candidate):
+            if shown is None or shown.update or _on_day(value, shown.day):
+                return value
+            modified = (normalize_timestamp(v) or text_date(v) for v in _modified_values(root))
+            if any(day is not None and _on_day(day, shown.day) for day in modified):
+                return value
+            return shown.day
+    return url_day(url) or _time_element(root) or (shown and shown.day) or shown_date(root)
+
+
+def _on_day(moment: str, day: str) -> bool:
+    """``moment`` (ISO UTC) falls on the calendar ``day`` (``YYYY-MM-DD…``) in some zone, from
+    UTC-12 to UTC+14: a time declared in UTC is on the local day the page shows. A value
+    without a time of day is on its own day only."""
+    if moment[:10] == day[:10]:
+        return True
+    if moment.endswith("T00:00:00Z"):
+        return False
+    instant = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    start = datetime.fromisoformat(day[:10]).replace(tzinfo=UTC)
+    return start - _EAST_MOST <= instant < start + timedelta(days=1) + _WEST_MOST
+
+
+def _modified_values(root: etree._Element) -> list[str]:
+    """The page's declared modification times (meta tags, JSON-LD ``dateModified``)."""
+    return [*_meta_values(root, _MODIFIED_META, lambda key: False),
+            *(found for script in root.iter("script")
+              if (script.get("type") or "").lower() == "application/ld+json" and script.text
+              for found in _JSONLD_MODIFIED.findall(script.text))]
 
 
 def url_day(url: str) -> str | None:
-    """The day a path spells as ``/YYYY/MM/DD/``, as blogs and newspapers file their articles."""
+    """The day a path spells as ``/YYYY/MM/DD/`` (or ``/YYYY/october/DD/``, ``/YYYY-MM-DD``), as
+    blogs and newspapers file their articles."""
     match = _URL_DAY.search(urlsplit(url).path)
-    return _iso_day(*match.groups()) if match else None
-
-
-def _iso_day(year: str, month: str, day: str) -> str | None:
-    moment = _day(year, int(month), day)
+    if match is None:
+        return None
+    year, month, day = (part for part in match.groups() if part is not None)
+    moment = _day(year, int(month) if month.isdecimal() else MONTHS[month.lower()], day)
     return iso_utc(moment) if moment else None
 
 
-def _jsonld_date(root: etree._Element) -> str | None:
-    for script in root.iter("script"):
-        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
-            continue
-        match = _JSONLD_DATE.search(script.text)
-        if match:
-            return match.group(1)
-    return None
+def _jsonld_dates(root: etree._Element) -> list[str]:
+    """Every ``datePublished`` of the page's JSON-LD, in document order."""
+    return [found for script in root.iter("script")
+            if (script.get("type") or "").lower() == "application/ld+json" and script.text
+            for found in _JSONLD_DATE.findall(script.text)]
 
 
 def _time_element(root: etree._Element) -> str | None:
@@ -164,17 +232,88 @@ def shown_date(root: etree._Element) -> str | None:
     """The date a page shows readers when no markup declares it: the first short element whose
     class or id names a date (``post-date``, ``published``) and whose text reads as one, else
     the first element whose whole text is a date (``<span>Nov 21, 2018</span>``)."""
-    return _labelled_date(root) or _date_alone(root)
+    return _byline_date(root) or _labelled_date(root) or _date_alone(root)
+
+
+def _byline_date(root: etree._Element) -> str | None:
+    """The date of the first short text that says when the page was published ("Posted on
+    April 13, 2023", "Published: 2025.12.17"), else of the first that says when it was updated:
+    a page that gives only the latter dates itself by it. The date may sit in the label's
+    element or beside it, so the label's element and its parents are read while short."""
+    updated: str | None = None
+    for element in _owning(root, _BYLINE):
+        for holder in (element, *element.iterancestors()):
+            text = _short_text(holder, DATELINE_MAX_CHARS)
+            if text is None:
+                break
+            label = _BYLINE.search(text)
+            found = label and next((day for start, day in _dates_in(text)
+                                    if label.end() <= start <= label.end() + BYLINE_GAP_CHARS),
+                                   None)
+            if label and found:
+                if "updated" not in label.group(1).lower():
+                    return iso_utc(found)
+                updated = updated or iso_utc(found)
+                break
+    return updated
 
 
 def _date_alone(root: etree._Element) -> str | None:
-    for element in root.iter("*"):
-        if (len(element) == 0 and element.text and 6 <= len(element.text.strip()) <= 40
-                and not _UPDATE_LABEL.search(_label(element))):
-            found = normalize_timestamp(element.text)
-            if found:
-                return found
+    """The first element whose text is a date and nothing else but marks around it
+    (``<span><i>●</i> Dec 23, 2025</span>``)."""
+    for element in _owning(root, _YEAR):
+        if _UPDATE_LABEL.search(_label(element)):
+            continue
+        text = _MARKS.sub("", _short_text(element, 60) or "")
+        if (6 <= len(text) <= 40 and not _NUMBER.fullmatch(text) and _one_reading(text)
+                and (found := normalize_timestamp(text))):
+            return found
     return None
+
+
+def _one_reading(text: str) -> bool:
+    """``text`` does not open with an all-digit day that could be two (``09.10.2024``)."""
+    day = _XYY.match(text)
+    return day is None or _either_order(int(day.group(1)), int(day.group(3)),
+                                        day.group(4)) is not None
+
+
+def _owning(root: etree._Element, pattern: re.Pattern[str]) -> Iterator[etree._Element]:
+    """The elements, in document order, whose own text (not their children's, but the text
+    between them) ``pattern`` finds: a walk that reads each piece of text once. Not in the
+    page's footer: a date there is the site's ("Site last updated"), not the article's."""
+    for element in root.iter("*"):
+        owners = []
+        if element.text and element.tag not in ("script", "style") and pattern.search(
+                element.text):
+            owners.append(element)
+        if element.tail and pattern.search(element.tail):
+            owners.append(element.getparent())
+        for owner in owners:
+            if owner is not None and not _in_page_footer(owner):
+                yield owner
+
+
+def _in_page_footer(element: etree._Element) -> bool:
+    """In a ``<footer>`` of the page, not of an ``<article>`` (whose footer is its own)."""
+    tags = [e.tag for e in (element, *element.iterancestors())]
+    return "footer" in tags and "article" not in tags[tags.index("footer"):]
+
+
+def _short_text(element: etree._Element, limit: int) -> str | None:
+    """The text of ``element`` with its spaces collapsed, or None when it is longer than
+    ``limit`` (read piece by piece, so a long one costs little) or a script or style."""
+    if element.tag in ("script", "style"):
+        return None
+    pieces: list[str] = []
+    visible = 0  # characters other than spaces: the collapsed text has at least as many
+    for piece in element.itertext():
+        visible += sum(map(len, piece.split()))
+        if visible > limit:
+            return None
+        pieces.append(piece)
+    text = " ".join("".join(pieces).split())
+    return text if len(text) <= limit else None
 
 
 def _label(element: etree._Element) -> str:
@@ -195,24 +334,37 @@ def _labelled_date(root: etree._Element) -> str | None:
 
 def text_date(text: str) -> str | None:
     """The first date written out in ``text`` ("May 31, 2018", "31 May 2018", "2018-05-31")."""
+    found = _dates_in(text)
+    return iso_utc(found[0][1]) if found else None
+
+
+def _dates_in(text: str) -> list[tuple[int, datetime]]:
+    """Every date written out in ``text``, with where it starts, in order."""
     if not _YEAR.search(text):
-        return None  # every form below writes a four-digit year
-    found: list[tuple[int, datetime]] = []
-    for match in _MDY.finditer(text):
-        day = _day(match.group(3), MONTHS[match.group(1).lower().rstrip(".")], match.group(2))
-        if day:
-            found.append((match.start(), day))
-    for match in _DMY.finditer(text):
-        day = _day(match.group(3), MONTHS[match.group(2).lower().rstrip(".")], match.group(1))
-        if day:
-            found.append((match.start(), day))
-    for match in _ISO_DAY.finditer(text):
-        day = _day(match.group(1), int(match.group(2)), match.group(3))
-        if day:
-            found.append((match.start(), day))
-    if not found:
-        return None
-    return iso_utc(min(found, key=lambda item: item[0])[1])
+        return []  # every form below writes a four-digit year
+    found: list[tuple[int, datetime | None]] = []
+    found.extend((match.start(), _day(match.group(3), MONTHS[match.group(1).lower().rstrip(".")],
+                                      match.group(2))) for match in _MDY.finditer(text))
+    found.extend((match.start(), _day(match.group(3), MONTHS[match.group(2).lower().rstrip(".")],
+                                      match.group(1))) for match in _DMY.finditer(text))
+    found.extend((match.start(), _day(match.group(1), int(match.group(2)), match.group(3)))
+                 for match in _ISO_DAY.finditer(text))
+    found.extend((match.start(), _day(match.group(1), int(match.group(3)), match.group(4)))
+                 for match in _YMD.finditer(text))
+    found.extend((match.start(), _either_order(int(match.group(1)), int(match.group(3)),
+                                                    match.group(4)))
+                 for match in _XYY.finditer(text))
+    return sorted(((start, day) for start, day in found if day is not None),
+                  key=lambda item: item[0])
+
+
+def _either_order(first: int, second: int, year: str) -> datetime | None:
+    """``A/B/YYYY`` when only one reading is a date (or both are the same day)."""
+    if first > 12 >= second or first == second:
+        return _day(year, second, str(first))
+    if second > 12 >= first:
+        return _day(year, first, str(second))
+    return None
 
 
 def _day(year: str, month: int, day: str) -> datetime | None:
@@ -223,9 +375,23 @@ def _day(year: str, month: int, day: str) -> datetime | None:
     return moment if moment >= EARLIEST else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Dateline:
+    """The date of the first "Published" line near the top, else of the first short line with a
+    date; ``update`` when that line says the page was updated then."""
+
+    day: str
+    update: bool  # the line says the page was updated then ("Last updated: …")
+
+
 def dateline(lines: list[str]) -> str | None:
     """A date from a "Published …" line or a short date-only line near the top of the text."""
-    fallback: str | None = None
+    found = _dateline(lines)
+    return found.day if found else None
+
+
+def _dateline(lines: list[str]) -> _Dateline | None:
+    fallback: _Dateline | None = None
     for line in lines[:DATELINE_LINES]:
         if len(line) > DATELINE_MAX_CHARS:
             continue
@@ -234,9 +400,9 @@ def dateline(lines: list[str]) -> str | None:
             continue
         label = _PUBLISHED.match(line)
         if label and "updated" not in label.group(1).lower():
-            return found
+            return _Dateline(found, update=False)
         if fallback is None and word_count(line) <= DATELINE_MAX_WORDS:
-            fallback = found
+            fallback = _Dateline(found, update=bool(_UPDATED.search(line)))
     return fallback
 
 
