@@ -93,6 +93,56 @@ def test_furniture_names_that_would_take_most_of_the_article_are_layout() -> Non
         f"<article>{plain}{share}</article>"))).text.split("\n\n") == PARAGRAPHS
 
 
+def _paragraphs(html: str) -> list[str]:
+    return _clean(RawArticle(url="https://example.com/a", html=_body(html))).text.split("\n\n")
+
+
+def test_a_list_article_keeps_its_linked_item_titles_and_drops_a_trailing_link_list() -> None:
+    """In a list article each item's title links to the thing reviewed: a heading over a
+    paragraph is the article's, however linked; a list of links after the text is not."""
+    items = "".join(f"<h3><a href='/item{i}'>{i + 1}. Item number {i + 1}</a></h3><p>{p}</p>"
+                    for i, p in enumerate(PARAGRAPHS))
+    related = "<ul>" + "".join(f"<li><a href='/s{i}'>Another story about the city number {i}"
+                               "</a></li>" for i in range(4)) + "</ul>"
+    lead = f"<p>{PARAGRAPHS[0]}</p>"  # (a heading above the first paragraph is a kicker)
+    assert _paragraphs(f"<article>{lead}{items}{related}</article>") == [PARAGRAPHS[0]] + [
+        line for i, p in enumerate(PARAGRAPHS) for line in (f"{i + 1}. Item number {i + 1}", p)]
+
+
+def test_a_call_to_action_amid_the_text_is_kept_and_one_at_its_end_dropped() -> None:
+    """A paragraph asking the reader to click, in the middle of the text, is the article's
+    (a tutorial's "click here for the full steps"); after the last paragraph it is the site's."""
+    call = ("Sign up for our free newsletter and get the best stories from the city delivered "
+            "every morning.")
+    plain = [f"<p>{p}</p>" for p in PARAGRAPHS]
+    assert _paragraphs(f"<article>{plain[0]}<p>{call}</p>{''.join(plain[1:])}</article>") == [
+        PARAGRAPHS[0], call, *PARAGRAPHS[1:]]
+    assert _paragraphs(f"<article>{''.join(plain)}<p>{call}</p></article>") == PARAGRAPHS
+
+
+def test_a_form_inside_the_article_is_dropped() -> None:
+    signup = ("<form action='/subscribe'><p>The morning briefing has the news from the council, "
+              "the schools and the roads of the city.</p><input name='email'></form>")
+    plain = [f"<p>{p}</p>" for p in PARAGRAPHS]
+    assert _paragraphs(f"<article>{plain[0]}{signup}{''.join(plain[1:])}</article>") == \
+        PARAGRAPHS
+
+
+def test_a_lead_paragraph_beside_the_body_element_is_kept() -> None:
+    """Pages put the lead paragraph next to the element holding the rest of the body."""
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS[1:] * 4)
+    assert _paragraphs(f"<article><p>{PARAGRAPHS[0]}</p><div class='body'>{body}</div>"
+                       "</article>") == [PARAGRAPHS[0], *PARAGRAPHS[1:] * 4]
+
+
+def test_an_id_slugged_from_a_heading_is_not_a_furniture_name() -> None:
+    """"2-heading-how-popular-is-the-budget" holds the words of its heading, not a role."""
+    plain = "".join(f"<p>{p}</p>" for p in PARAGRAPHS * 2)
+    section = f"<div id='2-heading-how-popular-is-the-new-budget'><p>{PARAGRAPHS[0]}</p></div>"
+    assert _paragraphs(f"<article>{plain}{section}</article>") == [*PARAGRAPHS * 2,
+                                                                     PARAGRAPHS[0]]
+
+
 def test_hints_win_over_page_metadata() -> None:
     raw = RawArticle(url="https://example.com/a", id="given-id", title="Hinted title",
                      lang="de-DE", published_at="2020-01-01T00:00:00Z", html=PAGE)
