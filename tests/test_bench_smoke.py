@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import peer
+from bench import bench_text, peer
 from bench.bench_restore import compacted
 from bench.corpus import CorpusSettings, TextCorpus, html_messages
 from bench.run import (
@@ -220,3 +220,11 @@ def test_the_restore_bench_restores_what_it_built() -> None:
     restored.restore(list(entries.items()))
     assert restored.article_count() == original.article_count() == 120
     assert restored.active_clusters() == original.active_clusters()
+
+
+def test_bench_text_times_every_stage_of_a_round(capsys: pytest.CaptureFixture[str]) -> None:
+    figures = bench_text.round_us(TextCorpus(7).messages(6))
+    assert {"normalize", "features", "cluster", bench_text.CPU} <= set(figures)
+    assert all(value > 0 for value in figures.values())
+    bench_text.report({"one": [figures], "two": [figures]})
+    assert "median of paired ratios (one / two): 1.000" in capsys.readouterr().out
