@@ -27,7 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 import orjson
@@ -57,7 +57,7 @@ def dev_messages(shared: Path) -> list[bytes]:
 def round_us(values: list[bytes]) -> dict[str, float]:
     """Microseconds per article of each timed stage and of the whole (CPU), on a fresh pipeline
     and state."""
-    stages: Counter[str] = Counter()
+    stages: dict[str, float] = defaultdict(float)
     pipeline = build_pipeline(load_config(env={}), Metrics())
 
     def observe(stage: str, seconds: float) -> None:

@@ -68,7 +68,7 @@ def correctness(function: Canonicalizer) -> tuple[float, float, float]:
 
 
 def dev_urls(shared: Path) -> list[str]:
-    urls = []
+    urls: list[str] = []
     for split in ("extraction-wcxb", "extraction"):
         with gzip.open(shared / "data" / split / "dev.gold.jsonl.gz", "rt") as lines:
             urls.extend(json.loads(line)["url"] for line in lines)

@@ -85,7 +85,7 @@ class Stories:
             new = False
         merged = Counter(self.centroids[best])
         merged.update(vector)
-        kept = dict(merged.most_common(CENTROID_TERMS))
+        kept = {term: float(weight) for term, weight in merged.most_common(CENTROID_TERMS)}
         self.centroids[best] = kept
         for w in sorted(kept, key=kept.__getitem__, reverse=True)[:INDEX_TERMS]:
             self.index[w].add(best)

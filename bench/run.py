@@ -295,7 +295,8 @@ def written(bootstrap: str, since: Offsets, until: Offsets) -> tuple[int, int]:
                     continue
                 records += 1
                 size += len(message.key() or b"") + len(message.value() or b"")
-                if message.offset() + 1 >= left[tp][1]:
+                offset = message.offset()
+                if offset is not None and offset + 1 >= left[tp][1]:
                     del left[tp]
     finally:
         consumer.close()
