@@ -169,7 +169,7 @@ def page_published(root: etree._Element, url: str, preamble: list[str]) -> str |
     wrong field), and what the article's own header says is the better word."""
     shown = _dateline(preamble)
     for candidate in (*_meta_values(root, _DATE_META, _names_publication),
-                      *_jsonld_dates(root)):
+                      *_jsonld_values(root, _JSONLD_DATE)):
         if value := normalize_timestamp(candidate) or text_date(candidate):
             if shown is None or shown.update or _on_day(value, shown.day):
                 return value
@@ -196,9 +196,7 @@ def _on_day(moment: str, day: str) -> bool:
 def _modified_values(root: etree._Element) -> list[str]:
     """The page's declared modification times (meta tags, JSON-LD ``dateModified``)."""
     return [*_meta_values(root, _MODIFIED_META, lambda key: False),
-            *(found for script in root.iter("script")
-              if (script.get("type") or "").lower() == "application/ld+json" and script.text
-              for found in _JSONLD_MODIFIED.findall(script.text))]
+            *_jsonld_values(root, _JSONLD_MODIFIED)]
 
 
 def url_day(url: str) -> str | None:
@@ -212,11 +210,11 @@ def url_day(url: str) -> str | None:
     return iso_utc(moment) if moment else None
 
 
-def _jsonld_dates(root: etree._Element) -> list[str]:
-    """Every ``datePublished`` of the page's JSON-LD, in document order."""
+def _jsonld_values(root: etree._Element, field: re.Pattern[str]) -> list[str]:
+    """Every value ``field`` finds in the page's JSON-LD scripts, in document order."""
     return [found for script in root.iter("script")
             if (script.get("type") or "").lower() == "application/ld+json" and script.text
-            for found in _JSONLD_DATE.findall(script.text)]
+            for found in field.findall(script.text)]
 
 
 def _time_element(root: etree._Element) -> str | None:
