@@ -300,7 +300,11 @@ def blocks_of(root: etree._Element) -> list[Block]:
 def _is_embed(element: etree._Element) -> bool:
     """An embedded post or video ("social-media-embed"): quoted content, whatever else its
     name says."""
-    return "embed" in f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    return _names_embed(element.get("class") or "", element.get("id") or "")
+
+
+def _names_embed(classes: str, ident: str) -> bool:
+    return "embed" in f"{classes} {ident}".lower()
 
 
 def _role_id(ident: str) -> str:
@@ -323,7 +327,7 @@ def _furniture_names(classes: str, ident: str) -> bool:
         return False
     if _ANYWHERE_NEGATIVE.search(names.lower()):
         return True
-    return "embed" not in f"{classes} {ident}".lower() and bool(_NEGATIVE.search(names))
+    return not _names_embed(classes, ident) and bool(_NEGATIVE.search(names))
 
 
 def _flagged_on_path(start: etree._Element | None, stop: etree._Element | None,
