@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from lxml import etree
-from lxml import html as lxml_html
 
 from service.stages.normalize.lines import (
     is_call_to_action,
@@ -225,24 +224,31 @@ def _hidden_names(names: str) -> bool:
 
 
 def parse(html: str) -> etree._Element | None:
-    """The parsed document, or None when nothing parseable is there.
+    """The parsed document, or None when nothing parseable is there. Plain ``etree`` elements,
+    not ``lxml.html``'s: its element classes cost a Python lookup for every node the walk
+    touches.
 
     Tags longer than any real one are cut to their name first: libxml2 checks attributes for
     duplicates pairwise, so one tag with 100,000 attributes would cost seconds."""
     html = _OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", html)
-    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
-                                  default_doctype=False)
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
+                              default_doctype=False)
     try:
-        root = lxml_html.document_fromstring(html, parser=parser)
+        return etree.fromstring(html, parser=parser)
     except (etree.ParserError, ValueError):
         return None
-    return root
+
+
+def text_of(element: etree._Element) -> str:
+    """All the text inside ``element``, as XPath's ``string()`` reads it (libxml2 serializes
+    it: a third of the CPU of joining it node by node)."""
+    text: str = etree.tostring(element, method="text", encoding=str, with_tail=False)
+    return text
 
 
 def _text_chars(element: etree._Element) -> int:
-    """Characters of text in ``element`` outside scripts and styles (libxml2 serializes the
-    text: a third of the CPU of summing it node by node, with the same count)."""
-    total = len(etree.tostring(element, method="text", encoding=str, with_tail=False))
+    """Characters of text in ``element`` outside scripts and styles."""
+    total = len(text_of(element))
     return total - sum(len(node.text or "") for node in element.iter(*_RAW_TEXT))
 
 

@@ -21,6 +21,7 @@ from lxml import etree
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from py3langid.modelio import load_model
 
+from service.stages.normalize.html import text_of
 from service.stages.normalize.lines import word_count
 from service.timefmt import EARLIEST, MONTH, MONTHS, iso_utc, normalize_timestamp
 
@@ -127,7 +128,7 @@ def page_title(root: etree._Element) -> str | None:
     declared = _meta(root, ("og:title", "twitter:title"))
     document = next((" ".join((e.text or "").split()) for e in root.iter("title")), "")
     for h1 in root.iter("h1"):
-        text = " ".join(h1.text_content().split())
+        text = " ".join(text_of(h1).split())
         if (text and H1_MIN_WORDS <= len(text.split()) <= H1_MAX_WORDS
                 and (text in (declared or "") or text in document)):
             return text
@@ -220,7 +221,7 @@ def _jsonld_values(root: etree._Element, field: re.Pattern[str]) -> list[str]:
 def _time_element(root: etree._Element) -> str | None:
     """The first ``<time>`` that reads as a date: its ``datetime``, else its text."""
     for element in root.iter("time"):
-        value = element.get("datetime") or element.text_content()[:80]
+        value = element.get("datetime") or text_of(element)[:80]
         if value and (moment := normalize_timestamp(value) or text_date(value)):
             return moment
     return None
@@ -324,7 +325,7 @@ def _labelled_date(root: etree._Element) -> str | None:
         if (len(element) > 4 or not label.strip() or not _DATE_LABEL.search(label)
                 or _UPDATE_LABEL.search(label)):
             continue  # a container's text would be long: its date-labelled child is seen
-        text = " ".join(element.text_content().split())
+        text = " ".join(text_of(element).split())
         if 6 <= len(text) <= 80 and (found := normalize_timestamp(text) or text_date(text)):
             return found
     return None
