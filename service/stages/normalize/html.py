@@ -189,7 +189,7 @@ class _Builder:
         link_chars, self.link_chars = self.link_chars, 0
         if joined.isspace():  # indentation between tags: most flushes
             return
-        lines = [_SPACE.sub(" ", line).strip() for line in joined.split("\n")]
+        lines = [line.strip() for line in _SPACE.sub(" ", joined).split("\n")]
         text = "\n".join(line for line in lines if line)
         if not text:
             return
