@@ -1,5 +1,8 @@
 """The stateful step of a worker: its shards decide prepared records and settle when idle.
 
+A prepared record reaches its shard through ``topics.prepared``, unless the worker that
+prepared it owns the shard: then it is decided at once (``decide_here``).
+
 The states themselves are ``service.runtime.recovery``'s (restored when assigned); this decides
 through the routing ``process`` uses too, sends each shard's cluster events and changelog
 entries as part of the batch that caused them, and settles a shard whose input paused.
@@ -55,12 +58,36 @@ class Shards:
         state = await self.recovery.shard(tp.partition)
         for message in messages:
             origin = Origin(tp.topic, tp.partition, message.offset, message.key)
-            result = decide_record(self.pipeline, state, message.value, origin)
-            batch.results.append(result)
-            await self._send_outputs(result, batch)
-        await self._send_changes(state, tp.partition, batch)
-        self._last_decided[tp.partition] = time.monotonic()
-        self._settle_moved.pop(tp.partition, None)  # a settle under way starts afresh
+            await self._decide_one(state, message.value, origin, batch)
+        await self.decided(tp.partition, batch)
+
+    async def decide_here(self, shard: int, value: bytes, origin: Origin, batch: Batch) -> bool:
+        """Decide a prepared record at once when this worker owns ``shard`` and has restored
+        it: the record then skips its round trip through ``topics.prepared`` (one record
+        produced, one consumed and its bytes written, per article). False: it must take the
+        hop. The caller holds the handling lock, so ownership cannot change meanwhile, and
+        calls ``decided`` for the shard once its batch is decided."""
+        state = self.recovery.shards.get(shard)
+        if state is None:
+            return False
+        await self._decide_one(state, value, origin, batch)
+        return True
+
+    async def _decide_one(self, state: StoryState, value: bytes | None, origin: Origin,
+                          batch: Batch) -> None:
+        result = decide_record(self.pipeline, state, value, origin)
+        batch.results.append(result)
+        await self._send_outputs(result, batch)
+
+    async def decided(self, shard: int, batch: Batch) -> None:
+        """After a batch's decisions in ``shard``: its changelog entries, sent in the batch
+        (one drain per batch, so one counters entry), and the idle settle rescheduled."""
+        state = self.recovery.shards.get(shard)
+        if state is None:
+            return
+        await self._send_changes(state, shard, batch)
+        self._last_decided[shard] = time.monotonic()
+        self._settle_moved.pop(shard, None)  # a settle under way starts afresh
         self._report_state()
 
     async def _send_outputs(self, result: Result, batch: Batch) -> None:

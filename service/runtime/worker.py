@@ -7,7 +7,8 @@ broker. Output keys are article ids, so a redelivered message overwrites rather 
 Shape: one consumer (one group) reads two topics. ``topics.raw`` partitions get the stateless
 step; ``topics.prepared`` partitions are state shards, each owned by the worker that holds the
 partition, restored from its ``topics.state`` changelog partition when assigned. Both steps
-route as ``process`` does (``service.runtime.routing``).
+route as ``process`` does (``service.runtime.routing``); a prepared record whose shard this
+worker owns is decided at once rather than sent through ``topics.prepared``.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ class Worker:
         results = await prepare_decoded(self.pipeline, [inputs[i] for i in now],
                                         [decoded[i] for i in now],
                                         self.config.limits.message_deadline_s)
-        await self._add_results(tp, [messages[i] for i in now], results, batch)
+        await self._add_results(tp, [messages[i] for i in now], results, batch, decide_here=True)
 
     async def _fetch_and_prepare(self, tp: TopicPartition,
                                  messages: list[ConsumerRecord[Any, Any]], inputs: list[Message],
@@ -187,17 +188,28 @@ class Worker:
         await self._add_results(tp, messages, results, batch)
 
     async def _add_results(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
-                           results: list[Result], batch: Batch) -> None:
-        """Send the records of prepared messages as part of ``batch``."""
+                           results: list[Result], batch: Batch, decide_here: bool = False) -> None:
+        """Send the records of prepared messages as part of ``batch``. With ``decide_here``
+        (the caller holds the handling lock) a prepared record whose shard this worker owns is
+        decided at once instead of sent; fetched batches, which fill outside the lock, always
+        send theirs."""
+        decided: set[int] = set()
         for message, result in zip(messages, results, strict=True):
             born = parse_timestamp(result.prepared.article.fetched_at) if result.prepared else None
             batch.born.append(born.timestamp() if born else message.timestamp / 1000)
             batch.results.append(result)
+            origin = Origin(tp.topic, tp.partition, message.offset, message.key)
             for routed in route(result, self.config.kafka.state_shards):
-                output = routed.output
+                output, shard = routed.output, routed.shard
+                if decide_here and shard is not None and await self.shards.decide_here(
+                        shard, output.value, origin, batch):
+                    decided.add(shard)
+                    continue
                 batch.sends.append(await self.delivery.send(
-                    self.delivery.topic(output.sink), routed.shard, output.key, output.value,
-                    Origin(tp.topic, tp.partition, message.offset, message.key), message.value))
+                    self.delivery.topic(output.sink), shard, output.key, output.value, origin,
+                    message.value))
+        for shard in sorted(decided):
+            await self.shards.decided(shard, batch)
 
     # -- rebalance and state ---------------------------------------------------------------
 
