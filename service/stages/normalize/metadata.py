@@ -448,10 +448,16 @@ def _counts_in_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     py3langid's ``Counter``, whose order decides how its scores are summed)."""
     positions = np.arange(len(values))
     keys = np.sort(values << 32 | positions)  # by value, then position: each run opens at its first
-    runs = np.flatnonzero(np.diff(keys >> 32, prepend=-1))
+    sorted_values = keys >> 32
+    opens = np.ones(len(keys), dtype=bool)
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=opens[1:])
+    runs = np.flatnonzero(opens)
+    ends = np.empty_like(runs)  # (np.diff with prepend or append costs more)
+    ends[:-1] = runs[1:]
+    ends[-1:] = len(keys)
     firsts = keys[runs] & 0xFFFFFFFF
     counts = np.zeros(len(values), dtype=np.intp)
-    counts[firsts] = np.diff(runs, append=len(keys))
+    counts[firsts] = ends - runs
     first = counts > 0
     return values[first], counts[first]
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-import numpy as np
-
 from service.stages import tokens as units
 from service.stages.normalize.lines import (
     is_call_to_action,
@@ -360,17 +358,17 @@ def _repeated(items: list[Line]) -> set[int]:
 def _window_means(values: list[float], radius: int) -> list[float]:
     """At every index, the mean of the values within ``radius`` of it, itself left out.
 
-    All windows at once, each summed left to right as ``sum`` would (the zeros padding the ends
-    change no sum), so each mean is the same to the bit as one computed on its own."""
+    Each window summed left to right (the zeros padding the ends change no sum), then the
+    value itself taken out. Plain Python: an article has tens of lines, too few for array
+    passes to repay their fixed cost."""
     count = len(values)
-    padded = np.concatenate((np.zeros(radius), values, np.zeros(radius)))
-    totals = padded[:count].copy()
-    for offset in range(1, 2 * radius + 1):
-        totals += padded[offset:offset + count]
-    totals -= values
-    index = np.arange(count)
-    sizes = np.minimum(index + radius + 1, count) - np.maximum(index - radius, 0) - 1
-    means: list[float] = np.divide(totals, sizes, out=np.zeros(count), where=sizes > 0).tolist()
+    padded = [0.0] * radius + values + [0.0] * radius
+    width = 2 * radius + 1
+    means: list[float] = []
+    for index in range(count):
+        size = min(index + radius + 1, count) - max(index - radius, 0) - 1
+        means.append((sum(padded[index:index + width]) - values[index]) / size if size > 0
+                     else 0.0)
     return means
 
 
