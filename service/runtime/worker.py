@@ -77,6 +77,9 @@ class Worker:
         self.probes = Probes(config, self.consumer, health, metrics, self._subscribe,
                              lambda: self.recovery.restored)
         self._handling = asyncio.Lock()
+        # Partitions as the rebalance listener last left them: aiokafka still lists revoked
+        # ones (and may hand out records it fetched from them) until the group's next assignment.
+        self._held: set[TopicPartition] = set()
         self.shards = Shards(config, pipeline, metrics, self.recovery, self.delivery,
                              self.checkpoint, self._handling)
 
@@ -145,19 +148,29 @@ class Worker:
     # -- processing ------------------------------------------------------------------------
 
     async def _handle(self, records: Records) -> None:
+        """Process one poll. Records of a partition revoked since they were fetched are left to
+        its next owner: neither processed nor committed here, so a shard that moved is never
+        restored and decided again by the worker that gave it up."""
+        records = {tp: messages for tp, messages in records.items() if tp in self._held}
+        if not records:
+            return
         batch = self.checkpoint.consumed(records)
+        decided_here: set[int] = set()
         for tp, messages in records.items():
             self.metrics.messages_consumed.labels(tp.topic).inc(len(messages))
             if tp.topic == self.config.topics.raw:
-                await self._prepare(tp, messages, batch)
+                decided_here |= await self._prepare(tp, messages, batch)
             else:
                 await self.shards.decide(tp, messages, batch)
+        for shard in sorted(decided_here):  # one changelog drain per shard for the whole poll
+            await self.shards.decided(shard, batch)
         self.checkpoint.queue(batch)
 
     async def _prepare(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
-                       batch: Batch) -> None:
+                       batch: Batch) -> set[int]:
         """Prepare the messages that need no fetch now; URL-only ones go to a batch of their own,
-        filled by a task as their pages arrive, so one slow host holds up no other message.
+        filled by a task as their pages arrive, so one slow host holds up no other message. The
+        shards that decided some of them here (``_add_results``).
 
         That batch is queued before ``batch``, which carries every offset: a partition's offsets
         are committed only once its fetched messages are done too. A fetched message's records
@@ -176,7 +189,8 @@ class Worker:
         results = await prepare_decoded(self.pipeline, [inputs[i] for i in now],
                                         [decoded[i] for i in now],
                                         self.config.limits.message_deadline_s)
-        await self._add_results(tp, [messages[i] for i in now], results, batch, decide_here=True)
+        return await self._add_results(tp, [messages[i] for i in now], results, batch,
+                                       decide_here=True)
 
     async def _fetch_and_prepare(self, tp: TopicPartition,
                                  messages: list[ConsumerRecord[Any, Any]], inputs: list[Message],
@@ -188,11 +202,13 @@ class Worker:
         await self._add_results(tp, messages, results, batch)
 
     async def _add_results(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
-                           results: list[Result], batch: Batch, decide_here: bool = False) -> None:
+                           results: list[Result], batch: Batch,
+                           decide_here: bool = False) -> set[int]:
         """Send the records of prepared messages as part of ``batch``. With ``decide_here``
         (the caller holds the handling lock) a prepared record whose shard this worker owns is
         decided at once instead of sent; fetched batches, which fill outside the lock, always
-        send theirs."""
+        send theirs. The shards that decided here: the caller sends their changelog entries
+        (``Shards.decided``) before it queues ``batch``."""
         decided: set[int] = set()
         for message, result in zip(messages, results, strict=True):
             born = parse_timestamp(result.prepared.article.fetched_at) if result.prepared else None
@@ -208,25 +224,26 @@ class Worker:
                 batch.sends.append(await self.delivery.send(
                     self.delivery.topic(output.sink), shard, output.key, output.value, origin,
                     message.value))
-        for shard in sorted(decided):
-            await self.shards.decided(shard, batch)
+        return decided
 
     # -- rebalance and state ---------------------------------------------------------------
 
     async def on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         revoked = list(revoked)
         log.info("partitions revoked", extra={"partitions": _partitions(revoked)})
-        async with self._handling:
+        async with self._handling:  # no decision between the flush and the shards' forgetting
+            self._held.difference_update(revoked)
             await self.checkpoint.flush()
-        for tp in revoked:
-            if tp.topic == self.config.topics.prepared:
-                self.shards.forget(tp.partition)
-            self.probes.forget(tp)
+            for tp in revoked:
+                if tp.topic == self.config.topics.prepared:
+                    self.shards.forget(tp.partition)
+                self.probes.forget(tp)
 
     async def on_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         assigned = list(assigned)
         log.info("partitions assigned", extra={"partitions": _partitions(assigned),
                                                "held": _partitions(self.consumer.assignment())})
+        self._held.update(assigned)
         for tp in assigned:
             if tp.topic == self.config.topics.prepared:
                 await self.recovery.shard(tp.partition)
