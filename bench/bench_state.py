@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         # now, not the peak: a table rebuild just before a checkpoint peaks once.
         def band_mb(articles: int) -> float:
             rows = dedup.band_rows(articles, settings.max_articles)
-            return rows * dedup.WAYS * (4 + 8) / 2**20
+            return rows * dedup.WAYS * dedup.ENTRY_BYTES / 2**20
 
         held = {c: c + args.batch for c in checkpoints}
         per_article = ((resident[last] - band_mb(held[last]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 import orjson
@@ -128,3 +129,33 @@ def test_stories_dev_quality() -> None:
     assert min(online) >= 0.88 and sum(online) / len(online) >= 0.89
     folds = [story_f1(fold, gold, settings, orders=1) for fold in topic_folds(raws, 5)]
     assert min(folds) >= 0.78 and sum(folds) / len(folds) >= 0.88
+
+
+def test_term_index_answers_as_lists_of_stories_per_term_would() -> None:
+    """Postings move between one story (held in the term table) and several (a list) as stories
+    are indexed, re-indexed, trimmed away and removed; candidates must not tell the difference."""
+    rng = np.random.default_rng(9)
+    index = cluster.TermIndex(terms_per_story=4, postings_read=1)  # lists kept to 4 stories
+    postings: dict[int, list[int]] = {}
+    indexed: dict[int, list[int]] = {}
+    for step in range(3000):
+        story = int(rng.integers(0, 40))
+        for term in indexed.pop(story, []):
+            if story in postings.get(term, []):
+                postings[term].remove(story)
+        if step % 5 == 0:
+            index.remove(story)
+            continue
+        terms = np.sort(rng.choice(30, size=6, replace=False)).astype(np.uint32)
+        vector = cluster.Vector(terms, rng.random(6).astype(np.float32), 1.0)
+        index.update(story, vector)
+        indexed[story] = cluster.top_terms(vector, 4)
+        for term in indexed[story]:
+            postings.setdefault(term, []).append(story)
+            del postings[term][:-4]
+        query = cluster.Vector(np.arange(30, dtype=np.uint32)[step % 25:step % 25 + 5],
+                               np.ones(5, np.float32), 1.0)
+        votes = Counter(s for term in cluster.top_terms(query, 5)
+                        for s in postings.get(term, [])[-1:])
+        assert index.candidates(query, 5, 50) == sorted(votes, key=lambda s: (-votes[s], -s))
+    assert len(index) == len(indexed)

@@ -136,3 +136,30 @@ def test_a_grown_band_table_answers_as_one_rebuilt_from_the_live_articles() -> N
             for probe in (*signatures[live.oldest:live.next_article:7], *shared):
                 keys = dedup.band_keys(probe)
                 assert live.near_candidates(keys) == restored.near_candidates(keys)
+
+
+def test_serials_past_a_tables_32_bit_span_go_to_a_table_based_at_the_oldest() -> None:
+    """A table holds serials as 32-bit offsets from its base: an article beyond four billion
+    past it makes the store rebuild the table from its live articles, which still find each
+    other."""
+    index = dedup.BandIndex(64, base=2**40)
+    keys = np.full(dedup.BANDS, 99, dtype=np.uint64)
+    index.insert(keys, 2**40 + 5)
+    assert index.candidates(keys, 0) == [2**40 + 5]
+    assert index.holds(2**40 + 2**32 - 2) and not index.holds(2**40 + 2**32 - 1)
+    assert index.nbytes() == index.rows * dedup.WAYS * dedup.ENTRY_BYTES
+
+    store = Store(StorySettings(max_articles=1000))
+    rng = np.random.default_rng(2)
+    signatures = rng.integers(0, 2**32, size=(6, dedup.PERMUTATIONS), dtype=np.uint32)
+    for number, signature in enumerate(rng.integers(0, 2**32, size=(200, dedup.PERMUTATIONS),
+                                                    dtype=np.uint32)):
+        store.add_article(f"early{number}", signature, 50, None, 0.0, 10**6 + number,
+                          dedup.band_keys(signature), exact=False)
+    assert dedup.band_rows(store.next_article, 1000) == dedup.band_rows(2**40, 1000)  # full size
+    store.next_article = store.oldest = 2**32 - 3  # four billion articles later
+    for number, signature in enumerate(signatures):
+        store.add_article(f"a{number}", signature, 50, None, 0.0, number,
+                          dedup.band_keys(signature), exact=False)
+    for number, signature in enumerate(signatures):
+        assert store.near_candidates(dedup.band_keys(signature))[0] == 2**32 - 3 + number

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+import numpy as np
 import orjson
 import pytest
 
 from bench.bench_state import Feed
 from bench.eval_stories import as_article, bcubed, load
 from service.records import Article, Assignment
+from service.stages import dedup
 from service.stages.fingerprint import fingerprint
 from service.state import codec
+from service.state.store import Store
 from service.state.stories import StorySettings, StoryState
 from tests.conftest import shared_path
 
@@ -323,3 +326,30 @@ def test_settling_in_slices_ends_where_settling_at_once_does() -> None:
     extra = replace(articles[1], id="late-report")
     sliced.decide(extra, fingerprint(extra.text))
     assert not sliced.settling
+
+
+@pytest.mark.parametrize("max_articles", [1_000_000, 1500])
+def test_the_article_ring_grows_with_the_window_and_keeps_every_live_article(
+        max_articles: int) -> None:
+    """Slots are allocated as the window fills (doubling, up to ``max_articles``), and growing
+    moves every live article, its first decision and its lookups along."""
+    store = Store(StorySettings(max_articles=max_articles))
+    assert store.capacity <= 1024
+    signature = np.arange(dedup.PERMUTATIONS, dtype=np.uint32)
+    decisions = {}
+    for serial in range(3000):
+        store.advance(float(serial))
+        root = serial - 1 if serial % 4 == 1 else None
+        store.add_article(f"id{serial}", signature + serial, 40, root, float(serial),
+                          10**18 + serial, dedup.band_keys(signature + serial), exact=False)
+        decisions[serial] = Assignment(
+            f"id{serial}", f"{serial:016x}", serial % 2 == 0, serial / 7,
+            None if root is None else f"id{root}", None if root is None else "near", serial)
+        store.set_first(serial, decisions[serial])
+    assert store.capacity == min(4096, max_articles)
+    assert store.article_count() == min(3000, max_articles)
+    for serial in range(3000 - store.article_count(), 3000):
+        assert store.serial_of(f"id{serial}") == serial
+        assert store.exact_copy(10**18 + serial) == serial
+        assert store.first(serial) == decisions[serial]
+    assert (store.serial_of("id0") is None) == (max_articles < 3000)

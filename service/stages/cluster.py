@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -294,40 +295,57 @@ class TermIndex:
     updated), so a common term costs bounded memory and time; only the newest ``postings_read``
     are read. The content of a posting depends only on the stories' update order, which a restore
     replays.
+
+    Most postings hold one story (most of a story's top terms are its own names and figures): such
+    a posting is that story in a table over all term ids, 8 bytes, where a list in a dict cost
+    about 200 (the list, the entry, an int for the term). Longer postings are lists in a dict.
     """
 
     def __init__(self, terms_per_story: int, postings_read: int) -> None:
         self.terms_per_story = terms_per_story
         self.postings_read = postings_read
         self._kept = POSTINGS_KEPT_PER_READ * max(1, postings_read)
-        self._postings: dict[int, list[int]] = {}
-        self._indexed: dict[int, list[int]] = {}
+        self._lone = np.zeros(1 << DF_BITS, dtype=np.int64)  # the one story + 1; 0: none or more
+        self._postings: dict[int, list[int]] = {}  # two stories or more
+        self._indexed: dict[int, array[int]] = {}
 
     def update(self, story: int, vector: Vector) -> None:
         """(Re)index ``story`` under its current top terms, as the most recently updated."""
         self.remove(story)
         terms = top_terms(vector, self.terms_per_story)
         for term in terms:
-            posting = self._postings.setdefault(term, [])
-            posting.append(story)
-            if len(posting) > self._kept:
-                del posting[0]
-        self._indexed[story] = terms
+            lone = int(self._lone[term])
+            if lone:
+                self._lone[term] = 0
+                self._postings[term] = [lone - 1, story]
+            elif (posting := self._postings.get(term)) is not None:
+                posting.append(story)
+                if len(posting) > self._kept:
+                    del posting[0]
+            else:
+                self._lone[term] = story + 1
+        self._indexed[story] = array("I", terms)
 
     def remove(self, story: int) -> None:
         for term in self._indexed.pop(story, ()):
+            if self._lone[term] == story + 1:
+                self._lone[term] = 0
+                continue
             posting = self._postings.get(term)
             if posting is not None and story in posting:
                 posting.remove(story)
-                if not posting:
+                if len(posting) == 1:
+                    self._lone[term] = posting[0] + 1
                     del self._postings[term]
 
     def candidates(self, query: Vector, query_terms: int, limit: int) -> list[int]:
         """Stories sharing the most of the query's strongest terms (ties: most recent first)."""
         votes: Counter[int] = Counter()
         for term in top_terms(query, query_terms):
-            posting = self._postings.get(term)
-            if posting:
+            lone = int(self._lone[term])
+            if lone:
+                votes[lone - 1] += 1
+            elif (posting := self._postings.get(term)) is not None:
                 votes.update(posting[-self.postings_read:])
         # (votes, story) packed in one int: sorting plain ints is several times faster than
         # sorting by a key function, and a lookup in a full index has dozens of stories to rank

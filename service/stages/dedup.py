@@ -43,6 +43,9 @@ WAYS = 4
 GROWTH_ENTRIES_PER_ROW = 1
 _MIN_ROWS = 1024
 _BAND_BITS = (BANDS - 1).bit_length()
+_SERIAL_SPAN = 2**32 - 1  # serials a table holds from its base (offsets + 1 in a uint32)
+# Bytes of one entry of the band table: a key check and a serial, 4 bytes each.
+ENTRY_BYTES = 8
 _GROUP_ENTRIES = 1 << 18  # band entries sorted at once by a rebuild (a few MB of scratch)
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
@@ -119,13 +122,21 @@ def band_rows(inserted: int, capacity_articles: int) -> int:
 
 
 class BandIndex:
-    """LSH band table: ``rows`` x ``WAYS`` slots of (key check, article serial + 1; 0 = empty)."""
+    """LSH band table: ``rows`` x ``WAYS`` slots of (key check, article serial).
 
-    def __init__(self, rows: int) -> None:
+    A serial is held in 32 bits, as its offset from ``base`` plus one (0 = empty): half the
+    memory of an int64, for serials from ``base`` to four billion past it (``holds``). The store
+    builds a new table from its live articles, based at the oldest, when serials outgrow it."""
+
+    def __init__(self, rows: int, base: int = 0) -> None:
         self.rows = _power_of_two(rows)
+        self.base = base
         self.checks = np.zeros((self.rows, WAYS), dtype=np.uint32)
-        self.serials = np.zeros((self.rows, WAYS), dtype=np.int64)
+        self.serials = np.zeros((self.rows, WAYS), dtype=np.uint32)
         self._mask = np.uint64(self.rows - 1)
+
+    def holds(self, serial: int) -> bool:
+        return self.base <= serial < self.base + _SERIAL_SPAN
 
     def _locate(self, keys: U64) -> tuple[npt.NDArray[np.intp], U32]:
         rows = (keys & self._mask).astype(np.intp)
@@ -134,8 +145,9 @@ class BandIndex:
     def candidates(self, keys: U64, oldest_live: int) -> list[int]:
         """Serials of live articles sharing at least one band key, most shared bands first."""
         rows, checks = self._locate(keys)
-        hits = self.serials[rows][self.checks[rows] == checks[:, None]] - 1
-        hits = hits[hits >= oldest_live]
+        hits = self.serials[rows][self.checks[rows] == checks[:, None]].astype(np.int64)
+        hits += self.base - 1  # an empty entry (0) whose check matches: base - 1, dropped here
+        hits = hits[hits >= max(oldest_live, self.base)]
         if len(hits) == 0:
             return []
         found, counts = np.unique(hits, return_counts=True)
@@ -147,7 +159,7 @@ class BandIndex:
         rows, checks = self._locate(keys)
         ways = self.serials[rows].argmin(axis=1)
         self.checks[rows, ways] = checks
-        self.serials[rows, ways] = serial + 1
+        self.serials[rows, ways] = serial + 1 - self.base
 
     def insert_many(self, keys: npt.NDArray[np.uint64], serials: I64) -> None:
         """``insert`` of each row of ``keys`` with its serial (ascending, distinct) in turn,
@@ -185,7 +197,7 @@ class BandIndex:
             band = BANDS - 1 - (packed & np.uint64((1 << _BAND_BITS) - 1)).astype(np.intp)
             self.checks[rows, rank] = (flat[article * BANDS + band] >> np.uint64(32)).astype(
                 np.uint32)
-            self.serials[rows, rank] = serials[article] + 1
+            self.serials[rows, rank] = serials[article] + 1 - self.base
 
     def nbytes(self) -> int:
         return int(self.checks.nbytes + self.serials.nbytes)

@@ -130,7 +130,7 @@ class Changelog:
 
 def _article_record(store: Store, serial: int) -> codec.ArticleRecord:
     slot = serial % store.capacity
-    first = store.firsts[slot]
+    first = store.first(serial)
     assert first is not None
     return codec.ArticleRecord(
         serial, int(store.stories[slot]), int(store.roots[slot]), float(store.times[slot]),
@@ -159,8 +159,8 @@ def _restore_articles(store: Store, latest: dict[bytes, bytes]) -> None:
     for serial, article_id, decision in zip(heads["serial"].tolist(), ids, decisions,
                                             strict=True):
         cluster_id, is_new, similarity, duplicate_of, kind, size = decision
-        store.firsts[serial % store.capacity] = Assignment(
-            article_id, cluster_id, is_new, similarity, duplicate_of, kind, size)
+        store.put_first(serial, Assignment(article_id, cluster_id, is_new, similarity,
+                                           duplicate_of, kind, size))
     store.index_bands()
 
 

@@ -6,6 +6,8 @@ stories around it.
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 import xxhash
 
@@ -24,7 +26,7 @@ def redelivered(store: Store, article_id: str) -> Assignment | None:
     """The first decision on this article when it is still remembered: a redelivery gets the
     same answer again, and changes nothing."""
     known = store.serial_of(article_id)
-    return None if known is None else store.firsts[known % store.capacity]
+    return None if known is None else store.first(known)
 
 
 def decide(store: Store, article: Article, fp: Fingerprint,
@@ -177,7 +179,7 @@ def _merge(store: Store, left: Story, right: Story, closeness: float,
     keep, gone = (left, right) if left.serial < right.serial else (right, left)
     keep.centroid = cluster.add_vectors(keep.centroid, gone.centroid, store.settings.story_terms)
     keep.size += gone.size
-    keep.members = sorted(keep.members + gone.members)
+    keep.members = array("q", sorted(keep.members + gone.members))
     keep.last_time = max(keep.last_time, gone.last_time)
     keep.stamp = max(keep.stamp, gone.stamp)
     store.drop_story(gone)
@@ -186,7 +188,7 @@ def _merge(store: Store, left: Story, right: Story, closeness: float,
     moved: list[Assignment] = []
     for serial in gone.members:
         store.assign(serial, keep.serial)
-        first = store.firsts[serial % store.capacity]
+        first = store.first(serial)
         if serial == deciding or first is None:
             continue
         moved.append(Assignment(first.article_id, keep.cluster_id, False, closeness,

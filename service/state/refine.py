@@ -10,6 +10,7 @@ vector is kept, with the hindsight of a paused feed or an ended input. Functions
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,10 +160,10 @@ def _move(store: Store, serial: int, source: Story, target: Story,
     family = {member for member in source.members
               if member == serial or int(store.roots[member % cap]) == serial}
     vector = store.kept_vector(serial)
-    source.members = [member for member in source.members if member not in family]
+    source.members = array("q", [member for member in source.members if member not in family])
     source.size -= len(family)
     source.centroid = cluster.remove_vector(source.centroid, vector)
-    target.members = sorted(target.members + sorted(family))
+    target.members = array("q", sorted(target.members + array("q", sorted(family))))
     target.size += len(family)
     target.centroid = cluster.add_vectors(target.centroid, vector, store.settings.story_terms)
     target.last_time = max(target.last_time, float(store.times[serial % cap]))
@@ -174,7 +175,7 @@ def _move(store: Store, serial: int, source: Story, target: Story,
     moved: list[Assignment] = []
     for member in sorted(family):
         store.assign(member, target.serial)
-        first = store.firsts[member % cap]
+        first = store.first(member)
         if first is not None:
             moved.append(Assignment(first.article_id, target.cluster_id, False, similarity,
                                     first.duplicate_of, first.duplicate_kind, target.size,

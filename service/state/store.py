@@ -1,16 +1,20 @@
 """The data of one shard's story state, and the only code that writes it.
 
-Articles live in a ring of ``max_articles`` slots indexed by serial; the vectors of the recent
-ones in a smaller ring of ``refine_horizon`` rows; stories in a dict, found through a term index
-and retired through a heap of last event times. The decisions (``decisions``, ``refine``) read
-and change this data only through the methods here, and the changelog reads what changed since
-its last drain from ``Changes``: nothing else keeps a copy.
+Articles live in a ring of slots indexed by serial, as numpy columns (a first decision too is a
+few columns, an ``Assignment`` only when read); the ring doubles with the window up to
+``max_articles`` slots, and articles are found by id and by content through ``SerialTable``s.
+The vectors of the recent ones live in a smaller ring of ``refine_horizon`` rows; stories in a
+dict, found through a term index and retired through a heap of last event times. The decisions
+(``decisions``, ``refine``) read and change this data only through the methods here, and the
+changelog reads what changed since its last drain from ``Changes``: nothing else keeps a copy.
 """
 
 from __future__ import annotations
 
 import heapq
+from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,9 +23,15 @@ from service.records import Assignment
 from service.stages import cluster, dedup
 from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
 from service.stages.fingerprint import U64
+from service.state.serials import SerialTable
 from service.state.settings import StorySettings
 
 _HOUR = 3600.0
+_MIN_SLOTS = 1024
+# A first decision's duplicate kind as a code; 0: no decision yet.
+_KIND_CODES: dict[str | None, int] = {None: 1, "exact": 2, "near": 3}
+_KINDS: dict[int, str | None] = {code: kind for kind, code in _KIND_CODES.items()}
+_U64 = 0xFFFFFFFFFFFFFFFF
 
 
 @dataclass(slots=True)
@@ -33,7 +43,8 @@ class Story:
     last_time: float
     stamp: int
     size: int
-    members: list[int] = field(default_factory=list)
+    # serials of its live articles, ascending: 8 bytes each in an array, 40 in a list of ints
+    members: array[int] = field(default_factory=lambda: array("q"))
 
 
 @dataclass(slots=True)
@@ -55,18 +66,11 @@ class Store:
     def __init__(self, settings: StorySettings) -> None:
         s = settings
         self.settings = settings
-        self.capacity = cap = max(1, s.max_articles)
-        self.signatures = np.zeros((cap, dedup.PERMUTATIONS), dtype=np.uint32)
-        self.shingles = np.zeros(cap, dtype=np.int32)
-        self.roots = np.zeros(cap, dtype=np.int64)
-        self.stories = np.zeros(cap, dtype=np.int64)
-        self.times = np.zeros(cap, dtype=np.float64)
-        self.contents = np.zeros(cap, dtype=np.uint64)
-        self.ids: list[str] = [""] * cap
-        self.firsts: list[Assignment | None] = [None] * cap
-        self._serial_of: dict[str, int] = {}
-        self._by_content: dict[int, int] = {}
-        self._bands = dedup.BandIndex(dedup.band_rows(0, cap))
+        self.max_articles = max(1, s.max_articles)
+        self._allocate(min(self.max_articles, _MIN_SLOTS))
+        self._by_id = SerialTable()
+        self._by_content = SerialTable()
+        self._bands = dedup.BandIndex(dedup.band_rows(0, self.max_articles))
         self.horizon = max(1, s.refine_horizon) if s.keeps_vectors else 1
         self.vector_terms = np.zeros((self.horizon, s.article_terms), dtype=np.uint32)
         self.vector_weights = np.zeros((self.horizon, s.article_terms), dtype=np.float32)
@@ -83,13 +87,58 @@ class Store:
         self.latest = 0.0
         self.changes = Changes()
 
+    def _allocate(self, slots: int) -> None:
+        """Empty columns for a ring of ``slots`` articles; ``capacity`` is its size now."""
+        self.capacity = slots
+        self.signatures = np.zeros((slots, dedup.PERMUTATIONS), dtype=np.uint32)
+        self.shingles = np.zeros(slots, dtype=np.int32)
+        self.roots = np.zeros(slots, dtype=np.int64)
+        self.stories = np.zeros(slots, dtype=np.int64)
+        self.times = np.zeros(slots, dtype=np.float64)
+        self.contents = np.zeros(slots, dtype=np.uint64)
+        self.ids: list[str] = [""] * slots
+        # the first decision: its story's id (16 hex digits) as a number, whether it started
+        # the story, similarity, story size, duplicate kind code, and the id it copies
+        self._first_story = np.zeros(slots, dtype=np.uint64)
+        self._first_new = np.zeros(slots, dtype=np.bool_)
+        self._first_similarity = np.zeros(slots, dtype=np.float64)
+        self._first_size = np.zeros(slots, dtype=np.int64)
+        self._first_kind = np.zeros(slots, dtype=np.int8)
+        self._first_copies: list[str | None] = [None] * slots
+
+    def _make_room(self, articles: int) -> None:
+        """Grow the ring (doubling, up to ``max_articles``) until it holds ``articles`` live
+        articles, moving each live article to its slot in the larger ring."""
+        slots = self.capacity
+        while slots < min(articles, self.max_articles):
+            slots = min(2 * slots, self.max_articles)
+        if slots == self.capacity:
+            return
+        serials = np.arange(self.oldest, self.next_article, dtype=np.int64)
+        old, new = serials % self.capacity, serials % slots
+        columns, ids, copies = self._columns(), self.ids, self._first_copies
+        self._allocate(slots)
+        for before, after in zip(columns, self._columns(), strict=True):
+            after[new] = before[old]
+        for was, now in zip(old.tolist(), new.tolist(), strict=True):
+            self.ids[now] = ids[was]
+            self._first_copies[now] = copies[was]
+
+    def _columns(self) -> list[npt.NDArray[Any]]:
+        return [self.signatures, self.shingles, self.roots, self.stories, self.times,
+                self.contents, self._first_story, self._first_new, self._first_similarity,
+                self._first_size, self._first_kind]
+
     # -- articles ------------------------------------------------------------------------
 
     def article_count(self) -> int:
-        return len(self._serial_of)
+        return self._by_id.count
 
     def serial_of(self, article_id: str) -> int | None:
-        return self._serial_of.get(article_id)
+        for serial in self._by_id.serials(hash(article_id) & _U64):
+            if self.ids[serial % self.capacity] == article_id:
+                return serial
+        return None
 
     def alive(self, serial: int) -> bool:
         return self.oldest <= serial < self.next_article
@@ -100,7 +149,8 @@ class Store:
         return root if self.alive(root) else serial
 
     def exact_copy(self, content: int) -> int | None:
-        return self._by_content.get(content)
+        found = self._by_content.serials(content)
+        return found[0] if found else None
 
     def near_candidates(self, keys: U64) -> list[int]:
         return self._bands.candidates(keys, self.oldest)
@@ -114,7 +164,8 @@ class Store:
         self.next_article += 1
         self.put_article(serial, article_id, signature, shingles, serial if root is None else root,
                          -1, when, content, exact)
-        if dedup.band_rows(self.next_article, self.capacity) == self._bands.rows:
+        if (dedup.band_rows(self.next_article, self.max_articles) == self._bands.rows
+                and self._bands.holds(serial)):
             self._bands.insert(keys, serial)
         else:
             self.index_bands()
@@ -123,6 +174,7 @@ class Store:
     def put_article(self, serial: int, article_id: str, signature: dedup.U32, shingles: int,
                     root: int, story: int, when: float, content: int, exact: bool) -> None:
         """Fill the article's slot (``exact``: it is an exact copy, not a content's first)."""
+        self._make_room(self.next_article - self.oldest)
         slot = serial % self.capacity
         self.signatures[slot] = signature
         self.shingles[slot] = shingles
@@ -131,16 +183,18 @@ class Store:
         self.times[slot] = when
         self.contents[slot] = content
         self.ids[slot] = article_id
-        self._serial_of[article_id] = serial
-        if not exact and shingles:
-            self._by_content.setdefault(content, serial)
+        self._by_id.add(hash(article_id) & _U64, serial)
+        if not exact and shingles and self.exact_copy(content) is None:
+            self._by_content.add(content, serial)
 
     def put_articles(self, serials: npt.NDArray[np.int64], article_ids: list[str],
                      signatures: dedup.U32, shingles: npt.NDArray[np.int32],
                      roots: npt.NDArray[np.int64], stories: npt.NDArray[np.int64],
                      times: npt.NDArray[np.float64], contents: npt.NDArray[np.uint64],
                      exact: list[bool]) -> None:
-        """``put_article`` for many articles, in ascending serial order (a restore)."""
+        """``put_article`` for many articles, in ascending serial order, into an empty store
+        (a restore)."""
+        self._make_room(self.next_article - self.oldest)
         slots = serials % self.capacity
         self.signatures[slots] = signatures
         self.shingles[slots] = shingles
@@ -148,18 +202,24 @@ class Store:
         self.stories[slots] = stories
         self.times[slots] = times
         self.contents[slots] = contents
+        firsts: dict[int, int] = {}
         for serial, slot, article_id, content, size, copy in zip(
                 serials.tolist(), slots.tolist(), article_ids, contents.tolist(),
                 shingles.tolist(), exact, strict=True):
             self.ids[slot] = article_id
-            self._serial_of[article_id] = serial
             if not copy and size:
-                self._by_content.setdefault(content, serial)
+                firsts.setdefault(content, serial)
+        self._by_id.add_many(np.array([hash(i) & _U64 for i in article_ids], dtype=np.uint64),
+                             serials.astype(np.int64))
+        self._by_content.add_many(np.fromiter(firsts.keys(), np.uint64, len(firsts)),
+                                  np.fromiter(firsts.values(), np.int64, len(firsts)))
 
     def index_bands(self) -> None:
         """A band table of the size ``next_article`` calls for, built from the articles in the
-        ring at once: when the table grows, and after a restore put the articles back."""
-        self._bands = dedup.BandIndex(dedup.band_rows(self.next_article, self.capacity))
+        ring at once: when the table grows or its serials outgrow it, and after a restore put
+        the articles back."""
+        self._bands = dedup.BandIndex(dedup.band_rows(self.next_article, self.max_articles),
+                                      base=self.oldest)
         serials = np.array([s for s in range(self.oldest, self.next_article)
                             if self.ids[s % self.capacity]], dtype=np.int64)
         if len(serials):
@@ -170,8 +230,37 @@ class Store:
 
     def set_first(self, serial: int, first: Assignment) -> None:
         """The article's first decision, replayed to redeliveries of it."""
-        self.firsts[serial % self.capacity] = first
+        self.put_first(serial, first)
         self.changes.articles.add(serial)
+
+    def put_first(self, serial: int, first: Assignment) -> None:
+        """Keep the decision as columns. Its story id must be 16 hex digits (as stories'
+        ids are made); the id it copies is kept as the root's own string when they are
+        equal (a restore decodes a string of its own for each)."""
+        slot = serial % self.capacity
+        story = int(first.cluster_id, 16)
+        if f"{story:016x}" != first.cluster_id:
+            raise ValueError(f"story id {first.cluster_id!r} is not 16 hex digits")
+        copies = first.duplicate_of
+        root = int(self.roots[slot])
+        if copies is not None and self.alive(root) and self.ids[root % self.capacity] == copies:
+            copies = self.ids[root % self.capacity]
+        self._first_story[slot] = story
+        self._first_new[slot] = first.is_new_cluster
+        self._first_similarity[slot] = first.similarity
+        self._first_size[slot] = first.cluster_size
+        self._first_kind[slot] = _KIND_CODES[first.duplicate_kind]
+        self._first_copies[slot] = copies
+
+    def first(self, serial: int) -> Assignment | None:
+        """The article's first decision (None while it is being decided)."""
+        slot = serial % self.capacity
+        kind = int(self._first_kind[slot])
+        if kind == 0:
+            return None
+        return Assignment(self.ids[slot], f"{int(self._first_story[slot]):016x}",
+                          bool(self._first_new[slot]), float(self._first_similarity[slot]),
+                          self._first_copies[slot], _KINDS[kind], int(self._first_size[slot]))
 
     def assign(self, serial: int, story: int) -> None:
         self.stories[serial % self.capacity] = story
@@ -215,7 +304,8 @@ class Store:
     # -- stories -------------------------------------------------------------------------
 
     def new_story(self, founder: int, cluster_id: str, centroid: Vector, when: float) -> Story:
-        story = Story(self.next_story, founder, cluster_id, centroid, when, founder, 1, [founder])
+        story = Story(self.next_story, founder, cluster_id, centroid, when, founder, 1,
+                      array("q", [founder]))
         self.next_story += 1
         self.put_story(story)
         self.assign(founder, story.serial)
@@ -264,7 +354,7 @@ class Store:
                 heapq.heappush(self._dormancy, (story.last_time, story.serial))
         retained_after = self.latest - s.retention_hours * _HOUR
         while self.oldest < self.next_article and (
-                self.next_article - self.oldest >= self.capacity
+                self.next_article - self.oldest >= self.max_articles
                 or self.times[self.oldest % self.capacity] < retained_after):
             self._forget(self.oldest)
             self.oldest += 1
@@ -272,16 +362,17 @@ class Store:
     def _forget(self, serial: int) -> None:
         slot = serial % self.capacity
         article_id = self.ids[slot]
-        del self._serial_of[article_id]
+        self._by_id.remove(hash(article_id) & _U64, serial)
         content = int(self.contents[slot])
-        if self._by_content.get(content) == serial:
-            del self._by_content[content]
+        if self.exact_copy(content) == serial:
+            self._by_content.remove(content, serial)
         story = self.live.get(int(self.stories[slot]))
         if story is not None and story.members and story.members[0] == serial:
             story.members.pop(0)
         elif story is not None and serial in story.members:
             story.members.remove(serial)
-        self.firsts[slot] = None
+        self._first_kind[slot] = 0
+        self._first_copies[slot] = None
         self.ids[slot] = ""
         if self.has_vector(serial):
             self._vector_owner[serial % self.horizon] = -1

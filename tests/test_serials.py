@@ -1,0 +1,51 @@
+"""The serial table answers as a dict of lists would, through collisions, deletions and growth."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from service.state.serials import SerialTable
+
+
+def _held(table: SerialTable, model: dict[int, set[int]]) -> None:
+    for key, serials in model.items():
+        assert sorted(table.serials(key)) == sorted(serials)
+    assert table.count == sum(len(serials) for serials in model.values())
+
+
+def test_adds_and_removes_answer_as_a_dict_of_lists() -> None:
+    rng = random.Random(5)
+    # few homes (keys that differ only above bit 12 share them) and repeated keys
+    keys = [rng.randrange(64) | rng.randrange(4) << 40 for _ in range(40)] + [2**64 - 1]
+    table, model = SerialTable(), {key: set[int]() for key in keys}
+    for serial in range(3000):
+        key = rng.choice(keys)
+        table.add(key, serial)
+        model[key].add(serial)
+        if serial % 3 == 0:
+            gone_key = rng.choice([k for k, held in model.items() if held])
+            gone = rng.choice(sorted(model[gone_key]))
+            table.remove(gone_key, gone)
+            model[gone_key].discard(gone)
+        if serial % 300 == 0:
+            _held(table, model)
+    _held(table, model)
+    assert table.serials(12345) == []
+
+
+def test_many_added_at_once_answer_as_added_one_by_one() -> None:
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**64, size=5000, dtype=np.uint64)
+    keys[::5] = keys[1]  # a key held many times
+    serials = np.arange(5000, dtype=np.int64)
+    one_by_one, at_once = SerialTable(), SerialTable()
+    at_once.add(7, 99_999)
+    one_by_one.add(7, 99_999)
+    for key, serial in zip(keys.tolist(), serials.tolist(), strict=True):
+        one_by_one.add(key, serial)
+    at_once.add_many(keys, serials)
+    for key in [7, *keys[:50].tolist()]:
+        assert sorted(at_once.serials(key)) == sorted(one_by_one.serials(key))
+    assert at_once.count == one_by_one.count == 5001
