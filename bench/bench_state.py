@@ -35,6 +35,7 @@ from service.state.stories import StorySettings, StoryState
 _START = datetime(2026, 1, 1, tzinfo=UTC)
 _CHUNK = 1000
 _SLICE = 250  # decisions per timed slice at a checkpoint
+_VECTOR_TERM_BYTES = 8  # a kept vector's term id and weight (service.state.store)
 Prepared = tuple[Fingerprint, StoryFeatures]
 
 
@@ -212,23 +213,27 @@ def main(argv: list[str] | None = None) -> int:
     first, last = checkpoints[0], checkpoints[-1]
     print(f"cost ratio {last:,} vs {first:,}: {costs[last] / costs[first]:.2f}x")
     if args.quick:
-        # Fixed allocations (the DF counters) are in place by the first checkpoint; the band
-        # table doubles with the articles up to its cap, so its own size is taken out of the
-        # growth per article and put back at its size for 1M (each checkpoint holds the
-        # checkpoint's articles and its timed batch). The growth is read from resident memory
-        # now, not the peak: a table rebuild just before a checkpoint peaks once.
-        def band_mb(articles: int) -> float:
+        # Fixed allocations (the DF counters) are in place by the first checkpoint. Two tables
+        # fill up to a cap instead: the band table doubles with the articles, and the ring of
+        # kept vectors fills a row per article up to refine_horizon rows (past the first
+        # checkpoint). Their own sizes are taken out of the growth per article and put back at
+        # their sizes for 1M (each checkpoint holds the checkpoint's articles and its timed
+        # batch). The growth is read from resident memory now, not the peak: a table rebuild
+        # just before a checkpoint peaks once.
+        def capped_mb(articles: int) -> float:
             rows = dedup.band_rows(articles, settings.max_articles)
-            return rows * dedup.WAYS * dedup.ENTRY_BYTES / 2**20
+            vectors = min(articles, settings.refine_horizon) if settings.keeps_vectors else 0
+            return (rows * dedup.WAYS * dedup.ENTRY_BYTES
+                    + vectors * settings.article_terms * _VECTOR_TERM_BYTES) / 2**20
 
         held = {c: c + args.batch for c in checkpoints}
-        per_article = ((resident[last] - band_mb(held[last]))
-                       - (resident[first] - band_mb(held[first]))) / (last - first)
+        per_article = ((resident[last] - capped_mb(held[last]))
+                       - (resident[first] - capped_mb(held[first]))) / (last - first)
         projected = (resident[last] + per_article * (1_000_000 - last)
-                     + band_mb(1_000_000) - band_mb(held[last]))
+                     + capped_mb(1_000_000) - capped_mb(held[last]))
         print(f"memory extrapolated to 1,000,000 articles: {projected:,.0f} MB "
-              f"({per_article * 1024:.2f} KB per additional article, band table "
-              f"{band_mb(held[first]):,.0f} -> {band_mb(1_000_000):,.0f} MB)")
+              f"({per_article * 1024:.2f} KB per additional article, band table and kept "
+              f"vectors {capped_mb(held[first]):,.0f} -> {capped_mb(1_000_000):,.0f} MB)")
     return 0
 
 
