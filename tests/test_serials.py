@@ -9,6 +9,12 @@ import numpy as np
 from service.state.serials import SerialTable
 
 
+def _table(key_of_serial: dict[int, int]) -> SerialTable:
+    """A table reading keys from ``key_of_serial``, as the store's columns are read."""
+    return SerialTable(key_of_serial.__getitem__, lambda serials: np.array(
+        [key_of_serial[s] for s in serials.tolist()], dtype=np.uint64))
+
+
 def _held(table: SerialTable, model: dict[int, set[int]]) -> None:
     for key, serials in model.items():
         assert sorted(table.serials(key)) == sorted(serials)
@@ -19,9 +25,10 @@ def test_adds_and_removes_answer_as_a_dict_of_lists() -> None:
     rng = random.Random(5)
     # few homes (keys that differ only above bit 12 share them) and repeated keys
     keys = [rng.randrange(64) | rng.randrange(4) << 40 for _ in range(40)] + [2**64 - 1]
-    table, model = SerialTable(), {key: set[int]() for key in keys}
+    key_of_serial: dict[int, int] = {}
+    table, model = _table(key_of_serial), {key: set[int]() for key in keys}
     for serial in range(3000):
-        key = rng.choice(keys)
+        key = key_of_serial[serial] = rng.choice(keys)
         table.add(key, serial)
         model[key].add(serial)
         if serial % 3 == 0:
@@ -39,13 +46,13 @@ def test_many_added_at_once_answer_as_added_one_by_one() -> None:
     rng = np.random.default_rng(3)
     keys = rng.integers(0, 2**64, size=5000, dtype=np.uint64)
     keys[::5] = keys[1]  # a key held many times
-    serials = np.arange(5000, dtype=np.int64)
-    one_by_one, at_once = SerialTable(), SerialTable()
+    key_of_serial = dict(enumerate(keys.tolist())) | {99_999: 7}
+    one_by_one, at_once = _table(key_of_serial), _table(key_of_serial)
     at_once.add(7, 99_999)
     one_by_one.add(7, 99_999)
-    for key, serial in zip(keys.tolist(), serials.tolist(), strict=True):
+    for serial, key in enumerate(keys.tolist()):
         one_by_one.add(key, serial)
-    at_once.add_many(keys, serials)
+    at_once.add_many(np.arange(5000, dtype=np.int64))
     for key in [7, *keys[:50].tolist()]:
         assert sorted(at_once.serials(key)) == sorted(one_by_one.serials(key))
     assert at_once.count == one_by_one.count == 5001

@@ -68,8 +68,8 @@ class Store:
         self.settings = settings
         self.max_articles = max(1, s.max_articles)
         self._allocate(min(self.max_articles, _MIN_SLOTS))
-        self._by_id = SerialTable()
-        self._by_content = SerialTable()
+        self._by_id = SerialTable(self._id_key, self._id_keys)
+        self._by_content = SerialTable(self._content_key, self._content_keys)
         self._bands = dedup.BandIndex(dedup.band_rows(0, self.max_articles))
         self.horizon = max(1, s.refine_horizon) if s.keeps_vectors else 1
         self.vector_terms = np.zeros((self.horizon, s.article_terms), dtype=np.uint32)
@@ -128,6 +128,21 @@ class Store:
         return [self.signatures, self.shingles, self.roots, self.stories, self.times,
                 self.contents, self._first_story, self._first_new, self._first_similarity,
                 self._first_size, self._first_kind]
+
+    def _id_key(self, serial: int) -> int:
+        """A live article's key in the id table: its id's hash (cached by the string)."""
+        return hash(self.ids[serial % self.capacity]) & _U64
+
+    def _id_keys(self, serials: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+        ids = self.ids
+        return np.fromiter((hash(ids[slot]) & _U64 for slot in (serials % self.capacity).tolist()),
+                           np.uint64, len(serials))
+
+    def _content_key(self, serial: int) -> int:
+        return int(self.contents[serial % self.capacity])
+
+    def _content_keys(self, serials: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+        return self.contents[serials % self.capacity]
 
     # -- articles ------------------------------------------------------------------------
 
@@ -202,17 +217,16 @@ class Store:
         self.stories[slots] = stories
         self.times[slots] = times
         self.contents[slots] = contents
-        firsts: dict[int, int] = {}
+        first_of_content: dict[int, int] = {}
         for serial, slot, article_id, content, size, copy in zip(
                 serials.tolist(), slots.tolist(), article_ids, contents.tolist(),
                 shingles.tolist(), exact, strict=True):
             self.ids[slot] = article_id
             if not copy and size:
-                firsts.setdefault(content, serial)
-        self._by_id.add_many(np.array([hash(i) & _U64 for i in article_ids], dtype=np.uint64),
-                             serials.astype(np.int64))
-        self._by_content.add_many(np.fromiter(firsts.keys(), np.uint64, len(firsts)),
-                                  np.fromiter(firsts.values(), np.int64, len(firsts)))
+                first_of_content.setdefault(content, serial)
+        self._by_id.add_many(serials.astype(np.int64))
+        self._by_content.add_many(np.fromiter(first_of_content.values(), np.int64,
+                                              len(first_of_content)))
 
     def index_bands(self) -> None:
         """A band table of the size ``next_article`` calls for, built from the articles in the
