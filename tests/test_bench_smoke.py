@@ -156,7 +156,8 @@ def test_the_topology_ceiling_moves_the_records_the_service_makes() -> None:
     events = [orjson.loads(records[0]) for records in topology.stateful.values()]
     assert all("cluster_id" in event for event in events)
     per_message, size = topology.records()
-    assert per_message > 4 and size > 100
+    # clean, prepared, a cluster event and a changelog entry each; the dead letter alone
+    assert per_message >= (4 * 40 + 1) / 41 and size > 100
 
 
 def test_polls_close_in_on_the_end_of_a_phase() -> None:

@@ -78,25 +78,38 @@ def test_restore_then_the_rest_of_the_stream_decides_like_an_uninterrupted_run(
     assert restored.decide(articles[0], fingerprint(articles[0].text))[0] == uninterrupted[0]
 
 
+def _retire_check(older: Changelog, articles: list[Article]) -> None:
+    """A changelog restore cannot read: the shard starts empty, decides like a fresh one, and
+    its first drain tombstones every old key; a restore after compaction sees only the new."""
+    restored = StoryState(SMALL)
+    assert restored.restore(older) == len(older)
+    assert (restored.active_clusters(), restored.article_count()) == (0, 0)
+    assert _run(restored, articles[60:]) == _run(StoryState(SMALL), articles[60:])
+    retired = restored.drain_changes()
+    assert {key for key, _ in older} <= {key for key, value in retired if value is None}
+    again = StoryState(SMALL)
+    assert again.restore(_compacted(older + retired)) == 0
+    assert again.article_count() == restored.article_count() == 60
+
+
 def test_a_changelog_of_other_story_features_is_retired_not_restored() -> None:
     articles = _stream(120)
     changelog: Changelog = []
     _run(StoryState(SMALL), articles[:60], changelog)
-    # the same log as a build before FEATURES_VERSION existed wrote it (version 1)
-    older = [(key, value if key != codec.META_KEY or value is None else orjson.dumps(
-        {k: v for k, v in orjson.loads(value).items() if k != "features"}))
+    # the same log as a build of FEATURES_VERSION 3 wrote it
+    older = [(key, value if not key.startswith(codec.RECORD_PREFIX)
+              else (3).to_bytes(4, "little") + value[4:])
              for key, value in _compacted(changelog)]
-    restored = StoryState(SMALL)
-    assert restored.restore(older) == len(older)
-    assert (restored.active_clusters(), restored.article_count()) == (0, 0)
-    # it decides like a fresh shard, and its first drain tombstones every old key
-    assert _run(restored, articles[60:]) == _run(StoryState(SMALL), articles[60:])
-    retired = restored.drain_changes()
-    assert {key for key, _ in older} <= {key for key, value in retired if value is None} | {
-        codec.META_KEY}
-    again = StoryState(SMALL)
-    assert again.restore(_compacted(older + retired)) == 0
-    assert again.article_count() == restored.article_count() == 60
+    _retire_check(older, articles)
+
+
+def test_a_changelog_of_the_older_layout_is_retired_not_restored() -> None:
+    """Before one entry per article: a key per article, story, terms and vector, and counters."""
+    articles = _stream(120)
+    older: Changelog = [(b"m", orjson.dumps({"features": 4, "next_article": 60})),
+                        (b"a/some-article", b"\0" * 300), (b"c/0000000000000001", b"\0" * 80),
+                        (b"d/0000", b"\0" * 8)]
+    _retire_check(older, articles)
 
 
 @pytest.mark.parametrize(("cut", "horizon"), [(470, 20_000), (230, 20_000), (470, 64)])
@@ -129,9 +142,8 @@ def test_dormant_stories_and_old_articles_are_expired() -> None:
     late = replace(articles[150], published_at="2026-01-01T05:00:00Z")
     state.decide(late, fingerprint(late.text))
     assert state.article_count() == 1 and state.active_clusters() == 1
-    tombstones = [key for key, value in state.drain_changes() if value is None]
-    assert any(key.startswith(codec.ARTICLE_PREFIX) for key in tombstones)
-    assert any(key.startswith(codec.STORY_PREFIX) for key in tombstones)
+    # the changelog retires them with no tombstone: slots are overwritten, drops carried
+    assert all(value is not None for _, value in state.drain_changes())
 
 
 def test_a_merge_re_emits_every_article_that_moved() -> None:
@@ -224,13 +236,101 @@ def test_a_young_story_takes_only_articles_close_to_each_of_its_own(
     assert (joined.cluster_id == story) is (young_story_vectors == 0)
 
 
-def test_changelog_values_are_compact() -> None:
+def test_the_changelog_writes_one_entry_per_decided_article_and_rare_snapshots() -> None:
     changelog: Changelog = []
-    _run(StoryState(SMALL), _stream(100), changelog, drain_every=100)
-    articles = [v for k, v in changelog if k.startswith(codec.ARTICLE_PREFIX) and v]
-    assert articles and max(len(v) for v in articles) < 600
-    meta = dict(changelog)[codec.META_KEY]
-    assert meta is not None and orjson.loads(meta)["next_article"] == 100
+    _run(StoryState(SMALL), _stream(400), changelog, drain_every=10)
+    records = [v for k, v in changelog if k.startswith(codec.RECORD_PREFIX)]
+    snapshots = [k for k, _ in changelog if k.startswith(codec.FREQUENCY_PREFIX)]
+    assert len(records) == 400 and all(v is not None for _, v in changelog)
+    assert len(snapshots) == 32 * (400 // SMALL.frequency_snapshot_every)
+    # an entry but the stories a drain carried: columns, signature, terms, vector
+    values = [v for v in records if v is not None]
+    plain = codec.decode_entries(values).heads["carried"] == 0
+    assert plain.any() and max(len(v) for v, no in zip(values, plain, strict=True) if no) < 4000
+    newest = codec.counters_of(changelog[-1][1] or b"")
+    assert (newest.next_article, newest.df_serial) == (400, 299)
+
+
+def _cuts(settings: StorySettings, articles: list[Article], cuts: Iterable[int],
+          drain_every: int = 7) -> None:
+    """Restored at each cut (from the compacted changelog), the rest decides as uninterrupted."""
+    uninterrupted = _run(StoryState(settings), articles)
+    for cut in cuts:
+        changelog: Changelog = []
+        before = _run(StoryState(settings), articles[:cut], changelog, drain_every)
+        restored = StoryState(settings)
+        restored.restore(_compacted(changelog))
+        assert before + _run(restored, articles[cut:]) == uninterrupted, cut
+
+
+@pytest.mark.parametrize("drain_every", [1, 7, 40])
+def test_restore_is_exact_across_ring_wrap_around_and_stories_that_outlive_their_entries(
+        drain_every: int) -> None:
+    """A ring of 64 slots wraps many times over 600 articles; stories live far longer than
+    their articles stay (the window is long), so their states are carried again as the
+    entries that held them are overwritten; snapshots come every 64 articles at most."""
+    settings = replace(SMALL, max_articles=64, refine_horizon=32)
+    articles = _stream(600)
+    state = StoryState(settings)
+    _run(state, articles)
+    assert state.active_clusters() > 0
+    _cuts(settings, articles, [63, 64, 65, 200, 333, 511], drain_every)
+
+
+def test_restore_is_exact_across_story_retirement_and_forgotten_articles() -> None:
+    """A short window and retention (articles half a second apart): stories go dormant and
+    articles leave by time, not by the ring; restore derives the same live set."""
+    settings = replace(SMALL, window_hours=0.01, retention_hours=0.02)
+    articles = _stream(500)
+    _cuts(settings, articles, [100, 149, 150, 151, 300, 451])
+
+
+def _restored(settings: StorySettings, changelog: Changelog) -> StoryState:
+    restored = StoryState(settings)
+    restored.restore(_compacted(changelog))
+    return restored
+
+
+def test_restore_is_exact_during_a_settle_and_after_it() -> None:
+    """A settle's drain writes the newest entry again with the settle recorded (its changes go
+    with the next decided article): a restore mid-settle runs it again and goes on where the
+    original does; a restore after the next article reads the changes themselves."""
+    articles, _ = _dev_stream()
+    settings = replace(SMALL, max_articles=256, refine_horizon=128)
+    original = StoryState(settings)
+    changelog: Changelog = []
+    _run(original, articles[:400], changelog)
+    assert original.settle(50)
+    changelog.extend(original.drain_changes())
+    assert len(changelog[-1][1] or b"") < 20_000  # the settle, not its changes
+    mid = _restored(settings, changelog)
+    assert mid.settling and mid.active_clusters() == original.active_clusters()
+    assert mid.settle(50) == original.settle(50)
+    changelog.extend(original.drain_changes())
+    mid.drain_changes()
+    late = replace(articles[400], published_at="2000-01-01T00:00:00Z")
+    assert mid.decide(late, fingerprint(late.text)) == original.decide(late, fingerprint(late.text))
+    changelog.extend(original.drain_changes())
+    after = _restored(settings, changelog)
+    for restored in (mid, after):
+        assert restored.active_clusters() == original.active_clusters()
+    assert mid.settle() == after.settle() == original.settle()
+    assert _run(mid, articles[401:]) == _run(after, articles[401:]) == _run(
+        original, articles[401:])
+
+
+def test_a_drain_that_changed_many_stories_goes_on_in_pieces() -> None:
+    """One drain of 2,000 articles carries over a thousand story states: more than a record
+    may hold, so they continue under piece keys, and a restore reads them back."""
+    settings = replace(SMALL, max_articles=4096, frequency_snapshot_every=5000)
+    articles = _stream(2400)
+    changelog: Changelog = []
+    state = StoryState(settings)
+    _run(state, articles[:2000], changelog, drain_every=2000)
+    pieces = [key for key, _ in changelog if key.startswith(codec.PIECE_PREFIX)]
+    assert pieces and max(len(value or b"") for _, value in changelog) <= 300_000
+    restored = _restored(settings, changelog)
+    assert _run(restored, articles[2000:]) == _run(state, articles[2000:])
 
 
 def _singletons(settings: StorySettings, raws: list[dict[str, object]]) -> tuple[int, int]:

@@ -3,7 +3,18 @@ store rebuilt from them.
 
 Everything a decision depends on is either in the changelog or a deterministic function of it,
 so ``restore`` followed by the rest of a stream gives the same assignments as an uninterrupted
-run. Record layouts are in ``codec``.
+run. Record layouts are in ``codec``: one entry per decided article, keyed by its ring slot.
+
+What stays exact, and why:
+- Entries are written in serial order (a drain with no new article, a settle's, writes the
+  newest entry again with its carried changes merged in), so the entries that count are those
+  of the ``max_articles`` serials up to the newest; an older one still under a key (its slot's
+  next article was forgotten before its drain) is ignored.
+- A story's state is the newest one carried; a dropped story's newest is its drop, which
+  outlives every older state of it (they sit in older entries, overwritten first). A live story
+  whose state would be overwritten is carried again in time (``_recarry``).
+- The document frequencies are the last snapshot plus the terms of the entries after it; a
+  snapshot is taken before those entries could be overwritten.
 """
 
 from __future__ import annotations
@@ -11,108 +22,190 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-import orjson
 
 from service.records import Assignment
+from service.stages.cluster import U32, Vector
 from service.stages.features import FEATURES_VERSION
 from service.state import codec
 from service.state.store import Store, Story
 
 _CHUNKS = 32
+_KNOWN = (codec.RECORD_PREFIX, codec.PIECE_PREFIX, codec.FREQUENCY_PREFIX)
 Entry = tuple[bytes, bytes | None]
 
 
 class Changelog:
-    """Drains a store's changes; keeps what only the changelog needs (the document-frequency
-    snapshot's bookkeeping, tombstones of a retired changelog)."""
+    """Drains a store's changes; keeps what only the changelog needs: the newest entry (a
+    settle's drain writes it again), which entry carries each live story's state, the
+    document-frequency snapshot's counters, and the keys of a retired changelog."""
 
     def __init__(self) -> None:
-        self._pending_terms: list[int] = []
+        self._head: codec.ArticlePart | None = None
+        self._head_carried = b""
+        self._head_pieces = 0
+        self._settles: list[int] = []
+        self._settles_written = 0
+        self._carriers: dict[int, int] = {}
+        self._next_scan = 0
         self._df_serial = -1
         self._df_documents = 0
         self._retired: list[bytes] = []
 
+    @property
+    def settles(self) -> tuple[int, ...]:
+        """The budgets (-1: none) of the settles since the newest entry's drain: a restore runs
+        them again, since a settle's changes are written only with the next decided article."""
+        return tuple(self._settles)
+
+    def settled(self, budget: int | None) -> None:
+        """A settle changed the stories or its run: the next drain records it."""
+        self._settles.append(-1 if budget is None else budget)
+
     def drain(self, store: Store) -> list[Entry]:
-        """Changelog entries since the last drain (None = tombstone). Per key they come in the
-        order they happened: a key is written before it is retired, and an article id that
-        left and came back is retired before it is written again."""
-        changes, store.changes = store.changes, type(store.changes)()
+        """Changelog entries since the last drain (None = tombstone, only of a retired
+        changelog). With no new article (a settle's drain) the changes wait in the store for
+        the next one, and only the newest entry is written again, with the settle added."""
         entries: list[Entry] = [(key, None) for key in self._retired]
         self._retired = []
-        for serial, terms in changes.terms:
-            entries.append((codec.terms_key(serial), codec.encode_terms(terms)))
-            self._pending_terms.append(serial)
-        entries.extend((codec.vector_key(serial), codec.encode_vector(vector))
-                       for serial, vector in changes.vectors)
-        if len(self._pending_terms) >= store.settings.frequency_snapshot_every:
+        if not store.changes.terms:
+            if self._head is not None and self._settles_written < len(self._settles):
+                self._settles_written = len(self._settles)
+                entries.append(self._head_entry(store))
+            return entries
+        changes, store.changes = store.changes, type(store.changes)()
+        terms = dict(changes.terms)
+        vectors = dict(changes.vectors)
+        ring = store.max_articles  # entries are keyed by the slot in the ring at its largest
+        carried = codec.Carried(
+            {serial: _story_record(store.live[serial]).encode() for serial in changes.stories},
+            set(changes.dropped_stories),
+            {serial: int(store.stories[serial % store.capacity]) for serial in changes.articles
+             if serial not in terms})
+        new = sorted(serial for serial in terms if store.alive(serial))
+        head = max(terms)
+        assert new[-1] == head, "the last article decided is live"
+        if len(new) < len(terms) or head - self._df_serial >= min(
+                store.settings.frequency_snapshot_every, ring):
             entries.extend(self._snapshot_frequencies(store))
-        entries.extend((codec.vector_key(serial), None) for serial in changes.dropped_vectors)
-        entries.extend((codec.ARTICLE_PREFIX + article_id.encode(), None)
-                       for article_id in changes.forgotten)
-        entries.extend((codec.story_key(serial), None) for serial in changes.dropped_stories)
-        for serial in sorted(changes.articles):
-            key = codec.ARTICLE_PREFIX + store.ids[serial % store.capacity].encode()
-            entries.append((key, _article_record(store, serial).encode()))
-        for serial in sorted(changes.stories):
-            entries.append((codec.story_key(serial), _story_record(store.live[serial]).encode()))
-        if entries:
-            entries.append((codec.META_KEY, self._meta(store)))
+        counters = self._counters(store)
+        for serial in new[:-1]:
+            part = _article_part(store, serial, terms[serial], vectors.get(serial))
+            entries.append((codec.record_key(serial % ring),
+                            codec.encode_entry(counters, part, b"")))
+        self._head = _article_part(store, head, terms[head], vectors.get(head))
+        self._recarry(store, head, carried)
+        for serial in carried.stories:
+            self._carriers[serial] = head
+        for serial in carried.dropped:
+            self._carriers.pop(serial, None)
+        self._head_carried = carried.encode()
+        pieces = [self._head_carried[at:at + codec.PIECE_BYTES]
+                  for at in range(codec.PIECE_BYTES, len(self._head_carried), codec.PIECE_BYTES)]
+        self._head_pieces = len(pieces)
+        entries.extend((codec.piece_key(head % ring, number), codec.encode_piece(head, piece))
+                       for number, piece in enumerate(pieces, 1))
+        self._settles, self._settles_written = [], 0
+        entries.append(self._head_entry(store))
         return entries
+
+    def _head_entry(self, store: Store) -> Entry:
+        assert self._head is not None
+        return (codec.record_key(self._head.serial % store.max_articles), codec.encode_entry(
+            self._counters(store), self._head, self._head_carried[:codec.PIECE_BYTES],
+            self._head_pieces, tuple(self._settles)))
+
+    def _recarry(self, store: Store, head: int, carried: codec.Carried) -> None:
+        """Carry again, in this drain's newest entry, the live stories whose state is in an
+        entry that a new article overwrites before the next check (every eighth of the ring),
+        and forget the carriers of stories gone since."""
+        if head < self._next_scan:
+            return
+        step = max(1, store.max_articles // 8)
+        self._next_scan = head + step
+        due = head + step - 1 - store.max_articles
+        for serial, carrier in list(self._carriers.items()):
+            story = store.live.get(serial)
+            if story is None:
+                del self._carriers[serial]
+            elif carrier <= due and serial not in carried.stories:
+                carried.stories[serial] = _story_record(story).encode()
 
     def _snapshot_frequencies(self, store: Store) -> list[Entry]:
-        """The document frequencies whole, and the retirement of the per-article terms."""
+        """The document frequencies whole: restore adds the terms of later entries only."""
         counts = store.df.counts
         chunk = len(counts) // _CHUNKS
-        entries: list[Entry] = [
-            (codec.frequency_key(index), codec.encode_counts(counts[index * chunk:
-                                                                    (index + 1) * chunk]))
-            for index in range(_CHUNKS)]
-        entries.extend((codec.terms_key(serial), None) for serial in self._pending_terms)
         self._df_serial = store.next_article - 1
         self._df_documents = store.df.documents
-        self._pending_terms = []
-        return entries
+        return [(codec.frequency_key(index),
+                 codec.encode_counts(counts[index * chunk:(index + 1) * chunk]))
+                for index in range(_CHUNKS)]
 
-    def _meta(self, store: Store) -> bytes:
-        return orjson.dumps({
-            "features": FEATURES_VERSION,
-            "next_article": store.next_article, "oldest": store.oldest,
-            "next_story": store.next_story, "latest": store.latest,
-            "df_serial": self._df_serial, "df_documents": self._df_documents})
+    def _counters(self, store: Store) -> codec.Counters:
+        return codec.Counters(FEATURES_VERSION, store.next_article, store.oldest,
+                              store.next_story, store.latest, self._df_serial,
+                              self._df_documents)
 
     def restore(self, store: Store, entries: Iterable[Entry]) -> int:
         """Fill a new store (this changelog new too) from a changelog read from the start
-        (later values of a key win).
+        (later values of a key win); the caller runs ``settles`` again.
 
         A changelog written under another ``FEATURES_VERSION`` holds signatures and term ids
-        that mean something else: the store stays empty instead and the next drain tombstones
-        those entries, so compaction retires them. Returns how many entries were retired."""
+        that mean something else, and one of an older layout (other keys than ``r/``, ``p/``
+        and ``f/``) cannot be read: the store stays empty instead and the next drain
+        tombstones those entries, so compaction retires them. Returns how many entries were
+        retired."""
         latest: dict[bytes, bytes] = {}
         for key, value in entries:
             if value is None:
                 latest.pop(key, None)
             else:
                 latest[key] = value
-        meta = latest.get(codec.META_KEY)
-        if meta is None:
+        records = [value for key, value in latest.items()
+                   if key.startswith(codec.RECORD_PREFIX)]
+        other_layout = any(not key.startswith(_KNOWN) for key in latest)
+        if not records and not other_layout:
             return 0
-        counters = orjson.loads(meta)
-        if counters.get("features", 1) != FEATURES_VERSION:  # version 1 did not record it
+        columns = codec.decode_entries(records)
+        heads = columns.heads
+        newest = int(np.argmax(heads["serial"])) if records else 0
+        if other_layout or int(heads["features"][newest]) != FEATURES_VERSION:
             self._retired = sorted(latest)
             return len(latest)
-        store.next_article = counters["next_article"]
-        store.oldest = counters["oldest"]
-        store.next_story = counters["next_story"]
-        store.latest = counters["latest"]
-        self._df_serial = counters["df_serial"]
-        self._df_documents = counters["df_documents"]
-        self._restore_frequencies(store, latest)
-        _restore_articles(store, latest)
-        _restore_vectors(store, latest)
-        _restore_stories(store, latest)
+        counters = codec.counters_of(records[newest])
+        store.next_article, store.oldest = counters.next_article, counters.oldest
+        store.next_story, store.latest = counters.next_story, counters.latest
+        self._df_serial, self._df_documents = counters.df_serial, counters.df_documents
+        head = int(heads["serial"][newest])
+        counted = np.flatnonzero(heads["serial"] > head - store.max_articles)
+        counted = counted[np.argsort(heads["serial"][counted], kind="stable")]
+        self._restore_frequencies(store, latest, records, columns, counted)
+        blobs = {at: self._carried_of(store, latest, records[at], columns, at)
+                 for at in counted[heads["carried"][counted] > 0].tolist()}
+        carried = [(int(heads["serial"][at]), codec.Carried.decode(blob))
+                   for at, blob in blobs.items()]
+        _restore_articles(store, records, columns, counted, carried)
+        self._restore_stories(store, carried)
+        self._head = codec.decode_article(records[newest])
+        self._head_carried = blobs.get(newest, b"")
+        self._head_pieces = int(heads["pieces"][newest])
+        self._settles = list(codec.settles_of(records[newest], columns, newest))
+        self._settles_written = len(self._settles)
         return 0
 
-    def _restore_frequencies(self, store: Store, latest: dict[bytes, bytes]) -> None:
+    @staticmethod
+    def _carried_of(store: Store, latest: dict[bytes, bytes], value: bytes,
+                    columns: codec.EntryColumns, at: int) -> bytes:
+        """An entry's carried changes, with the pieces that continue them."""
+        serial, pieces = int(columns.heads["serial"][at]), int(columns.heads["pieces"][at])
+        first = value[int(columns.carried_at[at]):int(columns.settles_at[at])]
+        return first + b"".join(
+            codec.piece_of(latest.get(codec.piece_key(serial % store.max_articles, number)),
+                           serial)
+            for number in range(1, pieces + 1))
+
+    def _restore_frequencies(self, store: Store, latest: dict[bytes, bytes],
+                             records: list[bytes], columns: codec.EntryColumns,
+                             counted: np.ndarray) -> None:
         counts = store.df.counts
         chunk = len(counts) // _CHUNKS
         for index in range(_CHUNKS):
@@ -120,23 +213,41 @@ class Changelog:
             if value is not None:
                 counts[index * chunk:(index + 1) * chunk] = codec.decode_counts(value)
         store.df.documents = self._df_documents
-        pending = sorted(int(key[len(codec.TERMS_PREFIX):], 16) for key in latest
-                         if key.startswith(codec.TERMS_PREFIX))
-        for serial in pending:
-            if serial > self._df_serial:
-                store.df.add(codec.decode_terms(latest[codec.terms_key(serial)]))
-                self._pending_terms.append(serial)
+        for at in counted[columns.heads["serial"][counted] > self._df_serial].tolist():
+            value = records[at]
+            store.df.add(codec.decode_terms(
+                value[int(columns.terms_at[at]):int(columns.vector_at[at])]))
+
+    def _restore_stories(self, store: Store, carried: list[tuple[int, codec.Carried]]) -> None:
+        """The newest state carried of each story, unless it is a drop (``carried``: by the
+        entries that count, in serial order); members from the articles' stories."""
+        newest: dict[int, tuple[bytes, int] | None] = {}
+        for serial, changes in carried:
+            newest.update(dict.fromkeys(changes.dropped))
+            newest.update((story, (value, serial)) for story, value in changes.stories.items())
+        found = [(codec.StoryRecord.decode(value), carrier)
+                 for value, carrier in (state for state in newest.values() if state is not None)]
+        for record, carrier in sorted(found, key=lambda pair: (pair[0].stamp, pair[0].serial)):
+            store.put_story(Story(record.serial, record.founder, record.cluster_id,
+                                  record.centroid, record.last_time, record.stamp, record.size))
+            self._carriers[record.serial] = carrier
+        for serial in range(store.oldest, store.next_article):
+            story = store.story_of(serial)
+            if story is not None:
+                story.members.append(serial)
 
 
-def _article_record(store: Store, serial: int) -> codec.ArticleRecord:
+def _article_part(store: Store, serial: int, terms: U32,
+                  vector: Vector | None) -> codec.ArticlePart:
     slot = serial % store.capacity
     first = store.first(serial)
     assert first is not None
-    return codec.ArticleRecord(
-        serial, int(store.stories[slot]), int(store.roots[slot]), float(store.times[slot]),
-        int(store.shingles[slot]), int(store.contents[slot]), store.signatures[slot],
+    return codec.ArticlePart(
+        serial, store.ids[slot], int(store.stories[slot]), int(store.roots[slot]),
+        float(store.times[slot]), int(store.shingles[slot]), int(store.contents[slot]),
+        store.signatures[slot].copy(),
         (first.cluster_id, first.is_new_cluster, first.similarity, first.duplicate_of,
-         first.duplicate_kind, first.cluster_size))
+         first.duplicate_kind, first.cluster_size), terms, vector)
 
 
 def _story_record(story: Story) -> codec.StoryRecord:
@@ -144,41 +255,35 @@ def _story_record(story: Story) -> codec.StoryRecord:
                              story.size, story.cluster_id, story.centroid)
 
 
-def _restore_articles(store: Store, latest: dict[bytes, bytes]) -> None:
-    found = [(key[len(codec.ARTICLE_PREFIX):].decode(), value) for key, value in latest.items()
-             if key.startswith(codec.ARTICLE_PREFIX)]
-    columns = codec.decode_articles([value for _, value in found])
+def _restore_articles(store: Store, records: list[bytes], columns: codec.EntryColumns,
+                      counted: np.ndarray, carried: list[tuple[int, codec.Carried]]) -> None:
+    """The live articles (every serial from ``oldest`` on has its entry), their stories as
+    the newest drain moved them, and the kept vectors of the last ``refine_horizon``."""
     heads = columns.heads
-    order = np.argsort(heads["serial"], kind="stable")
-    ids = [found[i][0] for i in order.tolist()]
-    decisions = [columns.decisions[i] for i in order.tolist()]
-    heads = heads[order]
-    store.put_articles(heads["serial"], ids, columns.signatures[order], heads["shingles"],
-                       heads["root"], heads["story"], heads["time"], heads["content"],
+    alive = counted[heads["serial"][counted] >= store.oldest]
+    rows = heads[alive]
+    assert len(rows) == store.next_article - store.oldest, "a live article has no entry"
+    stories = rows["story"].copy()
+    moved: dict[int, int] = {}
+    for _, changes in carried:
+        moved.update(changes.moves)
+    for serial, story in moved.items():
+        if serial >= store.oldest:
+            stories[serial - store.oldest] = story
+    ids = [codec.article_id_of(records[at], int(heads["id_bytes"][at])) for at in alive.tolist()]
+    decisions = [codec.decision_of(records[at], int(columns.decision_at[at]))
+                 for at in alive.tolist()]
+    store.put_articles(rows["serial"], ids, columns.signatures[alive], rows["shingles"],
+                       rows["root"], stories, rows["time"], rows["content"],
                        [decision[4] == "exact" for decision in decisions])
-    for serial, article_id, decision in zip(heads["serial"].tolist(), ids, decisions,
+    for serial, article_id, decision in zip(rows["serial"].tolist(), ids, decisions,
                                             strict=True):
         cluster_id, is_new, similarity, duplicate_of, kind, size = decision
         store.put_first(serial, Assignment(article_id, cluster_id, is_new, similarity,
                                            duplicate_of, kind, size))
     store.index_bands()
-
-
-def _restore_vectors(store: Store, latest: dict[bytes, bytes]) -> None:
-    serials = sorted(int(key[len(codec.VECTOR_PREFIX):], 16) for key in latest
-                     if key.startswith(codec.VECTOR_PREFIX))
-    for serial in serials:
-        if store.alive(serial) and serial >= store.next_article - store.horizon:
-            store.put_vector(serial, codec.decode_vector(latest[codec.vector_key(serial)]))
-
-
-def _restore_stories(store: Store, latest: dict[bytes, bytes]) -> None:
-    records = [codec.StoryRecord.decode(value) for key, value in latest.items()
-               if key.startswith(codec.STORY_PREFIX)]
-    for record in sorted(records, key=lambda r: (r.stamp, r.serial)):
-        store.put_story(Story(record.serial, record.founder, record.cluster_id, record.centroid,
-                              record.last_time, record.stamp, record.size))
-    for serial in range(store.oldest, store.next_article):
-        story = store.story_of(serial)
-        if story is not None and store.ids[serial % store.capacity]:
-            story.members.append(serial)
+    recent = alive[(rows["serial"] >= store.next_article - store.horizon) & (rows["vector"] > 0)]
+    for at in recent.tolist():
+        value = records[at]
+        store.put_vector(int(heads["serial"][at]), codec.decode_vector(
+            value[int(columns.vector_at[at]):int(columns.carried_at[at])]))

@@ -1,18 +1,20 @@
 """Changelog keys and compact binary values for the story state of one shard.
 
-Keys are chosen so that log compaction keeps exactly what ``StoryState.restore`` needs: the
-latest record of every live article (``a/<id>``) and story (``c/<serial>``), the latest
-document-frequency snapshot (``d/<chunk>``), the terms of articles decided after that snapshot
-(``t/<serial>``), the vectors of the articles whose story may still be refined (``v/<serial>``)
-and the counters (``m``). Values are fixed-layout structs plus raw numpy arrays,
-so a record costs a few hundred bytes and decodes without parsing text.
+One entry per decided article, keyed by its slot in the article ring (``r/<serial % capacity>``):
+a new article's entry replaces the entry of the article that left the slot, so compaction
+retires it with no tombstone. The entry carries the article's columns and first decision, its
+terms (for the document frequencies decided after the last snapshot), its vector when kept,
+the shard's counters, and, in the last entry a drain writes, what else the drain changed: the
+stories it changed or dropped and the articles it moved (``Carried``). The document frequencies
+are snapshotted whole, now and then, under ``f/<chunk>``. Values are fixed-layout structs plus
+raw numpy arrays, so an entry decodes without parsing text (but its decision, a short JSON).
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
@@ -20,28 +22,36 @@ import orjson
 from service.stages.cluster import U32, Vector
 from service.stages.dedup import PERMUTATIONS
 
-META_KEY = b"m"
-ARTICLE_PREFIX = b"a/"
-STORY_PREFIX = b"c/"
-TERMS_PREFIX = b"t/"
-FREQUENCY_PREFIX = b"d/"
-VECTOR_PREFIX = b"v/"
+RECORD_PREFIX = b"r/"
+PIECE_PREFIX = b"p/"
+FREQUENCY_PREFIX = b"f/"
+# Carried changes beyond this many bytes go on in pieces under their own keys, so no record
+# outgrows limits.max_record_bytes (1 MB shipped): a drain that changed many stories at once.
+PIECE_BYTES = 250_000
 
-_ARTICLE = struct.Struct("<qqqdiQ")
+# The counters, then the article's fixed part, then the lengths of the parts that follow.
+_HEAD = struct.Struct("<iqqqdqqqqqdiQHIIIHH")
+HEAD_FIELDS = np.dtype([
+    ("features", "<i4"), ("next_article", "<i8"), ("oldest", "<i8"), ("next_story", "<i8"),
+    ("latest", "<f8"), ("df_serial", "<i8"), ("df_documents", "<i8"),
+    ("serial", "<i8"), ("story", "<i8"), ("root", "<i8"), ("time", "<f8"), ("shingles", "<i4"),
+    ("content", "<u8"), ("id_bytes", "<u2"), ("terms", "<u4"), ("vector", "<u4"),
+    ("carried", "<u4"), ("pieces", "<u2"), ("settles", "<u2")])
 _STORY = struct.Struct("<qqdqdi")
-_SIGNATURE_BYTES = PERMUTATIONS * 4
+_CARRIED = struct.Struct("<III")
+SIGNATURE_BYTES = PERMUTATIONS * 4
+FIXED_BYTES = _HEAD.size + SIGNATURE_BYTES
+assert HEAD_FIELDS.itemsize == _HEAD.size
+
+Decision = tuple[str, bool, float, str | None, str | None, int]
 
 
-def story_key(serial: int) -> bytes:
-    return STORY_PREFIX + f"{serial:016x}".encode()
+def record_key(slot: int) -> bytes:
+    return RECORD_PREFIX + f"{slot:x}".encode()
 
 
-def terms_key(serial: int) -> bytes:
-    return TERMS_PREFIX + f"{serial:016x}".encode()
-
-
-def vector_key(serial: int) -> bytes:
-    return VECTOR_PREFIX + f"{serial:016x}".encode()
+def piece_key(slot: int, piece: int) -> bytes:
+    return PIECE_PREFIX + f"{slot:x}/{piece:x}".encode()
 
 
 def frequency_key(chunk: int) -> bytes:
@@ -49,49 +59,172 @@ def frequency_key(chunk: int) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class ArticleRecord:
-    """An article's dedup state and its first decision (replayed to redeliveries)."""
+class Counters:
+    """The shard's counters as of the entry (the entry of the highest serial has the latest)."""
+
+    features: int
+    next_article: int
+    oldest: int
+    next_story: int
+    latest: float
+    df_serial: int
+    df_documents: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePart:
+    """An article's dedup state and first decision (replayed to redeliveries), its terms and
+    its kept vector (None for a copy, or when no vectors are kept)."""
 
     serial: int
+    article_id: str
     story: int
     root: int
     time: float
     shingles: int
     content: int
     signature: U32
-    decision: tuple[str, bool, float, str | None, str | None, int]
+    decision: Decision
+    terms: U32
+    vector: Vector | None
+
+
+@dataclass(slots=True)
+class Carried:
+    """What a drain changed besides its own articles: the latest state of the stories it
+    changed (encoded ``StoryRecord``s), the stories it dropped, and the story each article it
+    moved now belongs to. ``merge`` folds a later drain's into it (the later wins)."""
+
+    stories: dict[int, bytes] = field(default_factory=dict)
+    dropped: set[int] = field(default_factory=set)
+    moves: dict[int, int] = field(default_factory=dict)
+
+    def merge(self, later: Carried) -> None:
+        for serial in later.dropped:
+            self.stories.pop(serial, None)
+        self.dropped |= later.dropped
+        self.stories.update(later.stories)
+        self.moves.update(later.moves)
 
     def encode(self) -> bytes:
-        head = _ARTICLE.pack(self.serial, self.story, self.root, self.time, self.shingles,
-                             self.content)
-        return head + self.signature.astype("<u4").tobytes() + orjson.dumps(self.decision)
+        if not (self.stories or self.dropped or self.moves):
+            return b""
+        parts = [_CARRIED.pack(len(self.stories), len(self.dropped), len(self.moves)),
+                 np.array(sorted(self.dropped), dtype="<i8").tobytes(),
+                 np.array(sorted(self.moves.items()), dtype="<i8").reshape(-1, 2).tobytes()]
+        for serial in sorted(self.stories):
+            value = self.stories[serial]
+            parts.append(struct.pack("<I", len(value)) + value)
+        return b"".join(parts)
+
+    @classmethod
+    def decode(cls, value: bytes) -> Carried:
+        if not value:
+            return cls()
+        stories, dropped, moves = _CARRIED.unpack_from(value)
+        offset = _CARRIED.size
+        drops = np.frombuffer(value, dtype="<i8", count=dropped, offset=offset)
+        offset += 8 * dropped
+        pairs = np.frombuffer(value, dtype="<i8", count=2 * moves, offset=offset)
+        offset += 16 * moves
+        carried = cls({}, set(drops.tolist()), dict(pairs.reshape(-1, 2).tolist()))
+        for _ in range(stories):
+            (size,) = struct.unpack_from("<I", value, offset)
+            offset += 4
+            story = value[offset:offset + size]
+            carried.stories[_STORY.unpack_from(story)[0]] = story
+            offset += size
+        return carried
 
 
+def encode_entry(counters: Counters, article: ArticlePart, carried: bytes, pieces: int = 0,
+                 settles: tuple[int, ...] = ()) -> bytes:
+    """One changelog entry: the counters, the article, then what the drain carried (its first
+    ``PIECE_BYTES`` when ``pieces`` more follow under ``piece_key``), then the budgets of the
+    settles since the drain (-1: no budget), which a restore runs again."""
+    article_id = article.article_id.encode()
+    vector = b"" if article.vector is None else encode_vector(article.vector)
+    head = _HEAD.pack(
+        counters.features, counters.next_article, counters.oldest, counters.next_story,
+        counters.latest, counters.df_serial, counters.df_documents,
+        article.serial, article.story, article.root, article.time, article.shingles,
+        article.content, len(article_id), len(article.terms), len(vector) // 8, len(carried),
+        pieces, len(settles))
+    return b"".join([head, article.signature.astype("<u4").tobytes(), article_id,
+                     article.terms.astype("<u4").tobytes(), vector, carried,
+                     np.array(settles, dtype="<i4").tobytes(), orjson.dumps(article.decision)])
 
-Decision = tuple[str, bool, float, str | None, str | None, int]
-# ``_ARTICLE`` as a NumPy record: a restore reads every article's fixed part in one pass.
-_ARTICLE_HEAD = np.dtype([("serial", "<i8"), ("story", "<i8"), ("root", "<i8"), ("time", "<f8"),
-                          ("shingles", "<i4"), ("content", "<u8")])
+
+def encode_piece(serial: int, piece: bytes) -> bytes:
+    """A piece of an entry's carried changes, with the entry's serial (a piece left over from
+    an earlier entry of the slot does not match it)."""
+    return struct.pack("<q", serial) + piece
+
+
+def piece_of(value: bytes | None, serial: int) -> bytes:
+    if value is None or struct.unpack_from("<q", value)[0] != serial:
+        raise ValueError(f"a piece of entry {serial} is missing")
+    return value[8:]
 
 
 @dataclass(frozen=True, slots=True)
-class ArticleColumns:
-    """Article records decoded together, field by field, in the order they were given."""
+class EntryColumns:
+    """Entries decoded together: their fixed parts as ``HEAD_FIELDS`` records and their
+    signatures as one array (a restore reads up to a million in one pass per field), and
+    where each variable part starts."""
 
-    heads: np.ndarray  # _ARTICLE_HEAD records: serial, story, root, time, shingles, content
-    signatures: np.ndarray  # (articles, PERMUTATIONS) uint32
-    decisions: list[Decision]
+    heads: np.ndarray
+    signatures: np.ndarray  # (entries, PERMUTATIONS) uint32
+    terms_at: np.ndarray
+    vector_at: np.ndarray
+    carried_at: np.ndarray
+    settles_at: np.ndarray
+    decision_at: np.ndarray
 
 
-def decode_articles(values: list[bytes]) -> ArticleColumns:
-    """``ArticleRecord.encode`` undone for many records at once (a restore decodes up to a
-    million: one array pass per field instead of a few NumPy calls per record)."""
-    head, end = _ARTICLE.size, _ARTICLE.size + _SIGNATURE_BYTES
-    heads = np.frombuffer(b"".join([v[:head] for v in values]), dtype=_ARTICLE_HEAD)
-    signatures = np.frombuffer(b"".join([v[head:end] for v in values]), dtype="<u4")
-    decisions: list[Decision] = [tuple(orjson.loads(v[end:])) for v in values]
-    return ArticleColumns(heads, signatures.reshape(len(values), PERMUTATIONS).astype(np.uint32),
-                          decisions)
+def decode_entries(values: list[bytes]) -> EntryColumns:
+    heads = np.frombuffer(b"".join([v[:_HEAD.size] for v in values]), dtype=HEAD_FIELDS)
+    signatures = np.frombuffer(b"".join([v[_HEAD.size:FIXED_BYTES] for v in values]),
+                               dtype="<u4").reshape(len(values), PERMUTATIONS)
+    terms_at = FIXED_BYTES + heads["id_bytes"].astype(np.int64)
+    vector_at = terms_at + 4 * heads["terms"].astype(np.int64)
+    carried_at = vector_at + 8 * heads["vector"].astype(np.int64)
+    settles_at = carried_at + heads["carried"].astype(np.int64)
+    decision_at = settles_at + 4 * heads["settles"].astype(np.int64)
+    return EntryColumns(heads, signatures.astype(np.uint32), terms_at, vector_at, carried_at,
+                        settles_at, decision_at)
+
+
+def article_id_of(value: bytes, id_bytes: int) -> str:
+    return value[FIXED_BYTES:FIXED_BYTES + id_bytes].decode()
+
+
+def decision_of(value: bytes, at: int) -> Decision:
+    decision: Decision = tuple(orjson.loads(value[at:]))
+    return decision
+
+
+def decode_article(value: bytes) -> ArticlePart:
+    """One entry's article (the head entry a restarted changelog carries on writing)."""
+    columns = decode_entries([value])
+    head = columns.heads[0]
+    terms_at, vector_at = int(columns.terms_at[0]), int(columns.vector_at[0])
+    carried_at = int(columns.carried_at[0])
+    vector = decode_vector(value[vector_at:carried_at]) if carried_at > vector_at else None
+    return ArticlePart(
+        int(head["serial"]), article_id_of(value, int(head["id_bytes"])), int(head["story"]),
+        int(head["root"]), float(head["time"]), int(head["shingles"]), int(head["content"]),
+        columns.signatures[0], decision_of(value, int(columns.decision_at[0])),
+        decode_terms(value[terms_at:vector_at]), vector)
+
+
+def settles_of(value: bytes, columns: EntryColumns, at: int) -> tuple[int, ...]:
+    return tuple(np.frombuffer(value, dtype="<i4", count=int(columns.heads["settles"][at]),
+                               offset=int(columns.settles_at[at])).tolist())
+
+
+def counters_of(value: bytes) -> Counters:
+    return Counters(*_HEAD.unpack_from(value)[:7])
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +254,6 @@ class StoryRecord:
         centroid = decode_vector(value[offset:offset + 8 * count])
         return cls(serial, founder, last_time, stamp, size, value[offset + 8 * count:].decode(),
                    centroid._replace(norm=norm))
-
-
-def encode_terms(terms: U32) -> bytes:
-    return terms.astype("<u4").tobytes()
 
 
 def decode_terms(value: bytes) -> U32:

@@ -49,14 +49,13 @@ class Story:
 
 @dataclass(slots=True)
 class Changes:
-    """What changed since the changelog last drained: the keys it must write or retire."""
+    """What changed since the changelog last drained: the articles decided or moved, their
+    terms and kept vectors, the stories changed and dropped (see ``changelog.Changelog``)."""
 
     articles: set[int] = field(default_factory=set)
     stories: set[int] = field(default_factory=set)
     terms: list[tuple[int, cluster.U32]] = field(default_factory=list)
     vectors: list[tuple[int, Vector]] = field(default_factory=list)
-    dropped_vectors: list[int] = field(default_factory=list)
-    forgotten: list[str] = field(default_factory=list)
     dropped_stories: list[int] = field(default_factory=list)
 
 
@@ -289,9 +288,6 @@ class Store:
         """Keep the article's vector while its story may still be refined (a ring of rows)."""
         if not self.settings.keeps_vectors:
             return
-        previous = int(self._vector_owner[serial % self.horizon])
-        if previous >= 0:
-            self.changes.dropped_vectors.append(previous)
         self.put_vector(serial, vector)
         self.changes.vectors.append((serial, vector))
 
@@ -390,6 +386,4 @@ class Store:
         self.ids[slot] = ""
         if self.has_vector(serial):
             self._vector_owner[serial % self.horizon] = -1
-            self.changes.dropped_vectors.append(serial)
         self.changes.articles.discard(serial)
-        self.changes.forgotten.append(article_id)

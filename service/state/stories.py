@@ -73,7 +73,10 @@ class StoryState:
         """Hindsight (see ``refine.settle``): with a ``budget``, one call reconsiders at most
         that many articles and the next call goes on from there, so a worker can settle
         between polls; a decision in between starts the next settle afresh."""
+        before = self._settling
         moved, self._settling = refine.settle(self._store, self._settling, budget)
+        if moved or before is not None or self._settling is not None:
+            self._changelog.settled(budget)
         return moved
 
     def drain_changes(self) -> list[Entry]:
@@ -81,8 +84,13 @@ class StoryState:
         return self._changelog.drain(self._store)
 
     def restore(self, entries: Iterable[Entry]) -> int:
-        """Rebuild from a changelog read from the start; how many entries it retired (see
+        """Rebuild from a changelog read from the start, and run again the settles it
+        recorded since its newest entry; how many entries it retired (see
         ``Changelog.restore``)."""
         self._store, self._changelog = Store(self.settings), Changelog()
         self._settling = None
-        return self._changelog.restore(self._store, entries)
+        retired = self._changelog.restore(self._store, entries)
+        for budget in self._changelog.settles:
+            _, self._settling = refine.settle(self._store, self._settling,
+                                              None if budget < 0 else budget)
+        return retired
