@@ -9,7 +9,7 @@ changelog partition for a restore to read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,14 @@ def record(tp: TopicPartition, offset: int, value: bytes | None,
            key: bytes | None = None) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(tp.topic, tp.partition, offset, 1_700_000_000_000, 0, key, value,
                           None, len(key or b""), len(value or b""), [])
+
+
+async def until(condition: Callable[[], bool], timeout_s: float) -> None:
+    """Wait for ``condition``, polling every 10 ms; TimeoutError after ``timeout_s``."""
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll(), timeout_s)
 
 
 @dataclass

@@ -5,6 +5,7 @@ the poll loop back until acknowledgements make room."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from service.runtime.checkpoint import Batch, Checkpoint
 from service.runtime.delivery import Delivery
 from service.runtime.worker import Worker
 from tests.harness import synthetic_articles
-from tests.memory_kafka import MemoryConsumer, MemoryProducer, record
+from tests.memory_kafka import MemoryConsumer, MemoryProducer, record, until
 
 RAW = TopicPartition("articles.raw", 0)
 
@@ -39,11 +40,7 @@ def _checkpoint(producer: MemoryProducer, consumer: MemoryConsumer,
                       commit_interval_s=0.05)
 
 
-async def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-    await asyncio.wait_for(poll(), timeout_s)
+_until = functools.partial(until, timeout_s=10.0)  # bounded: every wait of these tests
 
 
 async def _batch(checkpoint: Checkpoint, producer: MemoryProducer, end: int,

@@ -5,7 +5,7 @@ that does not own the shard sends the prepared record, as before."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
 from pathlib import Path
 
 import orjson
@@ -19,7 +19,7 @@ from service.metrics import Metrics
 from service.records import Origin
 from service.runtime.routing import decide_record, route
 from service.runtime.worker import Worker
-from tests.memory_kafka import MemoryChangelog, MemoryConsumer, MemoryProducer, Sent
+from tests.memory_kafka import MemoryChangelog, MemoryConsumer, MemoryProducer, Sent, until
 
 SEEDS = Path(__file__).resolve().parents[1] / "service" / "samples" / "seeds.jsonl"
 RAW = TopicPartition("articles.raw", 0)
@@ -65,11 +65,7 @@ def _run_worker(config: Config, held: list[TopicPartition], messages: list[bytes
     return asyncio.run(asyncio.wait_for(go(), 60))
 
 
-async def _until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
-    await asyncio.wait_for(poll(), timeout_s)
+_until = functools.partial(until, timeout_s=30.0)  # bounded: every wait of these tests
 
 
 def _on(sent: list[Sent], topic: str) -> list[Sent]:

@@ -169,8 +169,8 @@ class Worker:
     async def _prepare(self, tp: TopicPartition, messages: list[ConsumerRecord[Any, Any]],
                        batch: Batch) -> set[int]:
         """Prepare the messages that need no fetch now; URL-only ones go to a batch of their own,
-        filled by a task as their pages arrive, so one slow host holds up no other message. The
-        shards that decided some of them here (``_add_results``).
+        filled by a task as their pages arrive, so one slow host holds up no other message. Returns
+        the shards that decided some of them here (``_add_results``).
 
         That batch is queued before ``batch``, which carries every offset: a partition's offsets
         are committed only once its fetched messages are done too. A fetched message's records

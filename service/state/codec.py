@@ -93,18 +93,11 @@ class ArticlePart:
 class Carried:
     """What a drain changed besides its own articles: the latest state of the stories it
     changed (encoded ``StoryRecord``s), the stories it dropped, and the story each article it
-    moved now belongs to. ``merge`` folds a later drain's into it (the later wins)."""
+    moved now belongs to."""
 
     stories: dict[int, bytes] = field(default_factory=dict)
     dropped: set[int] = field(default_factory=set)
     moves: dict[int, int] = field(default_factory=dict)
-
-    def merge(self, later: Carried) -> None:
-        for serial in later.dropped:
-            self.stories.pop(serial, None)
-        self.dropped |= later.dropped
-        self.stories.update(later.stories)
-        self.moves.update(later.moves)
 
     def encode(self) -> bytes:
         if not (self.stories or self.dropped or self.moves):

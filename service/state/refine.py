@@ -163,7 +163,7 @@ def _move(store: Store, serial: int, source: Story, target: Story,
     source.members = array("q", [member for member in source.members if member not in family])
     source.size -= len(family)
     source.centroid = cluster.remove_vector(source.centroid, vector)
-    target.members = array("q", sorted(target.members + array("q", sorted(family))))
+    target.members = array("q", sorted([*target.members, *family]))
     target.size += len(family)
     target.centroid = cluster.add_vectors(target.centroid, vector, store.settings.story_terms)
     target.last_time = max(target.last_time, float(store.times[serial % cap]))

@@ -130,11 +130,11 @@ class Store:
 
     def _id_key(self, serial: int) -> int:
         """A live article's key in the id table: its id's hash (cached by the string)."""
-        return hash(self.ids[serial % self.capacity]) & _U64
+        return _id_hash(self.ids[serial % self.capacity])
 
     def _id_keys(self, serials: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
         ids = self.ids
-        return np.fromiter((hash(ids[slot]) & _U64 for slot in (serials % self.capacity).tolist()),
+        return np.fromiter((_id_hash(ids[slot]) for slot in (serials % self.capacity).tolist()),
                            np.uint64, len(serials))
 
     def _content_key(self, serial: int) -> int:
@@ -149,7 +149,7 @@ class Store:
         return self._by_id.count
 
     def serial_of(self, article_id: str) -> int | None:
-        for serial in self._by_id.serials(hash(article_id) & _U64):
+        for serial in self._by_id.serials(_id_hash(article_id)):
             if self.ids[serial % self.capacity] == article_id:
                 return serial
         return None
@@ -197,7 +197,7 @@ class Store:
         self.times[slot] = when
         self.contents[slot] = content
         self.ids[slot] = article_id
-        self._by_id.add(hash(article_id) & _U64, serial)
+        self._by_id.add(_id_hash(article_id), serial)
         if not exact and shingles and self.exact_copy(content) is None:
             self._by_content.add(content, serial)
 
@@ -372,7 +372,7 @@ class Store:
     def _forget(self, serial: int) -> None:
         slot = serial % self.capacity
         article_id = self.ids[slot]
-        self._by_id.remove(hash(article_id) & _U64, serial)
+        self._by_id.remove(_id_hash(article_id), serial)
         content = int(self.contents[slot])
         if self.exact_copy(content) == serial:
             self._by_content.remove(content, serial)
@@ -387,3 +387,9 @@ class Store:
         if self.has_vector(serial):
             self._vector_owner[serial % self.horizon] = -1
         self.changes.articles.discard(serial)
+
+
+def _id_hash(article_id: str) -> int:
+    """An id's key in the id table: its hash (cached by the string; this process only, as the
+    table is) as an unsigned 64-bit number."""
+    return hash(article_id) & _U64
