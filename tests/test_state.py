@@ -453,3 +453,80 @@ def test_the_article_ring_grows_with_the_window_and_keeps_every_live_article(
         assert store.exact_copy(10**18 + serial) == serial
         assert store.first(serial) == decisions[serial]
     assert (store.serial_of("id0") is None) == (max_articles < 3000)
+
+
+def _cut_short(settings: StorySettings, articles: list[Article], cut: int, extra: int,
+               landed: int) -> tuple[StoryState, StoryState, int]:
+    """The state after ``articles[:cut]`` drained whole (every 7), and a state restored from
+    that changelog plus the first ``landed`` entries of the next drain (of ``extra``
+    articles): the process died while sending it. Also how many entries that drain had."""
+    changelog: Changelog = []
+    state = StoryState(settings)
+    _run(state, articles[:cut], changelog)
+    whole = _restored(settings, changelog)
+    for article in articles[cut:cut + extra]:
+        state.decide(article, fingerprint(article.text))
+    cut_drain = state.drain_changes()
+    restored = _restored(settings, changelog + cut_drain[:landed])
+    return whole, restored, len(cut_drain)
+
+
+@pytest.mark.parametrize(("cut", "extra", "landed"), [
+    (0, 20, 1), (0, 20, 19),  # the first drain
+    (301, 7, 1), (301, 7, 16), (301, 7, 32), (301, 7, 35), (301, 7, 38),  # a snapshot
+    (203, 30, 12)])
+def test_a_drain_cut_short_is_left_out_and_its_articles_decide_as_uninterrupted(
+        cut: int, extra: int, landed: int) -> None:
+    """Before the ring wraps, what a cut drain wrote (articles, a snapshot's chunks) changes
+    nothing: the restore is the last whole drain, and deciding the cut drain's articles again
+    gives the uninterrupted run's decisions."""
+    articles = _stream(400)
+    uninterrupted = _run(StoryState(SMALL), articles)
+    before = _run(StoryState(SMALL), articles[:cut])
+    whole, restored, entries = _cut_short(SMALL, articles, cut, extra, landed)
+    assert landed < entries
+    if (cut, landed) == (301, 38):
+        assert entries == 32 + 7  # a snapshot, then the articles
+    assert restored.left_out == max(0, landed - (entries - extra))
+    assert restored.article_count() == whole.article_count() == cut
+    assert before + _run(restored, articles[cut:]) == uninterrupted
+
+
+@pytest.mark.parametrize("landed", [1, 3, 6])
+def test_a_drain_cut_short_after_the_ring_wrapped_forgets_early_only_what_it_overwrote(
+        landed: int) -> None:
+    """After the ring wraps, the cut drain's entries took the slots of the oldest live
+    articles: those are forgotten early, and nothing else is lost (every story, carried
+    again ahead of need), and the rest of the stream decides each article."""
+    settings = replace(SMALL, max_articles=64, refine_horizon=32)
+    articles = _stream(420)
+    whole, restored, entries = _cut_short(settings, articles, 333, 7, landed)
+    assert entries == 7 and restored.left_out == landed
+    assert restored.article_count() == whole.article_count() - landed
+    assert restored.active_clusters() == whole.active_clusters()
+    rest = _run(restored, articles[333:])
+    firsts = [a.article_id for a in rest if a.article_id in {b.id for b in articles[333:]}]
+    assert set(firsts) == {article.id for article in articles[333:]}
+
+
+def test_a_drain_cut_short_that_overwrote_an_older_entrys_pieces_restores() -> None:
+    """A cut drain of 2,000 articles wrote its pieces (to the slot of the entry a ring before
+    its last, which had pieces too) but not its last entry: that older entry's carried
+    changes are unreadable and left out, and the restore goes on."""
+    settings = replace(SMALL, max_articles=2048, frequency_snapshot_every=5000)
+    articles = _stream(4100)
+    changelog: Changelog = []
+    state = StoryState(settings)
+    _run(state, articles[:2000], changelog, drain_every=2000)
+    _run(state, articles[2000:2048], changelog)
+    for article in articles[2048:4048]:
+        state.decide(article, fingerprint(article.text))
+    cut_drain = state.drain_changes()
+    head_key = cut_drain[-1][0]
+    assert head_key == codec.record_key(1999)
+    pieces = [key for key, _ in cut_drain if key.startswith(codec.PIECE_PREFIX)]
+    assert pieces and pieces[0] in dict(changelog)  # the older entry's piece, overwritten
+    restored = _restored(settings, changelog + cut_drain[:-1])
+    assert restored.left_out == 1999 and restored.article_count() == 2048 - 1999
+    rest = _run(restored, articles[2048:])
+    assert {a.article_id for a in rest} >= {article.id for article in articles[2048:]}

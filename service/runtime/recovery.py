@@ -100,9 +100,10 @@ class Recovery:
         seconds = time.perf_counter() - started
         self.metrics.restore_seconds.set(seconds)
         if retired:
-            log.warning("changelog written under other story features: shard starts empty",
-                        extra={"shard": shard, "retired": retired})
+            log.warning("changelog of other story features or an older layout: shard starts "
+                        "empty", extra={"shard": shard, "retired": retired})
         log.info("state restored", extra={"shard": shard, "entries": len(entries),
+                                          "left_out": state.left_out,
                                           "seconds": round(seconds, 3)})
         return state
 

@@ -15,6 +15,15 @@ What stays exact, and why:
   whose state would be overwritten is carried again in time (``_recarry``).
 - The document frequencies are the last snapshot plus the terms of the entries after it; a
   snapshot is taken before those entries could be overwritten.
+
+A drain is cut short when the process dies while its entries are sent (SIGKILL, a lost node):
+the entries that landed come before its last one, which alone has ``next_article`` one past its
+serial. A restore returns to the last whole drain and leaves the cut one's entries out; the raw
+messages they decided were not committed, so they are decided again. What the cut drain
+overwrote: nothing it needs before the ring wraps (snapshots alternate between two copies);
+after that, the oldest articles whose slots it took (as many as its entries that landed) are
+forgotten early, and no story state is lost for a drain of up to an eighth of the ring (states
+are carried again that far ahead of need; a batch is at most ``kafka.max_poll_records``).
 """
 
 from __future__ import annotations
@@ -49,7 +58,9 @@ class Changelog:
         self._next_scan = 0
         self._df_serial = -1
         self._df_documents = 0
+        self._df_copy = 0
         self._retired: list[bytes] = []
+        self.left_out = 0  # entries of a cut-short drain the last restore left out
 
     @property
     def settles(self) -> tuple[int, ...]:
@@ -116,13 +127,14 @@ class Changelog:
 
     def _recarry(self, store: Store, head: int, carried: codec.Carried) -> None:
         """Carry again, in this drain's newest entry, the live stories whose state is in an
-        entry that a new article overwrites before the next check (every eighth of the ring),
-        and forget the carriers of stories gone since."""
+        entry that a new article overwrites before the next check (every eighth of the ring)
+        or in a drain cut short after it (up to an eighth of the ring long), and forget the
+        carriers of stories gone since."""
         if head < self._next_scan:
             return
         step = max(1, store.max_articles // 8)
         self._next_scan = head + step
-        due = head + step - 1 - store.max_articles
+        due = head + 2 * step - 1 - store.max_articles
         for serial, carrier in list(self._carriers.items()):
             story = store.live.get(serial)
             if story is None:
@@ -131,13 +143,15 @@ class Changelog:
                 carried.stories[serial] = _story_record(story).encode()
 
     def _snapshot_frequencies(self, store: Store) -> list[Entry]:
-        """The document frequencies whole: restore adds the terms of later entries only."""
+        """The document frequencies whole, into the copy the counters do not name yet:
+        restore adds the terms of later entries only."""
         counts = store.df.counts
         chunk = len(counts) // _CHUNKS
         self._df_serial = store.next_article - 1
         self._df_documents = store.df.documents
-        return [(codec.frequency_key(index),
-                 codec.encode_counts(counts[index * chunk:(index + 1) * chunk]))
+        self._df_copy = 1 - self._df_copy
+        return [(codec.frequency_key(self._df_copy, index),
+                 codec.encode_counts(self._df_serial, counts[index * chunk:(index + 1) * chunk]))
                 for index in range(_CHUNKS)]
 
     def _counters(self, store: Store) -> codec.Counters:
@@ -149,11 +163,12 @@ class Changelog:
         """Fill a new store (this changelog new too) from a changelog read from the start
         (later values of a key win); the caller runs ``settles`` again.
 
-        A changelog written under another ``FEATURES_VERSION`` holds signatures and term ids
-        that mean something else, and one of an older layout (other keys than ``r/``, ``p/``
-        and ``f/``) cannot be read: the store stays empty instead and the next drain
-        tombstones those entries, so compaction retires them. Returns how many entries were
-        retired."""
+        The store is as of the last whole drain: a drain cut short is left out (see the module
+        docstring; ``left_out`` counts its entries). A changelog written under another
+        ``FEATURES_VERSION`` holds signatures and term ids that mean something else, and one
+        of an older layout (other keys than ``r/``, ``p/`` and ``f/``) cannot be read: the
+        store stays empty instead and the next drain tombstones those entries, so compaction
+        retires them. Returns how many entries were retired."""
         latest: dict[bytes, bytes] = {}
         for key, value in entries:
             if value is None:
@@ -163,30 +178,34 @@ class Changelog:
         records = [value for key, value in latest.items()
                    if key.startswith(codec.RECORD_PREFIX)]
         other_layout = any(not key.startswith(_KNOWN) for key in latest)
-        if not records and not other_layout:
-            return 0
         columns = codec.decode_entries(records)
         heads = columns.heads
-        newest = int(np.argmax(heads["serial"])) if records else 0
-        if other_layout or int(heads["features"][newest]) != FEATURES_VERSION:
+        whole = np.flatnonzero(heads["next_article"] == heads["serial"] + 1)  # drains' last
+        if other_layout or bool((heads["features"] != FEATURES_VERSION).any()):
             self._retired = sorted(latest)
             return len(latest)
+        self.left_out = int(np.count_nonzero(
+            heads["serial"] > heads["serial"][whole].max())) if len(whole) else len(records)
+        if not len(whole):
+            return 0
+        newest = int(whole[np.argmax(heads["serial"][whole])])
         counters = codec.counters_of(records[newest])
         store.next_article, store.oldest = counters.next_article, counters.oldest
         store.next_story, store.latest = counters.next_story, counters.latest
         self._df_serial, self._df_documents = counters.df_serial, counters.df_documents
         head = int(heads["serial"][newest])
-        counted = np.flatnonzero(heads["serial"] > head - store.max_articles)
+        counted = np.flatnonzero((heads["serial"] > head - store.max_articles)
+                                 & (heads["serial"] <= head))
         counted = counted[np.argsort(heads["serial"][counted], kind="stable")]
         self._restore_frequencies(store, latest, records, columns, counted)
         blobs = {at: self._carried_of(store, latest, records[at], columns, at)
                  for at in counted[heads["carried"][counted] > 0].tolist()}
         carried = [(int(heads["serial"][at]), codec.Carried.decode(blob))
-                   for at, blob in blobs.items()]
+                   for at, blob in blobs.items() if blob is not None]
         _restore_articles(store, records, columns, counted, carried)
         self._restore_stories(store, carried)
         self._head = codec.decode_article(records[newest])
-        self._head_carried = blobs.get(newest, b"")
+        self._head_carried = blobs.get(newest) or b""
         self._head_pieces = int(heads["pieces"][newest])
         self._settles = list(codec.settles_of(records[newest], columns, newest))
         self._settles_written = len(self._settles)
@@ -194,24 +213,33 @@ class Changelog:
 
     @staticmethod
     def _carried_of(store: Store, latest: dict[bytes, bytes], value: bytes,
-                    columns: codec.EntryColumns, at: int) -> bytes:
-        """An entry's carried changes, with the pieces that continue them."""
+                    columns: codec.EntryColumns, at: int) -> bytes | None:
+        """An entry's carried changes, with the pieces that continue them; None when a drain
+        cut short overwrote a piece (the entry is a ring behind: its stories were carried
+        again since)."""
         serial, pieces = int(columns.heads["serial"][at]), int(columns.heads["pieces"][at])
         first = value[int(columns.carried_at[at]):int(columns.settles_at[at])]
-        return first + b"".join(
-            codec.piece_of(latest.get(codec.piece_key(serial % store.max_articles, number)),
-                           serial)
-            for number in range(1, pieces + 1))
+        try:
+            return first + b"".join(
+                codec.piece_of(latest.get(codec.piece_key(serial % store.max_articles, number)),
+                               serial)
+                for number in range(1, pieces + 1))
+        except ValueError:
+            return None
 
     def _restore_frequencies(self, store: Store, latest: dict[bytes, bytes],
                              records: list[bytes], columns: codec.EntryColumns,
                              counted: np.ndarray) -> None:
         counts = store.df.counts
         chunk = len(counts) // _CHUNKS
-        for index in range(_CHUNKS):
-            value = latest.get(codec.frequency_key(index))
-            if value is not None:
-                counts[index * chunk:(index + 1) * chunk] = codec.decode_counts(value)
+        for copy in (0, 1):
+            values = [latest.get(codec.frequency_key(copy, index)) for index in range(_CHUNKS)]
+            if all(value is not None and codec.counts_serial(value) == self._df_serial
+                   for value in values):
+                self._df_copy = copy
+                for index, value in enumerate(values):
+                    assert value is not None
+                    counts[index * chunk:(index + 1) * chunk] = codec.decode_counts(value)
         store.df.documents = self._df_documents
         for at in counted[columns.heads["serial"][counted] > self._df_serial].tolist():
             value = records[at]
@@ -257,12 +285,18 @@ def _story_record(story: Story) -> codec.StoryRecord:
 
 def _restore_articles(store: Store, records: list[bytes], columns: codec.EntryColumns,
                       counted: np.ndarray, carried: list[tuple[int, codec.Carried]]) -> None:
-    """The live articles (every serial from ``oldest`` on has its entry), their stories as
-    the newest drain moved them, and the kept vectors of the last ``refine_horizon``."""
+    """The live articles (every serial from ``oldest`` on has its entry, but those whose slots
+    a drain cut short took: they and older ones are forgotten early), their stories as the
+    newest drain moved them, and the kept vectors of the last ``refine_horizon``."""
     heads = columns.heads
     alive = counted[heads["serial"][counted] >= store.oldest]
+    serials = heads["serial"][alive]
+    gaps = np.flatnonzero(np.diff(serials) > 1)
+    if len(gaps):
+        alive = alive[gaps[-1] + 1:]
+    store.oldest = int(heads["serial"][alive[0]]) if len(alive) else store.next_article
     rows = heads[alive]
-    assert len(rows) == store.next_article - store.oldest, "a live article has no entry"
+    assert len(rows) == store.next_article - store.oldest, "the newest entry is a drain's last"
     stories = rows["story"].copy()
     moved: dict[int, int] = {}
     for _, changes in carried:

@@ -54,8 +54,10 @@ def piece_key(slot: int, piece: int) -> bytes:
     return PIECE_PREFIX + f"{slot:x}/{piece:x}".encode()
 
 
-def frequency_key(chunk: int) -> bytes:
-    return FREQUENCY_PREFIX + f"{chunk:04x}".encode()
+def frequency_key(copy: int, chunk: int) -> bytes:
+    """Snapshots alternate between two copies, so a drain interrupted while writing one
+    leaves the other, the one its predecessors' counters name, whole."""
+    return FREQUENCY_PREFIX + f"{copy}/{chunk:04x}".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,12 +255,18 @@ def decode_terms(value: bytes) -> U32:
     return np.frombuffer(value, dtype="<u4").astype(np.uint32)
 
 
-def encode_counts(counts: U32) -> bytes:
-    return zlib.compress(counts.astype("<u4").tobytes(), 1)
+def encode_counts(df_serial: int, counts: U32) -> bytes:
+    """A chunk of a snapshot, with the serial it was taken at (its counters' ``df_serial``)."""
+    return struct.pack("<q", df_serial) + zlib.compress(counts.astype("<u4").tobytes(), 1)
+
+
+def counts_serial(value: bytes) -> int:
+    serial: int = struct.unpack_from("<q", value)[0]
+    return serial
 
 
 def decode_counts(value: bytes) -> U32:
-    return np.frombuffer(zlib.decompress(value), dtype="<u4").astype(np.uint32)
+    return np.frombuffer(zlib.decompress(value[8:]), dtype="<u4").astype(np.uint32)
 
 
 def encode_vector(vector: Vector) -> bytes:

@@ -83,6 +83,11 @@ class StoryState:
         """Changelog entries since the last drain, for a compacted topic (None = tombstone)."""
         return self._changelog.drain(self._store)
 
+    @property
+    def left_out(self) -> int:
+        """Entries of a drain cut short that the last restore left out (see ``Changelog``)."""
+        return self._changelog.left_out
+
     def restore(self, entries: Iterable[Entry]) -> int:
         """Rebuild from a changelog read from the start, and run again the settles it
         recorded since its newest entry; how many entries it retired (see
