@@ -112,6 +112,17 @@ def test_a_changelog_of_the_older_layout_is_retired_not_restored() -> None:
     _retire_check(older, articles)
 
 
+def test_a_changelog_with_untagged_snapshots_is_retired_not_restored() -> None:
+    """Before two tagged snapshot copies (``s/``): one untagged copy under ``f/<chunk>``,
+    which restore cannot tell whole from cut short."""
+    articles = _stream(120)
+    changelog: Changelog = []
+    _run(StoryState(SMALL), articles[:60], changelog)
+    older = [(key, value) for key, value in _compacted(changelog)
+             if key.startswith(codec.RECORD_PREFIX)] + [(b"f/0000", b"\0" * 40)]
+    _retire_check(older, articles)
+
+
 @pytest.mark.parametrize(("cut", "horizon"), [(470, 20_000), (230, 20_000), (470, 64)])
 def test_restore_replays_merges_reassignments_and_expiry_on_real_reports(
         cut: int, horizon: int) -> None:

@@ -166,7 +166,7 @@ class Changelog:
         The store is as of the last whole drain: a drain cut short is left out (see the module
         docstring; ``left_out`` counts its entries). A changelog written under another
         ``FEATURES_VERSION`` holds signatures and term ids that mean something else, and one
-        of an older layout (other keys than ``r/``, ``p/`` and ``f/``) cannot be read: the
+        of an older layout (other keys than ``r/``, ``p/`` and ``s/``) cannot be read: the
         store stays empty instead and the next drain tombstones those entries, so compaction
         retires them. Returns how many entries were retired."""
         latest: dict[bytes, bytes] = {}
@@ -218,7 +218,7 @@ class Changelog:
         cut short overwrote a piece (the entry is a ring behind: its stories were carried
         again since)."""
         serial, pieces = int(columns.heads["serial"][at]), int(columns.heads["pieces"][at])
-        first = value[int(columns.carried_at[at]):int(columns.settles_at[at])]
+        first = columns.carried(value, at)
         try:
             return first + b"".join(
                 codec.piece_of(latest.get(codec.piece_key(serial % store.max_articles, number)),
@@ -242,9 +242,7 @@ class Changelog:
                     counts[index * chunk:(index + 1) * chunk] = codec.decode_counts(value)
         store.df.documents = self._df_documents
         for at in counted[columns.heads["serial"][counted] > self._df_serial].tolist():
-            value = records[at]
-            store.df.add(codec.decode_terms(
-                value[int(columns.terms_at[at]):int(columns.vector_at[at])]))
+            store.df.add(columns.terms(records[at], at))
 
     def _restore_stories(self, store: Store, carried: list[tuple[int, codec.Carried]]) -> None:
         """The newest state carried of each story, unless it is a drop (``carried``: by the
@@ -318,6 +316,6 @@ def _restore_articles(store: Store, records: list[bytes], columns: codec.EntryCo
     store.index_bands()
     recent = alive[(rows["serial"] >= store.next_article - store.horizon) & (rows["vector"] > 0)]
     for at in recent.tolist():
-        value = records[at]
-        store.put_vector(int(heads["serial"][at]), codec.decode_vector(
-            value[int(columns.vector_at[at]):int(columns.carried_at[at])]))
+        vector = columns.vector(records[at], at)
+        assert vector is not None
+        store.put_vector(int(heads["serial"][at]), vector)

@@ -6,7 +6,9 @@ retires it with no tombstone. The entry carries the article's columns and first 
 terms (for the document frequencies decided after the last snapshot), its vector when kept,
 the shard's counters, and, in the last entry a drain writes, what else the drain changed: the
 stories it changed or dropped and the articles it moved (``Carried``). The document frequencies
-are snapshotted whole, now and then, under ``f/<chunk>``. Values are fixed-layout structs plus
+are snapshotted whole, now and then, under ``s/<copy>/<chunk>`` (two copies in turn, each
+chunk tagged with the serial it was taken at: a drain cut short leaves the one in use whole;
+``f/<chunk>``, untagged, was the layout before). Values are fixed-layout structs plus
 raw numpy arrays, so an entry decodes without parsing text (but its decision, a short JSON).
 """
 
@@ -24,7 +26,7 @@ from service.stages.dedup import PERMUTATIONS
 
 RECORD_PREFIX = b"r/"
 PIECE_PREFIX = b"p/"
-FREQUENCY_PREFIX = b"f/"
+FREQUENCY_PREFIX = b"s/"
 # Carried changes beyond this many bytes go on in pieces under their own keys, so no record
 # outgrows limits.max_record_bytes (1 MB shipped): a drain that changed many stories at once.
 PIECE_BYTES = 250_000
@@ -176,6 +178,19 @@ class EntryColumns:
     settles_at: np.ndarray
     decision_at: np.ndarray
 
+    def terms(self, value: bytes, at: int) -> U32:
+        """The term ids of entry ``at`` (whose bytes are ``value``)."""
+        return decode_terms(value[int(self.terms_at[at]):int(self.vector_at[at])])
+
+    def vector(self, value: bytes, at: int) -> Vector | None:
+        """The kept vector of entry ``at``, if it has one."""
+        start, end = int(self.vector_at[at]), int(self.carried_at[at])
+        return decode_vector(value[start:end]) if end > start else None
+
+    def carried(self, value: bytes, at: int) -> bytes:
+        """The first part of what entry ``at``'s drain carried (pieces continue it)."""
+        return value[int(self.carried_at[at]):int(self.settles_at[at])]
+
 
 def decode_entries(values: list[bytes]) -> EntryColumns:
     heads = np.frombuffer(b"".join([v[:_HEAD.size] for v in values]), dtype=HEAD_FIELDS)
@@ -203,14 +218,11 @@ def decode_article(value: bytes) -> ArticlePart:
     """One entry's article (the head entry a restarted changelog carries on writing)."""
     columns = decode_entries([value])
     head = columns.heads[0]
-    terms_at, vector_at = int(columns.terms_at[0]), int(columns.vector_at[0])
-    carried_at = int(columns.carried_at[0])
-    vector = decode_vector(value[vector_at:carried_at]) if carried_at > vector_at else None
     return ArticlePart(
         int(head["serial"]), article_id_of(value, int(head["id_bytes"])), int(head["story"]),
         int(head["root"]), float(head["time"]), int(head["shingles"]), int(head["content"]),
         columns.signatures[0], decision_of(value, int(columns.decision_at[0])),
-        decode_terms(value[terms_at:vector_at]), vector)
+        columns.terms(value, 0), columns.vector(value, 0))
 
 
 def settles_of(value: bytes, columns: EntryColumns, at: int) -> tuple[int, ...]:
