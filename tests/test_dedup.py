@@ -38,11 +38,12 @@ def test_minhash_estimates_jaccard_within_sampling_error() -> None:
     assert abs(estimate - true) < 0.15
 
 
-def test_minhash_is_the_least_top_half_of_each_permutations_hashes() -> None:
+def test_minhash_keeps_bits_32_to_47_of_each_permutations_least_hash() -> None:
     shingles = np.random.default_rng(3).integers(0, 2**63, 700, dtype=np.uint64)
-    hashed = [(shingles * a + b) >> np.uint64(32) for a, b in zip(dedup._A, dedup._B,
-                                                                   strict=True)]
-    assert dedup.minhash(shingles).tolist() == [int(h.min()) for h in hashed]
+    hashed = [shingles * a + b for a, b in zip(dedup._A, dedup._B, strict=True)]
+    signature = dedup.minhash(shingles)
+    assert signature.dtype == np.uint16
+    assert signature.tolist() == [(int(h.min()) >> 32) & 0xFFFF for h in hashed]
 
 
 def test_containment_recognises_a_copy_cut_short() -> None:
@@ -119,8 +120,8 @@ def test_a_grown_band_table_answers_as_one_rebuilt_from_the_live_articles() -> N
     settings = StorySettings(max_articles=800)
     live = Store(settings)
     rng = np.random.default_rng(11)
-    shared = rng.integers(0, 2**32, size=(5, dedup.PERMUTATIONS), dtype=np.uint32)
-    signatures = rng.integers(0, 2**32, size=(2500, dedup.PERMUTATIONS), dtype=np.uint32)
+    shared = rng.integers(0, 2**16, size=(5, dedup.PERMUTATIONS), dtype=np.uint16)
+    signatures = rng.integers(0, 2**16, size=(2500, dedup.PERMUTATIONS), dtype=np.uint16)
     signatures[::3, :12] = shared[rng.integers(0, 5, size=len(signatures[::3])), :12]
     for number, signature in enumerate(signatures):
         live.advance(float(number))
@@ -151,9 +152,9 @@ def test_serials_past_a_tables_32_bit_span_go_to_a_table_based_at_the_oldest() -
 
     store = Store(StorySettings(max_articles=1000))
     rng = np.random.default_rng(2)
-    signatures = rng.integers(0, 2**32, size=(6, dedup.PERMUTATIONS), dtype=np.uint32)
-    for number, signature in enumerate(rng.integers(0, 2**32, size=(200, dedup.PERMUTATIONS),
-                                                    dtype=np.uint32)):
+    signatures = rng.integers(0, 2**16, size=(6, dedup.PERMUTATIONS), dtype=np.uint16)
+    for number, signature in enumerate(rng.integers(0, 2**16, size=(200, dedup.PERMUTATIONS),
+                                                    dtype=np.uint16)):
         store.add_article(f"early{number}", signature, 50, None, 0.0, 10**6 + number,
                           dedup.band_keys(signature), exact=False)
     assert dedup.band_rows(store.next_article, 1000) == dedup.band_rows(2**40, 1000)  # full size

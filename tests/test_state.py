@@ -446,7 +446,7 @@ def test_the_article_ring_grows_with_the_window_and_keeps_every_live_article(
     moves every live article, its first decision and its lookups along."""
     store = Store(StorySettings(max_articles=max_articles))
     assert store.capacity <= 1024
-    signature = np.arange(dedup.PERMUTATIONS, dtype=np.uint32)
+    signature = np.arange(dedup.PERMUTATIONS, dtype=np.uint16)
     decisions = {}
     for serial in range(3000):
         store.advance(float(serial))

@@ -26,7 +26,8 @@ _HEAD = struct.Struct("<II")
 # sums over code points instead of xxh3 per word. 3: units of every script (``tokens``: marks
 # and joiners inside words, characters of unspaced scripts, their bigrams as terms), casefold.
 # 4: trigrams of Thai, Lao, Khmer and Myanmar units as terms; lone unspaced units no terms.
-FEATURES_VERSION = 4
+# 5: signatures of 16-bit minima.
+FEATURES_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +43,14 @@ class TermWeights:
 class StoryFeatures:
     """MinHash ``signature`` of the body's ``shingles`` 3-unit shingles; term ids and counts."""
 
-    signature: dedup.U32
+    signature: dedup.Signature
     shingles: int
     terms: cluster.U32
     counts: cluster.F32
 
     def to_bytes(self) -> bytes:
         return (_HEAD.pack(self.shingles, len(self.terms))
-                + self.signature.astype("<u4").tobytes()
+                + self.signature.astype("<u2").tobytes()
                 + self.terms.astype("<u4").tobytes()
                 + self.counts.astype("<f4").tobytes())
 
@@ -59,12 +60,12 @@ class StoryFeatures:
         if len(value) < _HEAD.size:
             raise ValueError(f"story features of {len(value)} bytes, too short")
         shingles, count = _HEAD.unpack_from(value)
-        expected = _HEAD.size + 4 * (dedup.PERMUTATIONS + 2 * count)
+        expected = _HEAD.size + 2 * dedup.PERMUTATIONS + 8 * count
         if len(value) != expected:
             raise ValueError(f"story features of {len(value)} bytes, expected {expected}")
         at = _HEAD.size
-        signature = np.frombuffer(value, "<u4", dedup.PERMUTATIONS, at).astype(np.uint32)
-        at += 4 * dedup.PERMUTATIONS
+        signature = np.frombuffer(value, "<u2", dedup.PERMUTATIONS, at).astype(np.uint16)
+        at += 2 * dedup.PERMUTATIONS
         terms = np.frombuffer(value, "<u4", count, at).astype(np.uint32)
         counts = np.frombuffer(value, "<f4", count, at + 4 * count).astype(np.float32)
         return cls(signature, shingles, terms, counts)

@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 
 from service.stages.cluster import U32, Vector
-from service.stages.dedup import PERMUTATIONS
+from service.stages.dedup import PERMUTATIONS, Signature
 
 RECORD_PREFIX = b"r/"
 PIECE_PREFIX = b"p/"
@@ -41,7 +41,7 @@ HEAD_FIELDS = np.dtype([
     ("carried", "<u4"), ("pieces", "<u2"), ("settles", "<u2")])
 _STORY = struct.Struct("<qqdqdi")
 _CARRIED = struct.Struct("<III")
-SIGNATURE_BYTES = PERMUTATIONS * 4
+SIGNATURE_BYTES = PERMUTATIONS * 2
 FIXED_BYTES = _HEAD.size + SIGNATURE_BYTES
 assert HEAD_FIELDS.itemsize == _HEAD.size
 
@@ -87,7 +87,7 @@ class ArticlePart:
     time: float
     shingles: int
     content: int
-    signature: U32
+    signature: Signature
     decision: Decision
     terms: U32
     vector: Vector | None
@@ -147,7 +147,7 @@ def encode_entry(counters: Counters, article: ArticlePart, carried: bytes, piece
         article.serial, article.story, article.root, article.time, article.shingles,
         article.content, len(article_id), len(article.terms), len(vector) // 8, len(carried),
         pieces, len(settles))
-    return b"".join([head, article.signature.astype("<u4").tobytes(), article_id,
+    return b"".join([head, article.signature.astype("<u2").tobytes(), article_id,
                      article.terms.astype("<u4").tobytes(), vector, carried,
                      np.array(settles, dtype="<i4").tobytes(), orjson.dumps(article.decision)])
 
@@ -171,7 +171,7 @@ class EntryColumns:
     where each variable part starts."""
 
     heads: np.ndarray
-    signatures: np.ndarray  # (entries, PERMUTATIONS) uint32
+    signatures: np.ndarray  # (entries, PERMUTATIONS) uint16
     terms_at: np.ndarray
     vector_at: np.ndarray
     carried_at: np.ndarray
@@ -195,13 +195,13 @@ class EntryColumns:
 def decode_entries(values: list[bytes]) -> EntryColumns:
     heads = np.frombuffer(b"".join([v[:_HEAD.size] for v in values]), dtype=HEAD_FIELDS)
     signatures = np.frombuffer(b"".join([v[_HEAD.size:FIXED_BYTES] for v in values]),
-                               dtype="<u4").reshape(len(values), PERMUTATIONS)
+                               dtype="<u2").reshape(len(values), PERMUTATIONS)
     terms_at = FIXED_BYTES + heads["id_bytes"].astype(np.int64)
     vector_at = terms_at + 4 * heads["terms"].astype(np.int64)
     carried_at = vector_at + 8 * heads["vector"].astype(np.int64)
     settles_at = carried_at + heads["carried"].astype(np.int64)
     decision_at = settles_at + 4 * heads["settles"].astype(np.int64)
-    return EntryColumns(heads, signatures.astype(np.uint32), terms_at, vector_at, carried_at,
+    return EntryColumns(heads, signatures.astype(np.uint16), terms_at, vector_at, carried_at,
                         settles_at, decision_at)
 
 

@@ -65,7 +65,7 @@ def _event_time(store: Store, article: Article) -> float:
     return store.latest
 
 
-def _duplicate(store: Store, content: int, signature: dedup.U32, keys: U64,
+def _duplicate(store: Store, content: int, signature: dedup.Signature, keys: U64,
                size: int) -> tuple[int | None, str | None, float]:
     """(family root, kind, similarity) of the earliest live copy, or (None, None, 0)."""
     if size == 0:

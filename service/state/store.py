@@ -89,7 +89,7 @@ class Store:
     def _allocate(self, slots: int) -> None:
         """Empty columns for a ring of ``slots`` articles; ``capacity`` is its size now."""
         self.capacity = slots
-        self.signatures = np.zeros((slots, dedup.PERMUTATIONS), dtype=np.uint32)
+        self.signatures = np.zeros((slots, dedup.PERMUTATIONS), dtype=np.uint16)
         self.shingles = np.zeros(slots, dtype=np.int32)
         self.roots = np.zeros(slots, dtype=np.int64)
         self.stories = np.zeros(slots, dtype=np.int64)
@@ -169,7 +169,7 @@ class Store:
     def near_candidates(self, keys: U64) -> list[int]:
         return self._bands.candidates(keys, self.oldest)
 
-    def add_article(self, article_id: str, signature: dedup.U32, shingles: int,
+    def add_article(self, article_id: str, signature: dedup.Signature, shingles: int,
                     root: int | None, when: float, content: int, keys: U64, exact: bool) -> int:
         """Put a new article in the next slot (its story is set when it joins one) and its band
         keys in the band table; its serial. ``root``: the first of its copy family, None when
@@ -185,7 +185,7 @@ class Store:
             self.index_bands()
         return serial
 
-    def put_article(self, serial: int, article_id: str, signature: dedup.U32, shingles: int,
+    def put_article(self, serial: int, article_id: str, signature: dedup.Signature, shingles: int,
                     root: int, story: int, when: float, content: int, exact: bool) -> None:
         """Fill the article's slot (``exact``: it is an exact copy, not a content's first)."""
         self._make_room(self.next_article - self.oldest)
@@ -202,7 +202,7 @@ class Store:
             self._by_content.add(content, serial)
 
     def put_articles(self, serials: npt.NDArray[np.int64], article_ids: list[str],
-                     signatures: dedup.U32, shingles: npt.NDArray[np.int32],
+                     signatures: dedup.Signature, shingles: npt.NDArray[np.int32],
                      roots: npt.NDArray[np.int64], stories: npt.NDArray[np.int64],
                      times: npt.NDArray[np.float64], contents: npt.NDArray[np.uint64],
                      exact: list[bool]) -> None:
