@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+from lxml import etree
+
 from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import FurnitureMemory, normalize
+from service.stages.normalize import html as html_stage
 from service.stages.normalize.repair import repair
 from service.stages.normalize.text import split_lines
 from service.stages.normalize.urls import canonical_url, registered_domain
@@ -290,3 +294,30 @@ def test_a_message_whose_title_is_a_report_of_its_own_is_a_brief() -> None:
     short = normalize(RawArticle(url="https://example.com/flash", title="Climber rescued",
                                  text=""), FurnitureMemory())
     assert isinstance(short, Rejection) and short.reason is Reason.NO_CONTENT
+
+
+_LIMIT = 8000
+_TAG_CASES = {
+    "at the limit": f'<p><img alt="{"a" * (_LIMIT - 12)}"> kept</p>',
+    "past the limit": f'<p><img alt="{"a" * (_LIMIT + 2)}"> kept</p>',
+    "past it in characters, not bytes": f'<p><img alt="{"é" * (_LIMIT - 50)}"><b>x</b></p>',
+    "many attributes": "<p><span " + " ".join(f"a{i}=1" for i in range(20_000)) + ">x</span></p>",
+    "a last tag left open": "<p>text</p><div " + "b" * (_LIMIT + 5),
+    "long text after a tag": "<script>" + "var x = 1;" * 2000 + "</script><p>body</p>",
+    "long text after a < that opens no tag": "<p>1 < 2" + " and more" * 2000 + "</p>",
+}
+
+
+@pytest.mark.parametrize("name", list(_TAG_CASES))
+def test_overlong_tags_are_cut_exactly_as_the_full_scan_cuts_them(name: str) -> None:
+    """The byte pass that lets most pages skip the overlong-tag scan never changes a parse:
+    the tree is the one the scan of every tag gives, whether a tag is just under the limit,
+    over it (in characters or only in bytes), left open at the end, or a page has long runs
+    that are no tag."""
+    page = _TAG_CASES[name]
+    scanned = html_stage._OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", page)
+    expected = etree.fromstring(scanned, parser=etree.HTMLParser(
+        remove_comments=True, remove_pis=True, no_network=True, default_doctype=False))
+    tree = html_stage.parse(page)
+    assert tree is not None and etree.tostring(tree) == etree.tostring(expected)
+    assert (scanned != page) == (name in {"past the limit", "many attributes"}), name
