@@ -1,7 +1,8 @@
 """Memory of a worker that owns a state shard, as the window fills: the data behind the pod limits.
 
-Builds what ``article-ingest run`` holds (every module imported, the pipeline and one shard's
-``StoryState`` with the default settings, but a story window long enough that no article leaves
+Builds what ``article-ingest run`` holds (every module imported, the pipeline with its models
+loaded, as the worker loads them before it joins its group, and one shard's ``StoryState`` with
+the default settings, but a story window long enough that no article leaves
 it, so ``stories.max_articles`` is what binds) and streams the synthetic feed of
 ``bench/bench_state.py`` into it (fingerprints and features computed in another process, as
 the stateless step is). At each checkpoint it reads the process's peak resident memory
@@ -64,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     stories = dataclasses.replace(config.stories, window_hours=24 * 365,
                                   retention_hours=24 * 365)
     pipeline = build_pipeline(dataclasses.replace(config, stories=stories), Metrics())
+    pipeline.load_models()  # the language model: about 130 MB resident, more while it loads
     state: StoryState = pipeline.new_state()
     idle = rss_mb()
-    print(f"imports, pipeline and an empty shard: {idle:,.0f} MB", flush=True)
+    print(f"imports, pipeline with its models and an empty shard: {idle:,.0f} MB", flush=True)
     step = max(1, args.articles // 5)
     points: list[tuple[int, float]] = []
     started = time.perf_counter()
