@@ -541,3 +541,22 @@ def test_a_drain_cut_short_that_overwrote_an_older_entrys_pieces_restores() -> N
     assert restored.left_out == 1999 and restored.article_count() == 2048 - 1999
     rest = _run(restored, articles[2048:])
     assert {a.article_id for a in rest} >= {article.id for article in articles[2048:]}
+
+
+@pytest.mark.parametrize("missing", [0, 150, 151, 153, 199])
+def test_an_entry_missing_mid_changelog_returns_the_restore_to_the_drain_before_it(
+        missing: int) -> None:
+    """An entry whose send failed and was sent again after later entries landed, lost when the
+    worker died before the resend did: no raw offset from its drain on was committed, so the
+    restore returns to the drain before it, and the rest of the stream (redelivered) decides
+    as an uninterrupted run."""
+    articles = _stream(300)
+    changelog: Changelog = []
+    _run(StoryState(SMALL), articles[:200], changelog)  # drains of 7: heads 6, 13, ..., 195, 199
+    damaged = [(key, value) for key, value in changelog if key != codec.record_key(missing)]
+    restored = _restored(SMALL, damaged)
+    back_to = missing - missing % 7  # the first article of the missing entry's drain
+    assert restored.article_count() == back_to
+    assert restored.left_out == 200 - back_to - 1
+    before = _run(StoryState(SMALL), articles[:back_to])
+    assert before + _run(restored, articles[back_to:]) == _run(StoryState(SMALL), articles)

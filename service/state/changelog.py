@@ -18,12 +18,16 @@ What stays exact, and why:
 
 A drain is cut short when the process dies while its entries are sent (SIGKILL, a lost node):
 the entries that landed come before its last one, which alone has ``next_article`` one past its
-serial. A restore returns to the last whole drain and leaves the cut one's entries out; the raw
-messages they decided were not committed, so they are decided again. What the cut drain
-overwrote: nothing it needs before the ring wraps (snapshots alternate between two copies);
-after that, the oldest articles whose slots it took (as many as its entries that landed) are
-forgotten early, and no story state is lost for a drain of up to an eighth of the ring (states
-are carried again that far ahead of need; a batch is at most ``kafka.max_poll_records``).
+serial. An entry also goes missing when its send failed and was repeated after later entries
+landed, and the process died before the repeat did. A restore returns to the last whole drain
+with no entry missing before it (``_last_whole_drain``) and leaves the later entries out; no
+raw offset from there on was committed (commits wait for acknowledgements in order), so those
+messages are decided again. What the left-out entries overwrote: nothing it needs before the
+ring wraps (snapshots alternate between two copies, so the one named stays whole unless two
+snapshots were written after it, which takes ``stories.frequency_snapshot_every`` articles in
+flight); after that, the oldest articles whose slots they took are forgotten early, and no
+story state is lost for up to an eighth of the ring left out (states are carried again that
+far ahead of need; a batch is at most ``kafka.max_poll_records``).
 """
 
 from __future__ import annotations
@@ -163,12 +167,12 @@ class Changelog:
         """Fill a new store (this changelog new too) from a changelog read from the start
         (later values of a key win); the caller runs ``settles`` again.
 
-        The store is as of the last whole drain: a drain cut short is left out (see the module
-        docstring; ``left_out`` counts its entries). A changelog written under another
-        ``FEATURES_VERSION`` holds signatures and term ids that mean something else, and one
-        of an older layout (other keys than ``r/``, ``p/`` and ``s/``) cannot be read: the
-        store stays empty instead and the next drain tombstones those entries, so compaction
-        retires them. Returns how many entries were retired."""
+        The store is as of the last whole drain with no entry missing before it: the entries
+        after it are left out (see the module docstring; ``left_out`` counts them). A
+        changelog written under another ``FEATURES_VERSION`` holds signatures and term ids that
+        mean something else, and one of an older layout (other keys than ``r/``, ``p/`` and
+        ``s/``) cannot be read: the store stays empty instead and the next drain tombstones
+        those entries, so compaction retires them. Returns how many entries were retired."""
         latest: dict[bytes, bytes] = {}
         for key, value in entries:
             if value is None:
@@ -184,11 +188,11 @@ class Changelog:
         if other_layout or bool((heads["features"] != FEATURES_VERSION).any()):
             self._retired = sorted(latest)
             return len(latest)
-        self.left_out = int(np.count_nonzero(
-            heads["serial"] > heads["serial"][whole].max())) if len(whole) else len(records)
-        if not len(whole):
+        newest = _last_whole_drain(records, heads, whole, store.max_articles)
+        self.left_out = int(np.count_nonzero(heads["serial"] > heads["serial"][newest])) \
+            if newest is not None else len(records)
+        if newest is None:
             return 0
-        newest = int(whole[np.argmax(heads["serial"][whole])])
         counters = codec.counters_of(records[newest])
         store.next_article, store.oldest = counters.next_article, counters.oldest
         store.next_story, store.latest = counters.next_story, counters.latest
@@ -261,6 +265,31 @@ class Changelog:
             story = store.story_of(serial)
             if story is not None:
                 story.members.append(serial)
+
+
+def _last_whole_drain(records: list[bytes], heads: np.ndarray, whole: np.ndarray,
+                      ring: int) -> int | None:
+    """The entry a restore returns to: the last entry of the newest drain before which no entry
+    is missing but those whose slots the drains after it took (None: there is none).
+
+    An entry goes missing when a drain is cut short, or when its send failed, was sent again
+    after later entries landed and the worker died before it did; either way no raw offset
+    after it was committed (commits wait for acknowledgements in order), so everything from
+    that drain on is decided again."""
+    by_serial = np.sort(heads["serial"])
+    candidates = whole[np.argsort(heads["serial"][whole])[::-1]]
+    while len(candidates):
+        at = int(candidates[0])
+        head = int(heads["serial"][at])
+        oldest = codec.counters_of(records[at]).oldest
+        wanted = np.arange(oldest, head + 1)
+        missing = wanted[~np.isin(wanted, by_serial)]
+        overwritten = np.isin(missing + ring, by_serial) & (missing + ring > head)
+        gaps = missing[~overwritten]
+        if not len(gaps):
+            return at
+        candidates = candidates[heads["serial"][candidates] < gaps.min()]
+    return None
 
 
 def _article_part(store: Store, serial: int, terms: U32,
