@@ -64,7 +64,7 @@ class Changelog:
         self._df_documents = 0
         self._df_copy = 0
         self._retired: list[bytes] = []
-        self.left_out = 0  # entries of a cut-short drain the last restore left out
+        self.left_out = 0  # entries past the drain the last restore returned to
 
     @property
     def settles(self) -> tuple[int, ...]:
@@ -184,20 +184,19 @@ class Changelog:
         other_layout = any(not key.startswith(_KNOWN) for key in latest)
         columns = codec.decode_entries(records)
         heads = columns.heads
-        whole = np.flatnonzero(heads["next_article"] == heads["serial"] + 1)  # drains' last
         if other_layout or bool((heads["features"] != FEATURES_VERSION).any()):
             self._retired = sorted(latest)
             return len(latest)
-        newest = _last_whole_drain(records, heads, whole, store.max_articles)
-        self.left_out = int(np.count_nonzero(heads["serial"] > heads["serial"][newest])) \
-            if newest is not None else len(records)
+        newest = _last_whole_drain(heads, store.max_articles)
         if newest is None:
+            self.left_out = len(records)
             return 0
+        head = int(heads["serial"][newest])
+        self.left_out = int(np.count_nonzero(heads["serial"] > head))
         counters = codec.counters_of(records[newest])
         store.next_article, store.oldest = counters.next_article, counters.oldest
         store.next_story, store.latest = counters.next_story, counters.latest
         self._df_serial, self._df_documents = counters.df_serial, counters.df_documents
-        head = int(heads["serial"][newest])
         counted = np.flatnonzero((heads["serial"] > head - store.max_articles)
                                  & (heads["serial"] <= head))
         counted = counted[np.argsort(heads["serial"][counted], kind="stable")]
@@ -218,8 +217,8 @@ class Changelog:
     @staticmethod
     def _carried_of(store: Store, latest: dict[bytes, bytes], value: bytes,
                     columns: codec.EntryColumns, at: int) -> bytes | None:
-        """An entry's carried changes, with the pieces that continue them; None when a drain
-        cut short overwrote a piece (the entry is a ring behind: its stories were carried
+        """An entry's carried changes, with the pieces that continue them; None when a left-out
+        entry's piece overwrote one (the entry is a ring behind: its stories were carried
         again since)."""
         serial, pieces = int(columns.heads["serial"][at]), int(columns.heads["pieces"][at])
         first = columns.carried(value, at)
@@ -238,7 +237,7 @@ class Changelog:
         chunk = len(counts) // _CHUNKS
         for copy in (0, 1):
             values = [latest.get(codec.frequency_key(copy, index)) for index in range(_CHUNKS)]
-            if all(value is not None and codec.counts_serial(value) == self._df_serial
+            if all(value is not None and codec.tag_of(value) == self._df_serial
                    for value in values):
                 self._df_copy = copy
                 for index, value in enumerate(values):
@@ -267,8 +266,7 @@ class Changelog:
                 story.members.append(serial)
 
 
-def _last_whole_drain(records: list[bytes], heads: np.ndarray, whole: np.ndarray,
-                      ring: int) -> int | None:
+def _last_whole_drain(heads: np.ndarray, ring: int) -> int | None:
     """The entry a restore returns to: the last entry of the newest drain before which no entry
     is missing but those whose slots the drains after it took (None: there is none).
 
@@ -276,19 +274,19 @@ def _last_whole_drain(records: list[bytes], heads: np.ndarray, whole: np.ndarray
     after later entries landed and the worker died before it did; either way no raw offset
     after it was committed (commits wait for acknowledgements in order), so everything from
     that drain on is decided again."""
-    by_serial = np.sort(heads["serial"])
-    candidates = whole[np.argsort(heads["serial"][whole])[::-1]]
+    serials = heads["serial"]
+    whole = np.flatnonzero(heads["next_article"] == serials + 1)  # the last entries of drains
+    candidates = whole[np.argsort(serials[whole])[::-1]]
     while len(candidates):
         at = int(candidates[0])
-        head = int(heads["serial"][at])
-        oldest = codec.counters_of(records[at]).oldest
-        wanted = np.arange(oldest, head + 1)
-        missing = wanted[~np.isin(wanted, by_serial)]
-        overwritten = np.isin(missing + ring, by_serial) & (missing + ring > head)
+        head = int(serials[at])
+        wanted = np.arange(heads["oldest"][at], head + 1)
+        missing = wanted[~np.isin(wanted, serials)]
+        overwritten = np.isin(missing + ring, serials) & (missing + ring > head)
         gaps = missing[~overwritten]
         if not len(gaps):
             return at
-        candidates = candidates[heads["serial"][candidates] < gaps.min()]
+        candidates = candidates[serials[candidates] < gaps.min()]
     return None
 
 

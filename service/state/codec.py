@@ -41,6 +41,7 @@ HEAD_FIELDS = np.dtype([
     ("carried", "<u4"), ("pieces", "<u2"), ("settles", "<u2")])
 _STORY = struct.Struct("<qqdqdi")
 _CARRIED = struct.Struct("<III")
+_TAG = struct.Struct("<q")  # the serial that a piece or snapshot chunk belongs to, before it
 SIGNATURE_BYTES = PERMUTATIONS * 2
 FIXED_BYTES = _HEAD.size + SIGNATURE_BYTES
 assert HEAD_FIELDS.itemsize == _HEAD.size
@@ -155,13 +156,19 @@ def encode_entry(counters: Counters, article: ArticlePart, carried: bytes, piece
 def encode_piece(serial: int, piece: bytes) -> bytes:
     """A piece of an entry's carried changes, with the entry's serial (a piece left over from
     an earlier entry of the slot does not match it)."""
-    return struct.pack("<q", serial) + piece
+    return _TAG.pack(serial) + piece
 
 
 def piece_of(value: bytes | None, serial: int) -> bytes:
-    if value is None or struct.unpack_from("<q", value)[0] != serial:
+    if value is None or tag_of(value) != serial:
         raise ValueError(f"a piece of entry {serial} is missing")
-    return value[8:]
+    return value[_TAG.size:]
+
+
+def tag_of(value: bytes) -> int:
+    """The serial a piece or a snapshot chunk was written with."""
+    serial: int = _TAG.unpack_from(value)[0]
+    return serial
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,16 +276,11 @@ def decode_terms(value: bytes) -> U32:
 
 def encode_counts(df_serial: int, counts: U32) -> bytes:
     """A chunk of a snapshot, with the serial it was taken at (its counters' ``df_serial``)."""
-    return struct.pack("<q", df_serial) + zlib.compress(counts.astype("<u4").tobytes(), 1)
-
-
-def counts_serial(value: bytes) -> int:
-    serial: int = struct.unpack_from("<q", value)[0]
-    return serial
+    return _TAG.pack(df_serial) + zlib.compress(counts.astype("<u4").tobytes(), 1)
 
 
 def decode_counts(value: bytes) -> U32:
-    return np.frombuffer(zlib.decompress(value[8:]), dtype="<u4").astype(np.uint32)
+    return np.frombuffer(zlib.decompress(value[_TAG.size:]), dtype="<u4").astype(np.uint32)
 
 
 def encode_vector(vector: Vector) -> bytes:

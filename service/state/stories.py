@@ -85,7 +85,8 @@ class StoryState:
 
     @property
     def left_out(self) -> int:
-        """Entries of a drain cut short that the last restore left out (see ``Changelog``)."""
+        """Entries the last restore left out: those past the last whole drain with no entry
+        missing before it (see ``Changelog``)."""
         return self._changelog.left_out
 
     def restore(self, entries: Iterable[Entry]) -> int:
