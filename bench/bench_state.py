@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +37,7 @@ _START = datetime(2026, 1, 1, tzinfo=UTC)
 _CHUNK = 1000
 _SLICE = 250  # decisions per timed slice at a checkpoint
 _VECTOR_TERM_BYTES = 8  # a kept vector's term id and weight (service.state.store)
-Prepared = tuple[Fingerprint, StoryFeatures]
+Prepared = tuple[Fingerprint, bytes]  # the features as StoryFeatures.to_bytes
 
 
 class Feed:
@@ -117,10 +118,13 @@ def rss_mb() -> float:
 def _prepared(articles: Iterator[Article], count: int, weights: TermWeights,
               pool: Executor) -> Iterator[tuple[Article, Fingerprint, StoryFeatures]]:
     """The next ``count`` articles with their fingerprints and features, computed a chunk ahead
-    in another process: filling the window is not what is timed, and it is most of the run."""
+    in another process: filling the window is not what is timed, and it is most of the run.
+
+    Weights and features cross the process boundary as plain values: the compiled build's
+    frozen dataclasses (setup.py) do not unpickle."""
     def submit(size: int) -> tuple[list[Article], Future[list[Prepared]]]:
         chunk = list(itertools.islice(articles, size))
-        return chunk, pool.submit(_prepare, chunk, weights)
+        return chunk, pool.submit(_prepare, chunk, astuple(weights))
 
     left = count
     ahead = submit(min(_CHUNK, left))
@@ -130,15 +134,16 @@ def _prepared(articles: Iterator[Article], count: int, weights: TermWeights,
         ahead = submit(min(_CHUNK, left))
         left -= len(ahead[0])
         for article, (fp, features) in zip(chunk, future.result(), strict=True):
-            yield article, fp, features
+            yield article, fp, StoryFeatures.from_bytes(features)
 
 
-def _prepare(articles: list[Article], weights: TermWeights) -> list[Prepared]:
+def _prepare(articles: list[Article], weights: tuple[float, float, float]) -> list[Prepared]:
     prepared = []
+    term_weights = TermWeights(*weights)
     for article in articles:
         hashes = body_hashes(article.text)
         prepared.append((fingerprint(article.text, hashes),
-                         story_features(article, weights, hashes)))
+                         story_features(article, term_weights, hashes).to_bytes()))
     return prepared
 
 

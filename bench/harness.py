@@ -15,9 +15,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import service
 from service.edges.broker import free_port
 
-REPO = Path(__file__).resolve().parent.parent
+# The checkout whose ``service`` this process imported, where the service processes start: the
+# source tree, or a compiled build's tree (``bench.build``) when the benchmark runs from one.
+SERVICE_TREE = Path(service.__file__).parent.parent
 
 
 class ServiceProcess:
@@ -41,7 +44,7 @@ class ServiceProcess:
         command = [sys.executable, "-m", "service", "run"]
         if not bootstrap:
             command.append("--embedded-broker")
-        self.process = subprocess.Popen(command, cwd=REPO,
+        self.process = subprocess.Popen(command, cwd=SERVICE_TREE,
                                         env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 

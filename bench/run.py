@@ -35,8 +35,11 @@ from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The tree to import from, as started: this checkout, or a compiled build's tree that links this
+# bench/ (bench/run starts it there; bench/build.py).
+TREE = Path(__file__).absolute().parents[1]
+if str(TREE) not in sys.path:
+    sys.path.insert(0, str(TREE))
 
 import orjson  # noqa: E402
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord  # noqa: E402
@@ -45,8 +48,9 @@ from aiokafka.errors import TopicAlreadyExistsError  # noqa: E402
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
 
+from bench.build import is_compiled  # noqa: E402
 from bench.corpus import TextCorpus, html_messages, read_pages  # noqa: E402
-from bench.harness import ServiceProcess  # noqa: E402
+from bench.harness import SERVICE_TREE, ServiceProcess  # noqa: E402
 from service.config import load_config  # noqa: E402
 from service.edges.broker import EmbeddedBroker, free_port  # noqa: E402
 
@@ -706,7 +710,7 @@ def restore_figures(bootstrap: str, articles: int,
                "--articles", str(articles)]
     say(f"  $ python {' '.join(command[1:])}")
     try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=TREE, capture_output=True, text=True,
                               timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         return f"bench_restore did not finish within {timeout_s:.0f} s"
@@ -727,7 +731,7 @@ def state_figures(quick: bool, timeout_s: float) -> dict[str, float | None] | st
     command = [sys.executable, "-m", "bench.bench_state", *(["--quick"] if quick else [])]
     say(f"  $ python {' '.join(command[1:])}")
     try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=TREE, capture_output=True, text=True,
                               timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired as exc:
         partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
@@ -840,6 +844,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{f' (avg {sum(map(len, html)) // len(html)} B)' if html else ''}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the run"
         + "".join(f", {k}={v}" for k, v in overrides.items()))
+    compiled = is_compiled(SERVICE_TREE / "service")
+    report.set("compiled", float(compiled))
+    say(f"build: {'compiled (mypyc)' if compiled else 'source, interpreted'}, {SERVICE_TREE}")
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, \
             EmbeddedBroker(free_port()) as broker:

@@ -265,6 +265,16 @@ def test_the_image_installs_no_broker() -> None:
     assert any(re.search(r"pip wheel .* \.$", args) for args in built)
 
 
+def test_the_image_ships_the_compiled_core_without_a_compiler() -> None:
+    """The build stage compiles (setup.py with ARTICLE_INGEST_COMPILE=1, gcc installed there);
+    the runtime stage installs the wheel and no compiler."""
+    build = dockerfile_stages()[0]
+    assert ("ARG", "ARTICLE_INGEST_COMPILE=1") in build
+    assert any("gcc" in args for name, args in build if name == "RUN")
+    assert not any("gcc" in args for args in final_stage("RUN"))
+    assert any(name == "COPY" and "setup.py" in args.split() for name, args in build)
+
+
 def test_dockerfile_runs_the_console_script() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert json.loads(final_stage("ENTRYPOINT")[-1]) == ["article-ingest"]
