@@ -11,8 +11,8 @@ from setuptools import setup
 
 # The modules every article passes through (``python -m bench.bench_text`` spends its time
 # there). Left out: settings (dataclasses read through their class), records (frozen dataclasses
-# that cross process pools: a compiled one does not unpickle), metadata (its language identifier
-# subclasses py3langid's, which mypyc cannot), and the edges and runtime (I/O bound).
+# that cross process pools: a compiled one does not unpickle), language (its identifier subclasses
+# py3langid's, which mypyc cannot), and the edges and runtime (I/O bound).
 COMPILED = [
     "service/pipeline.py",
     "service/timefmt.py",
@@ -26,6 +26,7 @@ COMPILED = [
     "service/stages/normalize/html.py",
     "service/stages/normalize/lines.py",
     "service/stages/normalize/memory.py",
+    "service/stages/normalize/metadata.py",
     "service/stages/normalize/repair.py",
     "service/stages/normalize/text.py",
     "service/stages/normalize/urls.py",

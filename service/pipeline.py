@@ -46,7 +46,7 @@ from service.stages.decode import FUTURE_SLACK, decode
 from service.stages.features import StoryFeatures, story_features
 from service.stages.fingerprint import body_hashes, fingerprint
 from service.stages.normalize import FurnitureMemory, NormalizeSettings, is_brief, normalize
-from service.stages.normalize.metadata import load_language_model
+from service.stages.normalize.language import load_language_model
 from service.state.stories import StorySettings, StoryState
 from service.timefmt import iso_utc, parse_timestamp
 

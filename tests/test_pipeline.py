@@ -147,8 +147,8 @@ def test_a_dead_letter_fits_the_record_limit_however_its_raw_encodes(raw: bytes)
 def test_load_models_loads_the_language_model_before_the_first_article() -> None:
     """The worker loads models before it joins its group: loading them on the first article
     held the event loop (and /healthz) for seconds."""
-    from service.stages.normalize import metadata
+    from service.stages.normalize import language
 
-    metadata._language_identifier.cache_clear()
+    language._language_identifier.cache_clear()
     Pipeline.load_models()
-    assert metadata._language_identifier.cache_info().currsize == 1
+    assert language._language_identifier.cache_info().currsize == 1

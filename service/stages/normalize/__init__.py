@@ -4,7 +4,8 @@ Steps: bound the input, extract the body (``html``; ``text`` when there is no ht
 article), repair the text, drop lines the source repeats across articles (``FurnitureMemory``),
 then fill metadata (title, language, publication time, canonical URL, source, id). Modules:
 ``html`` (main-content extraction), ``text`` (furniture removal from crawler text), ``lines``
-(shared line signals), ``repair`` (Unicode), ``metadata``, ``urls``, ``memory``, ``settings``.
+(shared line signals), ``repair`` (Unicode), ``metadata``, ``language``, ``urls``, ``memory``,
+``settings``.
 Any failure becomes a rejection, never an exception.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import html as html_extract
-from service.stages.normalize import metadata
+from service.stages.normalize import language, metadata
 from service.stages.normalize.memory import FurnitureMemory
 from service.stages.normalize.repair import repair
 from service.stages.normalize.settings import NormalizeSettings
@@ -134,7 +135,7 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
         source=source,
         title=title,
         text=text,
-        lang=metadata.language_hint(raw.lang) or metadata.detect_language(text),
+        lang=language.language_hint(raw.lang) or language.detect_language(text),
         published_at=raw.published_at or extracted.published,
         fetched_at=raw.fetched_at,
         word_count=words,
