@@ -710,7 +710,7 @@ def restore_figures(bootstrap: str, articles: int,
                "--articles", str(articles)]
     say(f"  $ python {' '.join(command[1:])}")
     try:
-        done = subprocess.run(command, cwd=TREE, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=SERVICE_TREE, capture_output=True, text=True,
                               timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         return f"bench_restore did not finish within {timeout_s:.0f} s"
@@ -731,7 +731,7 @@ def state_figures(quick: bool, timeout_s: float) -> dict[str, float | None] | st
     command = [sys.executable, "-m", "bench.bench_state", *(["--quick"] if quick else [])]
     say(f"  $ python {' '.join(command[1:])}")
     try:
-        done = subprocess.run(command, cwd=TREE, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=SERVICE_TREE, capture_output=True, text=True,
                               timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired as exc:
         partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
