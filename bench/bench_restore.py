@@ -3,10 +3,10 @@ upgrade leaves it not ready.
 
 Fills one ``StoryState`` (default settings, a window long enough that no article leaves it)
 with the synthetic feed of ``bench/bench_state.py``, keeps the latest value of each changelog
-key (what a fully compacted topic holds), writes those entries to one partition of a topic on
+key (what a fully compacted topic holds), writes those records to one partition of a topic on
 the given broker, then times what the service's restore does: read the partition from the
-start with aiokafka (batches of 5,000) and rebuild a new state from the entries. Restore time
-grows with the entries, so the figure at 1M articles is the measured time scaled by
+start with aiokafka (batches of 5,000) and rebuild a new state from them. Restore time
+grows with the articles, so the figure at 1M articles is the measured time scaled by
 1M / articles, and is labelled extrapolated unless 1M articles were restored.
 
 Usage: python -m bench.bench_restore --bootstrap HOST:PORT [--articles N]
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     original, entries = compacted(args.articles, settings)
     size = sum(len(k) + len(v) for k, v in entries.items())
-    print(f"{args.articles:,} articles: {len(entries):,} compacted changelog entries "
+    print(f"{args.articles:,} articles: {len(entries):,} compacted changelog records "
           f"({size / 1e6:,.0f} MB), built in {time.perf_counter() - started:.0f} s", flush=True)
     write(args.bootstrap, args.topic, entries)
     del entries

@@ -13,6 +13,7 @@ from bench.bench_state import Feed
 from bench.eval_stories import as_article, bcubed, load
 from service.records import Article, Assignment
 from service.stages import dedup
+from service.stages.features import FEATURES_VERSION
 from service.stages.fingerprint import fingerprint
 from service.state import codec
 from service.state.store import Store
@@ -41,6 +42,13 @@ def _run(state: StoryState, articles: Iterable[Article],
     if changelog is not None:
         changelog.extend(state.drain_changes())
     return emitted
+
+
+def _entries(changelog: Changelog) -> list[bytes]:
+    """The article entries in a changelog's block records, in the order written."""
+    return [entry for key, value in changelog
+            if value is not None and key.startswith(codec.BLOCK_PREFIX)
+            for entry in codec.decode_block(value)]
 
 
 def _compacted(changelog: Changelog) -> Changelog:
@@ -97,9 +105,9 @@ def test_a_changelog_of_other_story_features_is_retired_not_restored() -> None:
     changelog: Changelog = []
     _run(StoryState(SMALL), articles[:60], changelog)
     # the same log as a build of FEATURES_VERSION 3 wrote it
-    older = [(key, value if not key.startswith(codec.RECORD_PREFIX)
-              else (3).to_bytes(4, "little") + value[4:])
-             for key, value in _compacted(changelog)]
+    older = [(key, value if not key.startswith(codec.BLOCK_PREFIX) else codec.encode_block(
+        [(3).to_bytes(4, "little") + entry[4:] for entry in codec.decode_block(value)]))
+        for key, value in _compacted(changelog) if value is not None]
     _retire_check(older, articles)
 
 
@@ -119,7 +127,7 @@ def test_a_changelog_with_untagged_snapshots_is_retired_not_restored() -> None:
     changelog: Changelog = []
     _run(StoryState(SMALL), articles[:60], changelog)
     older = [(key, value) for key, value in _compacted(changelog)
-             if key.startswith(codec.RECORD_PREFIX)] + [(b"f/0000", b"\0" * 40)]
+             if key.startswith(codec.BLOCK_PREFIX)] + [(b"f/0000", b"\0" * 40)]
     _retire_check(older, articles)
 
 
@@ -247,18 +255,23 @@ def test_a_young_story_takes_only_articles_close_to_each_of_its_own(
     assert (joined.cluster_id == story) is (young_story_vectors == 0)
 
 
-def test_the_changelog_writes_one_entry_per_decided_article_and_rare_snapshots() -> None:
+def test_the_changelog_writes_an_entry_per_article_a_record_per_block_and_rare_snapshots() -> None:
     changelog: Changelog = []
     _run(StoryState(SMALL), _stream(400), changelog, drain_every=10)
-    records = [v for k, v in changelog if k.startswith(codec.RECORD_PREFIX)]
+    records = [k for k, _ in changelog if k.startswith(codec.BLOCK_PREFIX)]
     snapshots = [k for k, _ in changelog if k.startswith(codec.FREQUENCY_PREFIX)]
-    assert len(records) == 400 and all(v is not None for _, v in changelog)
+    assert all(v is not None for _, v in changelog)
+    values = _entries(changelog)
+    assert [codec.counters_of(v).features for v in values] == [FEATURES_VERSION] * 400
+    assert sorted(codec.decode_entries(values).heads["serial"].tolist()) == list(range(400))
+    # a record per drain, and one more where a drain crosses into the next block of slots
+    assert len(records) == 400 // 10 + sum(1 for start in range(0, 400, codec.BLOCK_SLOTS)
+                                           if start % 10)
     assert len(snapshots) == 32 * (400 // SMALL.frequency_snapshot_every)
     # an entry but the stories a drain carried: columns, signature, terms, vector
-    values = [v for v in records if v is not None]
     plain = codec.decode_entries(values).heads["carried"] == 0
     assert plain.any() and max(len(v) for v, no in zip(values, plain, strict=True) if no) < 4000
-    newest = codec.counters_of(changelog[-1][1] or b"")
+    newest = codec.counters_of(values[-1])
     assert (newest.next_article, newest.df_serial) == (400, 299)
 
 
@@ -467,10 +480,11 @@ def test_the_article_ring_grows_with_the_window_and_keeps_every_live_article(
 
 
 def _cut_short(settings: StorySettings, articles: list[Article], cut: int, extra: int,
-               landed: int) -> tuple[StoryState, StoryState, int]:
+               landed: int) -> tuple[StoryState, StoryState, Changelog]:
     """The state after ``articles[:cut]`` drained whole (every 7), and a state restored from
-    that changelog plus the first ``landed`` entries of the next drain (of ``extra``
-    articles): the process died while sending it. Also how many entries that drain had."""
+    that changelog plus the first ``landed`` records of the next drain (of ``extra``
+    articles; negative: all but the last ``-landed``): the process died while sending it.
+    Also that drain's records."""
     changelog: Changelog = []
     state = StoryState(settings)
     _run(state, articles[:cut], changelog)
@@ -479,13 +493,15 @@ def _cut_short(settings: StorySettings, articles: list[Article], cut: int, extra
         state.decide(article, fingerprint(article.text))
     cut_drain = state.drain_changes()
     restored = _restored(settings, changelog + cut_drain[:landed])
-    return whole, restored, len(cut_drain)
+    assert 0 < len(cut_drain[:landed]) < len(cut_drain)
+    assert restored.left_out == len(_entries(cut_drain[:landed]))
+    return whole, restored, cut_drain
 
 
 @pytest.mark.parametrize(("cut", "extra", "landed"), [
-    (0, 20, 1), (0, 20, 19),  # the first drain
-    (301, 7, 1), (301, 7, 16), (301, 7, 32), (301, 7, 35), (301, 7, 38),  # a snapshot
-    (203, 30, 12)])
+    (0, 150, 1), (0, 150, -1),  # the first drain: records of three blocks
+    (301, 7, 1), (301, 7, 16), (301, 7, -1),  # a snapshot's chunks
+    (203, 100, 1)])  # records of two blocks
 def test_a_drain_cut_short_is_left_out_and_its_articles_decide_as_uninterrupted(
         cut: int, extra: int, landed: int) -> None:
     """Before the ring wraps, what a cut drain wrote (articles, a snapshot's chunks) changes
@@ -494,36 +510,35 @@ def test_a_drain_cut_short_is_left_out_and_its_articles_decide_as_uninterrupted(
     articles = _stream(400)
     uninterrupted = _run(StoryState(SMALL), articles)
     before = _run(StoryState(SMALL), articles[:cut])
-    whole, restored, entries = _cut_short(SMALL, articles, cut, extra, landed)
-    assert landed < entries
-    if (cut, landed) == (301, 38):
-        assert entries == 32 + 7  # a snapshot, then the articles
-    assert restored.left_out == max(0, landed - (entries - extra))
+    whole, restored, cut_drain = _cut_short(SMALL, articles, cut, extra, landed)
+    if cut == 301:
+        assert len(cut_drain) == 32 + 1  # a snapshot, then the articles' record
     assert restored.article_count() == whole.article_count() == cut
     assert before + _run(restored, articles[cut:]) == uninterrupted
 
 
-@pytest.mark.parametrize("landed", [1, 3, 6])
-def test_a_drain_cut_short_after_the_ring_wrapped_forgets_early_only_what_it_overwrote(
-        landed: int) -> None:
-    """After the ring wraps, the cut drain's entries took the slots of the oldest live
-    articles: those are forgotten early, and nothing else is lost (every story, carried
-    again ahead of need), and the rest of the stream decides each article."""
+@pytest.mark.parametrize(("cut", "extra"), [(380, 10), (300, 40)])
+def test_a_drain_cut_short_after_the_ring_wrapped_forgets_nothing(cut: int, extra: int) -> None:
+    """After the ring wraps, the cut drain's records went under the keys of the other lap of
+    the ring, so the entries of the oldest live articles are still there: the restore is the
+    last whole drain and the rest decides as uninterrupted."""
     settings = replace(SMALL, max_articles=64, refine_horizon=32)
     articles = _stream(420)
-    whole, restored, entries = _cut_short(settings, articles, 333, 7, landed)
-    assert entries == 7 and restored.left_out == landed
-    assert restored.article_count() == whole.article_count() - landed
+    whole, restored, cut_drain = _cut_short(settings, articles, cut, extra, -1)
+    assert [k for k, _ in cut_drain if k.startswith(codec.BLOCK_PREFIX)][-1] == cut_drain[-1][0]
+    assert len([k for k, _ in cut_drain if k.startswith(codec.BLOCK_PREFIX)]) == 2  # two laps
+    assert restored.left_out > 0
+    assert restored.article_count() == whole.article_count() == 64
     assert restored.active_clusters() == whole.active_clusters()
-    rest = _run(restored, articles[333:])
-    firsts = [a.article_id for a in rest if a.article_id in {b.id for b in articles[333:]}]
-    assert set(firsts) == {article.id for article in articles[333:]}
+    before = _run(StoryState(settings), articles[:cut])
+    assert before + _run(restored, articles[cut:]) == _run(StoryState(settings), articles)
 
 
-def test_a_drain_cut_short_that_overwrote_an_older_entrys_pieces_restores() -> None:
-    """A cut drain of 2,000 articles wrote its pieces (to the slot of the entry a ring before
-    its last, which had pieces too) but not its last entry: that older entry's carried
-    changes are unreadable and left out, and the restore goes on."""
+def test_a_drain_cut_short_leaves_the_pieces_of_the_entry_a_lap_before_whole() -> None:
+    """A cut drain of 2,000 articles wrote its pieces (for the slot of the entry a ring before
+    its last, which had pieces too) but not its last record: the pieces went under the other
+    lap's keys, so the older entry's carried changes still read, and the rest decides as the
+    state at the last whole drain does."""
     settings = replace(SMALL, max_articles=2048, frequency_snapshot_every=5000)
     articles = _stream(4100)
     changelog: Changelog = []
@@ -533,14 +548,14 @@ def test_a_drain_cut_short_that_overwrote_an_older_entrys_pieces_restores() -> N
     for article in articles[2048:4048]:
         state.decide(article, fingerprint(article.text))
     cut_drain = state.drain_changes()
-    head_key = cut_drain[-1][0]
-    assert head_key == codec.record_key(1999)
     pieces = [key for key, _ in cut_drain if key.startswith(codec.PIECE_PREFIX)]
-    assert pieces and pieces[0] in dict(changelog)  # the older entry's piece, overwritten
+    older = [key for key, _ in changelog if key.startswith(codec.PIECE_PREFIX)]
+    assert pieces and older and not set(pieces) & set(older)
     restored = _restored(settings, changelog + cut_drain[:-1])
-    assert restored.left_out == 1999 and restored.article_count() == 2048 - 1999
-    rest = _run(restored, articles[2048:])
-    assert {a.article_id for a in rest} >= {article.id for article in articles[2048:]}
+    assert restored.left_out == len(_entries(cut_drain[:-1])) > 1900
+    assert restored.article_count() == 2048
+    whole = _restored(settings, changelog)
+    assert _run(restored, articles[2048:]) == _run(whole, articles[2048:])
 
 
 @pytest.mark.parametrize("missing", [0, 150, 151, 153, 199])
@@ -553,10 +568,59 @@ def test_an_entry_missing_mid_changelog_returns_the_restore_to_the_drain_before_
     articles = _stream(300)
     changelog: Changelog = []
     _run(StoryState(SMALL), articles[:200], changelog)  # drains of 7: heads 6, 13, ..., 195, 199
-    damaged = [(key, value) for key, value in changelog if key != codec.record_key(missing)]
+    holding = next(key for key, value in changelog if key.startswith(codec.BLOCK_PREFIX)
+                   and missing in codec.decode_entries(codec.decode_block(value or b""))
+                   .heads["serial"])
+    damaged = [(key, value) for key, value in changelog if key != holding]
     restored = _restored(SMALL, damaged)
     back_to = missing - missing % 7  # the first article of the missing entry's drain
     assert restored.article_count() == back_to
-    assert restored.left_out == 200 - back_to - 1
+    assert restored.left_out == len(_entries(damaged)) - back_to
     before = _run(StoryState(SMALL), articles[:back_to])
     assert before + _run(restored, articles[back_to:]) == _run(StoryState(SMALL), articles)
+
+
+def test_the_records_a_restore_left_out_are_retired_before_their_articles_are_decided_again(
+        ) -> None:
+    """The drain after a restore tombstones the cut drain's records first, so a second restart
+    later reads only the entries decided again (never two entries of one article)."""
+    articles = _stream(400)
+    changelog: Changelog = []
+    state = StoryState(SMALL)
+    _run(state, articles[:203], changelog)
+    for article in articles[203:303]:
+        state.decide(article, fingerprint(article.text))
+    cut_drain = state.drain_changes()
+    changelog += cut_drain[:-1]
+    restored = _restored(SMALL, changelog)
+    assert restored.left_out > 0
+    before = _run(StoryState(SMALL), articles[:203])
+    middle = _run(restored, articles[203:350], changelog, drain_every=11)
+    left = {key for key, _ in cut_drain[:-1] if key.startswith(codec.BLOCK_PREFIX)}
+    assert left <= {key for key, value in changelog if value is None}
+    again = _restored(SMALL, changelog)
+    assert again.left_out == 0 and again.article_count() == 350
+    assert before + middle + _run(again, articles[350:]) == _run(StoryState(SMALL), articles)
+
+
+def test_a_changelog_of_one_record_per_article_restores_and_is_retired_as_slots_are_taken(
+        ) -> None:
+    """The layout before block records (``r/<slot>``, one entry each): a restore reads it and
+    goes on exactly; as new articles take their slots, their old keys get tombstones."""
+    settings = replace(SMALL, max_articles=128, refine_horizon=64)
+    articles = _stream(400)
+    changelog: Changelog = []
+    _run(StoryState(settings), articles[:200], changelog)
+    older: Changelog = [(codec.RECORD_PREFIX + f"{serial % 128:x}".encode(), entry)
+                        for entry in _entries(_compacted(changelog))
+                        for serial in [codec.decode_entries([entry]).heads["serial"][0]]]
+    older += [(key, value) for key, value in _compacted(changelog)
+              if not key.startswith(codec.BLOCK_PREFIX)]
+    restored = _restored(settings, older)
+    assert restored.article_count() == 128 and restored.left_out == 0
+    later: Changelog = []
+    after = _run(restored, articles[200:400], later)
+    assert after == _run(_restored(settings, changelog), articles[200:400])
+    legacy = {key for key, _ in older if key.startswith(codec.RECORD_PREFIX)}
+    assert legacy == {key for key, value in later if value is None}
+    assert _restored(settings, older + later).article_count() == 128

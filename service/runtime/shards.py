@@ -80,8 +80,9 @@ class Shards:
         await self._send_outputs(result, batch)
 
     async def decided(self, shard: int, batch: Batch) -> None:
-        """After a batch's decisions in ``shard``: its changelog entries, sent in the batch
-        (one drain per batch, so one counters entry), and the idle settle rescheduled."""
+        """After a batch's decisions in ``shard``: its changelog records, sent in the batch
+        (one drain per batch: a record per block of ring slots its articles fall in), and the
+        idle settle rescheduled."""
         state = self.recovery.shards.get(shard)
         if state is None:
             return
@@ -97,7 +98,7 @@ class Shards:
                                                         output.key, output.value))
 
     async def _send_changes(self, state: StoryState, shard: int, batch: Batch) -> None:
-        """The shard's changelog entries since the last drain, to its state partition."""
+        """The shard's changelog records since the last drain, to its state partition."""
         for key, value in state.drain_changes():
             batch.sends.append(await self.delivery.send(self.config.topics.state, shard, key,
                                                         value))

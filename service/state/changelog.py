@@ -3,31 +3,37 @@ store rebuilt from them.
 
 Everything a decision depends on is either in the changelog or a deterministic function of it,
 so ``restore`` followed by the rest of a stream gives the same assignments as an uninterrupted
-run. Record layouts are in ``codec``: one entry per decided article, keyed by its ring slot.
+run. Record layouts are in ``codec``: one entry per decided article, a drain's entries packed
+into one record per block of ring slots, keyed by the lap's parity, the block and the part.
 
 What stays exact, and why:
 - Entries are written in serial order (a drain with no new article, a settle's, writes the
-  newest entry again with its carried changes merged in), so the entries that count are those
-  of the ``max_articles`` serials up to the newest; an older one still under a key (its slot's
-  next article was forgotten before its drain) is ignored.
+  newest entry's record again with its carried changes merged in), so the entries that count
+  are those of the ``max_articles`` serials up to the newest; older ones still under a key (a
+  record of the lap before, or two laps before under a part this lap has not reached) are
+  ignored. A record replaces only the record of its key two laps before, so no entry that
+  counts is overwritten.
 - A story's state is the newest one carried; a dropped story's newest is its drop, which
   outlives every older state of it (they sit in older entries, overwritten first). A live story
   whose state would be overwritten is carried again in time (``_recarry``).
 - The document frequencies are the last snapshot plus the terms of the entries after it; a
   snapshot is taken before those entries could be overwritten.
 
-A drain is cut short when the process dies while its entries are sent (SIGKILL, a lost node):
-the entries that landed come before its last one, which alone has ``next_article`` one past its
-serial. An entry also goes missing when its send failed and was repeated after later entries
-landed, and the process died before the repeat did. A restore returns to the last whole drain
-with no entry missing before it (``_last_whole_drain``) and leaves the later entries out; no
-raw offset from there on was committed (commits wait for acknowledgements in order), so those
-messages are decided again. What the left-out entries overwrote: nothing it needs before the
-ring wraps (snapshots alternate between two copies, so the one named stays whole unless two
-snapshots were written after it, which takes ``stories.frequency_snapshot_every`` articles in
-flight); after that, the oldest articles whose slots they took are forgotten early, and no
-story state is lost for up to an eighth of the ring left out (states are carried again that
-far ahead of need; a batch is at most ``kafka.max_poll_records``).
+A drain is cut short when the process dies while its records are sent (SIGKILL, a lost node):
+the records that landed come before its last one, whose last entry alone has ``next_article``
+one past its serial. A record also goes missing when its send failed and was repeated after
+later records landed, and the process died before the repeat did. A restore returns to the last
+whole drain with no entry missing before it (``_last_whole_drain``) and leaves the later
+entries out; no raw offset from there on was committed (commits wait for acknowledgements in
+order), so those messages are decided again, and the next drain tombstones the left-out
+records first, so a later restore never reads them beside the new entries of their articles.
+What the left-out records overwrote: no entry that counts (they are keyed by the lap's parity,
+pieces too), and no snapshot it needs (snapshots alternate between two copies, so the one
+named stays whole unless two snapshots were written after it, which takes
+``stories.frequency_snapshot_every`` articles in flight). No story state is lost for up to an
+eighth of the ring left out (states are carried again that far ahead of need; a batch is at
+most ``kafka.max_poll_records``). Entries of the older layout (``r/<slot>``) are read too; one
+of those a left-out entry replaced is forgotten early, as that layout did.
 """
 
 from __future__ import annotations
@@ -43,14 +49,16 @@ from service.state import codec
 from service.state.store import Store, Story
 
 _CHUNKS = 32
-_KNOWN = (codec.RECORD_PREFIX, codec.PIECE_PREFIX, codec.FREQUENCY_PREFIX)
+_KNOWN = (codec.BLOCK_PREFIX, codec.RECORD_PREFIX, codec.PIECE_PREFIX, codec.FREQUENCY_PREFIX)
 Entry = tuple[bytes, bytes | None]
 
 
 class Changelog:
-    """Drains a store's changes; keeps what only the changelog needs: the newest entry (a
-    settle's drain writes it again), which entry carries each live story's state, the
-    document-frequency snapshot's counters, and the keys of a retired changelog."""
+    """Drains a store's changes; keeps what only the changelog needs: the newest entry and the
+    record holding it (a settle's drain writes it again), which entry carries each live story's
+    state, the document-frequency snapshot's counters, the keys to retire (of a changelog that
+    cannot be restored, or left out by a restore) and the slots of entries of the older layout
+    (retired as new articles take them)."""
 
     def __init__(self) -> None:
         self._head: codec.ArticlePart | None = None
@@ -64,6 +72,11 @@ class Changelog:
         self._df_documents = 0
         self._df_copy = 0
         self._retired: list[bytes] = []
+        self._open_key = b""
+        self._open_entries: list[bytes] = []
+        self._open_block: tuple[int, int] | None = None
+        self._next_part = 0
+        self._legacy: set[int] = set()
         self.left_out = 0  # entries past the drain the last restore returned to
 
     @property
@@ -77,15 +90,17 @@ class Changelog:
         self._settles.append(-1 if budget is None else budget)
 
     def drain(self, store: Store) -> list[Entry]:
-        """Changelog entries since the last drain (None = tombstone, only of a retired
-        changelog). With no new article (a settle's drain) the changes wait in the store for
-        the next one, and only the newest entry is written again, with the settle added."""
+        """Changelog records since the last drain (None = tombstone: of a retired changelog,
+        of records a restore left out, or of the older layout's entries). With no new article
+        (a settle's drain) the changes wait in the store for the next one, and only the newest
+        entry's record is written again, the settle added."""
         entries: list[Entry] = [(key, None) for key in self._retired]
         self._retired = []
         if not store.changes.terms:
             if self._head is not None and self._settles_written < len(self._settles):
                 self._settles_written = len(self._settles)
-                entries.append(self._head_entry(store))
+                self._open_entries[-1] = self._head_value(store)
+                entries.append((self._open_key, self._open_value()))
             return entries
         changes, store.changes = store.changes, type(store.changes)()
         terms = dict(changes.terms)
@@ -103,10 +118,9 @@ class Changelog:
                 store.settings.frequency_snapshot_every, ring):
             entries.extend(self._snapshot_frequencies(store))
         counters = self._counters(store)
-        for serial in new[:-1]:
-            part = _article_part(store, serial, terms[serial], vectors.get(serial))
-            entries.append((codec.record_key(serial % ring),
-                            codec.encode_entry(counters, part, b"")))
+        written = [(serial, codec.encode_entry(
+            counters, _article_part(store, serial, terms[serial], vectors.get(serial)), b""))
+            for serial in new[:-1]]
         self._head = _article_part(store, head, terms[head], vectors.get(head))
         self._recarry(store, head, carried)
         for serial in carried.stories:
@@ -117,17 +131,53 @@ class Changelog:
         pieces = [self._head_carried[at:at + codec.PIECE_BYTES]
                   for at in range(codec.PIECE_BYTES, len(self._head_carried), codec.PIECE_BYTES)]
         self._head_pieces = len(pieces)
-        entries.extend((codec.piece_key(head % ring, number), codec.encode_piece(head, piece))
-                       for number, piece in enumerate(pieces, 1))
         self._settles, self._settles_written = [], 0
-        entries.append(self._head_entry(store))
+        written.append((head, self._head_value(store)))
+        records = self._records(written, ring)
+        entries.extend(records[:-1])
+        entries.extend((codec.piece_key(head, ring, number), codec.encode_piece(head, piece))
+                       for number, piece in enumerate(pieces, 1))
+        entries.append(records[-1])
+        taken = self._legacy.intersection(serial % ring for serial, _ in written)
+        self._legacy -= taken
+        entries.extend((codec.record_key(slot), None) for slot in sorted(taken))
         return entries
 
-    def _head_entry(self, store: Store) -> Entry:
+    def _head_value(self, store: Store) -> bytes:
         assert self._head is not None
-        return (codec.record_key(self._head.serial % store.max_articles), codec.encode_entry(
+        return codec.encode_entry(
             self._counters(store), self._head, self._head_carried[:codec.PIECE_BYTES],
-            self._head_pieces, tuple(self._settles)))
+            self._head_pieces, tuple(self._settles))
+
+    def _records(self, written: list[tuple[int, bytes]], ring: int) -> list[Entry]:
+        """A drain's entries (serial, value) as records, one per block of ring slots they fall
+        in (more when one would outgrow ``codec.BLOCK_BYTES``); the last holds the newest."""
+        records: list[Entry] = []
+        group: list[bytes] = []
+        size = 0
+        block = codec.block_of(written[0][0], ring)
+        for serial, value in written:
+            if group and (codec.block_of(serial, ring) != block
+                          or size + len(value) > codec.BLOCK_BYTES):
+                records.append(self._record(block, group))
+                group, size = [], 0
+            block = codec.block_of(serial, ring)
+            group.append(value)
+            size += len(value)
+        records.append(self._record(block, group))
+        return records
+
+    def _record(self, block: tuple[int, int], group: list[bytes]) -> Entry:
+        """The next part of ``block`` in this lap (the first, for a block not written yet)."""
+        part = self._next_part if block == self._open_block else 0
+        self._open_block, self._next_part = block, part + 1
+        self._open_key, self._open_entries = codec.block_key(*block, part), group
+        return self._open_key, self._open_value()
+
+    def _open_value(self) -> bytes:
+        if self._open_key.startswith(codec.RECORD_PREFIX):  # restored from the older layout
+            return self._open_entries[0]
+        return codec.encode_block(self._open_entries)
 
     def _recarry(self, store: Store, head: int, carried: codec.Carried) -> None:
         """Carry again, in this drain's newest entry, the live stories whose state is in an
@@ -179,8 +229,16 @@ class Changelog:
                 latest.pop(key, None)
             else:
                 latest[key] = value
-        records = [value for key, value in latest.items()
-                   if key.startswith(codec.RECORD_PREFIX)]
+        records: list[bytes] = []
+        owners: list[bytes] = []  # the key of each entry's record
+        for key, value in latest.items():
+            if key.startswith(codec.BLOCK_PREFIX):
+                block = codec.decode_block(value)
+                records.extend(block)
+                owners.extend([key] * len(block))
+            elif key.startswith(codec.RECORD_PREFIX):
+                records.append(value)
+                owners.append(key)
         other_layout = any(not key.startswith(_KNOWN) for key in latest)
         columns = codec.decode_entries(records)
         heads = columns.heads
@@ -188,11 +246,12 @@ class Changelog:
             self._retired = sorted(latest)
             return len(latest)
         newest = _last_whole_drain(heads, store.max_articles)
-        if newest is None:
-            self.left_out = len(records)
-            return 0
-        head = int(heads["serial"][newest])
+        head = -1 if newest is None else int(heads["serial"][newest])
         self.left_out = int(np.count_nonzero(heads["serial"] > head))
+        self._retire_left_out(owners, heads["serial"], head)
+        if newest is None:
+            return 0
+        self._reopen(latest, owners[newest], records[newest])
         counters = codec.counters_of(records[newest])
         store.next_article, store.oldest = counters.next_article, counters.oldest
         store.next_story, store.latest = counters.next_story, counters.latest
@@ -201,7 +260,8 @@ class Changelog:
                                  & (heads["serial"] <= head))
         counted = counted[np.argsort(heads["serial"][counted], kind="stable")]
         self._restore_frequencies(store, latest, records, columns, counted)
-        blobs = {at: self._carried_of(store, latest, records[at], columns, at)
+        blobs = {at: self._carried_of(store, latest, records[at], columns, at,
+                                      owners[at].startswith(codec.RECORD_PREFIX))
                  for at in counted[heads["carried"][counted] > 0].tolist()}
         carried = [(int(heads["serial"][at]), codec.Carried.decode(blob))
                    for at, blob in blobs.items() if blob is not None]
@@ -214,18 +274,40 @@ class Changelog:
         self._settles_written = len(self._settles)
         return 0
 
+    def _retire_left_out(self, owners: list[bytes], serials: np.ndarray, head: int) -> None:
+        """Tombstone, with the next drain, the records the restore left out (every entry past
+        ``head``; a record never holds entries of two drains), so the articles decided again
+        are never read beside them; keep the slots of entries of the older layout."""
+        first: dict[bytes, int] = {}
+        for owner, serial in zip(owners, serials.tolist(), strict=True):
+            first[owner] = min(first.get(owner, serial), serial)
+        self._retired = sorted(key for key, serial in first.items() if serial > head)
+        self._legacy = {int(key[len(codec.RECORD_PREFIX):], 16) for key, serial in first.items()
+                        if key.startswith(codec.RECORD_PREFIX) and serial <= head}
+
+    def _reopen(self, latest: dict[bytes, bytes], key: bytes, head: bytes) -> None:
+        """Carry on writing after the newest entry: its record is the one a settle rewrites,
+        and the next part of its block follows it."""
+        self._open_key = key
+        if key.startswith(codec.BLOCK_PREFIX):
+            self._open_block, part = codec.part_of(key)
+            self._next_part = part + 1
+            self._open_entries = codec.decode_block(latest[key])
+        else:
+            self._open_block, self._next_part, self._open_entries = None, 0, [head]
+
     @staticmethod
     def _carried_of(store: Store, latest: dict[bytes, bytes], value: bytes,
-                    columns: codec.EntryColumns, at: int) -> bytes | None:
-        """An entry's carried changes, with the pieces that continue them; None when a left-out
-        entry's piece overwrote one (the entry is a ring behind: its stories were carried
-        again since)."""
+                    columns: codec.EntryColumns, at: int, legacy: bool) -> bytes | None:
+        """An entry's carried changes, with the pieces that continue them; None when a piece
+        was written over (by a drain two laps on, or, for an entry of the older layout, one a
+        lap on: either way its stories were carried again since)."""
         serial, pieces = int(columns.heads["serial"][at]), int(columns.heads["pieces"][at])
         first = columns.carried(value, at)
         try:
             return first + b"".join(
-                codec.piece_of(latest.get(codec.piece_key(serial % store.max_articles, number)),
-                               serial)
+                codec.piece_of(latest.get(codec.piece_key(serial, store.max_articles, number,
+                                                          legacy)), serial)
                 for number in range(1, pieces + 1))
         except ValueError:
             return None

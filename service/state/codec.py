@@ -1,15 +1,19 @@
 """Changelog keys and compact binary values for the story state of one shard.
 
-One entry per decided article, keyed by its slot in the article ring (``r/<serial % capacity>``):
-a new article's entry replaces the entry of the article that left the slot, so compaction
-retires it with no tombstone. The entry carries the article's columns and first decision, its
-terms (for the document frequencies decided after the last snapshot), its vector when kept,
-the shard's counters, and, in the last entry a drain writes, what else the drain changed: the
-stories it changed or dropped and the articles it moved (``Carried``). The document frequencies
-are snapshotted whole, now and then, under ``s/<copy>/<chunk>`` (two copies in turn, each
-chunk tagged with the serial it was taken at: a drain cut short leaves the one in use whole;
-``f/<chunk>``, untagged, was the layout before). Values are fixed-layout structs plus
-raw numpy arrays, so an entry decodes without parsing text (but its decision, a short JSON).
+One entry per decided article: its columns and first decision, its terms (for the document
+frequencies decided after the last snapshot), its vector when kept, the shard's counters, and,
+in the last entry a drain writes, what else the drain changed: the stories it changed or
+dropped and the articles it moved (``Carried``). A drain's consecutive entries go out together,
+as one record per block of ``BLOCK_SLOTS`` ring slots they fall in, under
+``b/<lap parity>/<block>/<part>``: the part counts the drains that wrote into the block in this
+lap of the ring, so a record replaces only the one written two laps before (whose entries no
+longer count) and compaction retires it with no tombstone; the pieces of a drain's carried
+changes that outgrow its last entry are keyed the same way. ``r/<slot>`` held one entry per
+article before; a restore still reads it. The document frequencies are snapshotted whole, now
+and then, under ``s/<copy>/<chunk>`` (two copies in turn, each chunk tagged with the serial it
+was taken at: a drain cut short leaves the one in use whole; ``f/<chunk>``, untagged, was the
+layout before). Values are fixed-layout structs plus raw numpy arrays, so an entry decodes
+without parsing text (but its decision, a short JSON).
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ from service.stages.cluster import U32, Vector
 from service.stages.dedup import PERMUTATIONS, Signature
 
 RECORD_PREFIX = b"r/"
+BLOCK_PREFIX = b"b/"
+# Ring slots per block: a drain of n articles writes about n / BLOCK_SLOTS + 1 records.
+BLOCK_SLOTS = 64
+# A record of entries holds more only while it stays under this size (an entry alone may be
+# larger, up to its carried changes' first piece), well under Kafka's 1 MB default.
+BLOCK_BYTES = 250_000
 PIECE_PREFIX = b"p/"
 FREQUENCY_PREFIX = b"s/"
 # Carried changes beyond this many bytes go on in pieces under their own keys, so no record
@@ -53,8 +63,39 @@ def record_key(slot: int) -> bytes:
     return RECORD_PREFIX + f"{slot:x}".encode()
 
 
-def piece_key(slot: int, piece: int) -> bytes:
-    return PIECE_PREFIX + f"{slot:x}/{piece:x}".encode()
+def block_key(parity: int, block: int, part: int) -> bytes:
+    return BLOCK_PREFIX + f"{parity}/{block:x}/{part:x}".encode()
+
+
+def block_of(serial: int, ring: int) -> tuple[int, int]:
+    """The lap parity and block of the ring slot that ``serial`` takes."""
+    return (serial // ring) % 2, (serial % ring) // BLOCK_SLOTS
+
+
+def part_of(key: bytes) -> tuple[tuple[int, int], int]:
+    """A block record's (parity, block) and part, from its key."""
+    parity, block, part = key[len(BLOCK_PREFIX):].split(b"/")
+    return (int(parity), int(block, 16)), int(part, 16)
+
+
+def encode_block(entries: list[bytes]) -> bytes:
+    """Consecutive entries as one record: their count and sizes, then the entries."""
+    return b"".join([np.array([len(entries), *map(len, entries)], dtype="<u4").tobytes(),
+                     *entries])
+
+
+def decode_block(value: bytes) -> list[bytes]:
+    (count,) = struct.unpack_from("<I", value)
+    ends = np.cumsum(np.frombuffer(value, dtype="<u4", count=count, offset=4), dtype=np.int64)
+    ends += 4 * (count + 1)
+    starts = np.concatenate(([4 * (count + 1)], ends[:-1]))
+    return [value[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def piece_key(serial: int, ring: int, piece: int, legacy: bool = False) -> bytes:
+    """Under the lap's parity, as block records are (``legacy``: a ``r/`` entry's, without)."""
+    slot = f"{serial % ring:x}" if legacy else f"{(serial // ring) % 2}/{serial % ring:x}"
+    return PIECE_PREFIX + f"{slot}/{piece:x}".encode()
 
 
 def frequency_key(copy: int, chunk: int) -> bytes:

@@ -80,7 +80,7 @@ class StoryState:
         return moved
 
     def drain_changes(self) -> list[Entry]:
-        """Changelog entries since the last drain, for a compacted topic (None = tombstone)."""
+        """Changelog records since the last drain, for a compacted topic (None = tombstone)."""
         return self._changelog.drain(self._store)
 
     @property
