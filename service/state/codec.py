@@ -30,7 +30,9 @@ from service.stages.dedup import PERMUTATIONS, Signature
 
 RECORD_PREFIX = b"r/"
 BLOCK_PREFIX = b"b/"
-# Ring slots per block: a drain of n articles writes about n / BLOCK_SLOTS + 1 records.
+# Ring slots per block: a drain of n articles writes about n / BLOCK_SLOTS + 1 records. Part of
+# the layout, not a setting: under another size a key names other slots, and a record could
+# replace entries that still count (a new size needs a new prefix).
 BLOCK_SLOTS = 64
 # A record of entries holds more only while it stays under this size (an entry alone may be
 # larger, up to its carried changes' first piece), well under Kafka's 1 MB default.
