@@ -525,8 +525,8 @@ def test_a_drain_cut_short_after_the_ring_wrapped_forgets_nothing(cut: int, extr
     settings = replace(SMALL, max_articles=64, refine_horizon=32)
     articles = _stream(420)
     whole, restored, cut_drain = _cut_short(settings, articles, cut, extra, -1)
-    assert [k for k, _ in cut_drain if k.startswith(codec.BLOCK_PREFIX)][-1] == cut_drain[-1][0]
-    assert len([k for k, _ in cut_drain if k.startswith(codec.BLOCK_PREFIX)]) == 2  # two laps
+    blocks = [key for key, _ in cut_drain if key.startswith(codec.BLOCK_PREFIX)]
+    assert blocks[-1] == cut_drain[-1][0] and len(blocks) == 2  # two laps
     assert restored.left_out > 0
     assert restored.article_count() == whole.article_count() == 64
     assert restored.active_clusters() == whole.active_clusters()

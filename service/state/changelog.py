@@ -138,9 +138,10 @@ class Changelog:
         entries.extend((codec.piece_key(head, ring, number), codec.encode_piece(head, piece))
                        for number, piece in enumerate(pieces, 1))
         entries.append(records[-1])
-        taken = self._legacy.intersection(serial % ring for serial, _ in written)
-        self._legacy -= taken
-        entries.extend((codec.record_key(slot), None) for slot in sorted(taken))
+        if self._legacy:
+            taken = self._legacy.intersection(serial % ring for serial, _ in written)
+            self._legacy -= taken
+            entries.extend((codec.record_key(slot), None) for slot in sorted(taken))
         return entries
 
     def _head_value(self, store: Store) -> bytes:
@@ -157,11 +158,11 @@ class Changelog:
         size = 0
         block = codec.block_of(written[0][0], ring)
         for serial, value in written:
-            if group and (codec.block_of(serial, ring) != block
-                          or size + len(value) > codec.BLOCK_BYTES):
+            at = codec.block_of(serial, ring)
+            if group and (at != block or size + len(value) > codec.BLOCK_BYTES):
                 records.append(self._record(block, group))
                 group, size = [], 0
-            block = codec.block_of(serial, ring)
+            block = at
             group.append(value)
             size += len(value)
         records.append(self._record(block, group))
@@ -278,14 +279,13 @@ class Changelog:
         """Tombstone, with the next drain, the records the restore left out (every entry past
         ``head``; a record never holds entries of two drains), so the articles decided again
         are never read beside them; keep the slots of entries of the older layout."""
-        first: dict[bytes, int] = {}
-        for owner, serial in zip(owners, serials.tolist(), strict=True):
-            first[owner] = min(first.get(owner, serial), serial)
+        # a record's entries are in serial order: walked backwards, its first is the last put
+        first = dict(zip(reversed(owners), reversed(serials.tolist()), strict=True))
         self._retired = sorted(key for key, serial in first.items() if serial > head)
         self._legacy = {int(key[len(codec.RECORD_PREFIX):], 16) for key, serial in first.items()
                         if key.startswith(codec.RECORD_PREFIX) and serial <= head}
 
-    def _reopen(self, latest: dict[bytes, bytes], key: bytes, head: bytes) -> None:
+    def _reopen(self, latest: dict[bytes, bytes], key: bytes, newest: bytes) -> None:
         """Carry on writing after the newest entry: its record is the one a settle rewrites,
         and the next part of its block follows it."""
         self._open_key = key
@@ -294,7 +294,7 @@ class Changelog:
             self._next_part = part + 1
             self._open_entries = codec.decode_block(latest[key])
         else:
-            self._open_block, self._next_part, self._open_entries = None, 0, [head]
+            self._open_block, self._next_part, self._open_entries = None, 0, [newest]
 
     @staticmethod
     def _carried_of(store: Store, latest: dict[bytes, bytes], value: bytes,

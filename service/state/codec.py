@@ -69,9 +69,14 @@ def block_key(parity: int, block: int, part: int) -> bytes:
     return BLOCK_PREFIX + f"{parity}/{block:x}/{part:x}".encode()
 
 
+def _parity(serial: int, ring: int) -> int:
+    """Which of two alternate laps of the ring ``serial`` falls in."""
+    return (serial // ring) % 2
+
+
 def block_of(serial: int, ring: int) -> tuple[int, int]:
     """The lap parity and block of the ring slot that ``serial`` takes."""
-    return (serial // ring) % 2, (serial % ring) // BLOCK_SLOTS
+    return _parity(serial, ring), (serial % ring) // BLOCK_SLOTS
 
 
 def part_of(key: bytes) -> tuple[tuple[int, int], int]:
@@ -96,7 +101,7 @@ def decode_block(value: bytes) -> list[bytes]:
 
 def piece_key(serial: int, ring: int, piece: int, legacy: bool = False) -> bytes:
     """Under the lap's parity, as block records are (``legacy``: a ``r/`` entry's, without)."""
-    slot = f"{serial % ring:x}" if legacy else f"{(serial // ring) % 2}/{serial % ring:x}"
+    slot = f"{serial % ring:x}" if legacy else f"{_parity(serial, ring)}/{serial % ring:x}"
     return PIECE_PREFIX + f"{slot}/{piece:x}".encode()
 
 
