@@ -296,6 +296,22 @@ def test_a_message_whose_title_is_a_report_of_its_own_is_a_brief() -> None:
     assert isinstance(short, Rejection) and short.reason is Reason.NO_CONTENT
 
 
+@pytest.mark.parametrize("declaration", [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    "<?xml version='1.0' encoding='iso-8859-1'?>",
+    '<?xml version="1.0"?>',
+])
+def test_xhtml_pages_with_an_xml_declaration_are_read_as_the_decoded_text(
+        declaration: str) -> None:
+    """XHTML pages open with an XML declaration, often naming a charset; the text arrives
+    decoded, so the body is extracted (not dead-lettered as unparseable) and no declared
+    charset re-reads its characters."""
+    extra = " Caf\u00e9 \u2019 \u65e5\u672c."
+    page = f"{declaration}\n" + PAGE.replace(PARAGRAPHS[1], PARAGRAPHS[1] + extra)
+    article = _clean(RawArticle(url="https://www.example.co.uk/news/x", html=page))
+    assert article.text.split("\n\n") == [PARAGRAPHS[0], PARAGRAPHS[1] + extra, PARAGRAPHS[2]]
+
+
 _LIMIT = 8000
 _TAG_CASES = {
     "at the limit": f'<p><img alt="{"a" * (_LIMIT - 12)}"> kept</p>',
