@@ -312,6 +312,41 @@ def test_xhtml_pages_with_an_xml_declaration_are_read_as_the_decoded_text(
     assert article.text.split("\n\n") == [PARAGRAPHS[0], PARAGRAPHS[1] + extra, PARAGRAPHS[2]]
 
 
+@pytest.mark.parametrize("left_open", ["font", "span", "div"])
+def test_a_page_nested_past_the_parsers_limit_keeps_its_text(left_open: str) -> None:
+    """Paragraphs that each leave a tag open nest the page deeper than libxml2 reads by
+    default (256); it used to stop there, and the article ended at its third paragraph."""
+    line = "The council voted on Tuesday to approve the new budget for the city, number {}."
+    page = ("<html><body><article>"
+            + "".join(f"<p><{left_open}>{line.format(i)}" for i in range(400))
+            + "</article></body></html>")
+    paragraphs = _clean(RawArticle(url="https://example.com/news/a", html=page)).text.split(
+        "\n\n")
+    assert paragraphs[-1] == line.format(399)
+    assert len(paragraphs) > 100
+
+
+def test_flattening_a_deep_page_keeps_its_text_in_order_within_the_depth() -> None:
+    page = ("<html><body>" + "".join(f"<div>a{i}<span>b{i}</span>c{i}" for i in range(600))
+            + "</body></html>").encode()
+    root = etree.fromstring(page, parser=html_stage._parser(deep=True))
+    text = etree.tostring(root, method="text", encoding=str)
+    assert max(len(list(node.iterancestors())) for node in root.iter()) > 600
+    html_stage._flatten_deeper_than(root, 50)
+    assert etree.tostring(root, method="text", encoding=str) == text
+    assert max(len(list(node.iterancestors())) for node in root.iter()) == 51
+
+
+def test_a_hostile_deep_page_is_read_within_bounds() -> None:
+    """300,000 nested elements: libxml2 keeps 2,048 levels without its limit, the walk
+    flattens them to ``MAX_DEPTH``; an outcome comes back in well under the message deadline."""
+    page = "<html><body>" + "<div>x <b>y</b> z" * 300_000 + "</body></html>"
+    started = time.process_time()
+    result = normalize(RawArticle(url="https://example.com/news/a", html=page), FurnitureMemory())
+    assert isinstance(result, (Article, Rejection))
+    assert time.process_time() - started < 5.0
+
+
 _LIMIT = 8000
 _TAG_CASES = {
     "at the limit": f'<p><img alt="{"a" * (_LIMIT - 12)}"> kept</p>',

@@ -140,6 +140,14 @@ SLUG_ID_MIN_WORDS = 5
 TAIL_LABEL_WORDS = 6
 # Blocks above the article searched for a dateline (metadata; extraction does not use it).
 PREAMBLE_BLOCKS = 40
+# libxml2 stops reading a page where its elements nest deeper than this (its default limit), and
+# a page whose paragraphs each leave a <font>, <span> or <div> open gets there: the rest of its
+# article was lost. Such a page is read again without the limit (libxml2 then allows 2,048) and
+# what lies deeper than this is attached at this depth in document order, as a browser's parser
+# does past its own limit (512 in Chromium): the text is kept, and the per-block work, which
+# climbs each block's ancestors, stays what it is on any other page. (Not tuned: no development
+# page nests deeper than 200.)
+MAX_DEPTH = 256
 _HIDDEN_NAMES = re.compile(
     r"tooltip|popover|hovercard|rollover|flyout|sr-only|visually-?hidden|screen-?reader|"
     r"offscreen", re.IGNORECASE)
@@ -242,12 +250,62 @@ def parse(html: str) -> etree._Element | None:
     data = html.encode("utf-8", "replace")
     if _may_hold_overlong_tag(data):
         data = _OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", html).encode("utf-8", "replace")
-    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
-                              default_doctype=False, encoding="utf-8")
+    parser = _parser(deep=False)
     try:
-        return etree.fromstring(data, parser=parser)
+        root = etree.fromstring(data, parser=parser)
+        if _stopped_too_deep(parser):
+            root = etree.fromstring(data, parser=_parser(deep=True))
+            _flatten_deeper_than(root, MAX_DEPTH)
+        return root
     except (etree.ParserError, ValueError):
         return None
+
+
+def _parser(deep: bool) -> etree.HTMLParser:
+    """``deep``: without libxml2's nesting limit (``MAX_DEPTH``)."""
+    return etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
+                            default_doctype=False, encoding="utf-8", huge_tree=deep)
+
+
+def _stopped_too_deep(parser: etree.HTMLParser) -> bool:
+    """Whether libxml2 gave up on the page at its nesting limit (a fatal error: its last)."""
+    error = parser.error_log.last_error
+    return error is not None and error.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT
+
+
+def _flatten_deeper_than(root: etree._Element, limit: int) -> None:
+    """Attach every element nested deeper than ``limit`` to its ancestor at that depth."""
+    anchors: list[etree._Element] = []
+    depth = -1
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        if depth == limit:
+            if len(element):
+                anchors.append(element)
+            walker.skip_subtree()
+    for anchor in anchors:
+        _flatten(anchor)
+
+
+def _flatten(anchor: etree._Element) -> None:
+    """Make every descendant of ``anchor`` its child, in document order, the text in the same
+    order: an element's tail follows the last element that started inside it."""
+    order: list[etree._Element] = []
+    tails: dict[etree._Element, str] = {}
+    for event, element in etree.iterwalk(anchor, events=("start", "end")):
+        if element is anchor:
+            continue
+        if event == "start":
+            order.append(element)
+        elif element.tail:
+            tails[order[-1]] = tails.get(order[-1], "") + element.tail
+    for element in order:
+        element.tail = tails.get(element)
+        anchor.append(element)
 
 
 def _may_hold_overlong_tag(data: bytes) -> bool:
