@@ -347,6 +347,19 @@ def test_a_hostile_deep_page_is_read_within_bounds() -> None:
     assert time.process_time() - started < 5.0
 
 
+def test_nul_characters_are_dropped_from_a_page_as_from_a_text() -> None:
+    """A NUL is no character of a page: the HTML path drops it as the text path does (it
+    printed U+FFFD), and a UTF-16 page a crawler decoded byte by byte reads as itself."""
+    damaged = PARAGRAPHS[0].replace(" ", "\0 ", 3)
+    from_text = _clean(RawArticle(url="https://example.com/a", text=damaged)).text
+    page = f"<html><body><article><p>{damaged}</p></article></body></html>"
+    assert _clean(RawArticle(url="https://example.com/a", html=page)).text == from_text
+    assert from_text == PARAGRAPHS[0]
+    wide = PAGE.encode("utf-16-le").decode("latin-1")
+    assert _clean(RawArticle(url="https://www.example.co.uk/news/x", html=wide)).text.split(
+        "\n\n") == PARAGRAPHS
+
+
 _LIMIT = 8000
 _TAG_CASES = {
     "at the limit": f'<p><img alt="{"a" * (_LIMIT - 12)}"> kept</p>',

@@ -250,6 +250,11 @@ def parse(html: str) -> etree._Element | None:
     data = html.encode("utf-8", "replace")
     if _may_hold_overlong_tag(data):
         data = _OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", html).encode("utf-8", "replace")
+    if b"\0" in data:
+        # No page's text holds a NUL (browsers drop it; libxml2 would print U+FFFD, and a
+        # crawler that read UTF-16 as a single-byte charset leaves one after every ASCII
+        # character, tags included).
+        data = data.replace(b"\0", b"")
     parser = _parser(deep=False)
     try:
         root = etree.fromstring(data, parser=parser)
