@@ -475,19 +475,36 @@ def _is_body_like(block: Block) -> bool:
         len(block.text) >= SENTENCE_MIN_CHARS and looks_like_sentence(block.text))
 
 
-def _prose(blocks: list[Block]) -> tuple[list[bool], dict[etree._Element, int]]:
+def _prose(blocks: list[Block], chains: list[list[etree._Element]]
+           ) -> tuple[list[bool], dict[etree._Element, int]]:
     """Which blocks read as prose, and the prose characters under every element."""
     flags = [_is_body_like(block) for block in blocks]
     prose: dict[etree._Element, int] = {}
-    for block, flag in zip(blocks, flags, strict=True):
+    for block, flag, chain in zip(blocks, flags, chains, strict=True):
         if flag:
-            for node in _self_and_ancestors(block.owner):
+            for node in chain:
                 prose[node] = prose.get(node, 0) + len(block.text)
     return flags, prose
 
 
-def _self_and_ancestors(element: etree._Element) -> list[etree._Element]:
-    return [element, *element.iterancestors()]
+def _chains(blocks: list[Block]) -> list[list[etree._Element]]:
+    """Per block, its owner and the owner's ancestors, innermost first. Every score climbs
+    them, so they are listed once per page, each element's from its parent's (blocks share
+    their ancestors), rather than asked of lxml again at each step."""
+    known: dict[etree._Element, list[etree._Element]] = {}
+    chains: list[list[etree._Element]] = []
+    for block in blocks:
+        path: list[etree._Element] = []
+        node: etree._Element | None = block.owner
+        while node is not None and node not in known:
+            path.append(node)
+            node = node.getparent()
+        chain = [] if node is None else known[node]
+        for element in path[::-1]:
+            chain = [element, *chain]
+            known[element] = chain
+        chains.append(chain)
+    return chains
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,21 +517,21 @@ class _Choice:
     scores: dict[etree._Element, float]
 
 
-def _container(blocks: list[Block]) -> _Choice:
-    """The subtree with the most prose for the least furniture."""
-    flags, prose = _prose(blocks)
+def _container(blocks: list[Block], chains: list[list[etree._Element]]) -> _Choice:
+    """The subtree with the most prose for the least furniture (``chains``: ``_chains``)."""
+    flags, prose = _prose(blocks, chains)
     limit = VETO_EXEMPT_SHARE * max(prose.values(), default=0)
     vetoes: dict[etree._Element, bool] = {}
     scores: dict[etree._Element, float] = {}
     counts: dict[etree._Element, int] = {}
-    for block, flag in zip(blocks, flags, strict=True):
+    for block, flag, chain in zip(blocks, flags, chains, strict=True):
         if flag and not _vetoed(block.owner, prose, limit, vetoes):
             value = float(len(block.text))
         elif is_truncated(block.text) and block.link_density < PROSE_MAX_LINK_DENSITY:
             value = 0.0  # a teaser, or the last paragraph before a paywall: no evidence
         else:
             value = -OTHER_CHAR_COST * len(block.text) - LINK_CHAR_COST * block.link_chars
-        for node in _self_and_ancestors(block.owner):
+        for node in chain:
             scores[node] = scores.get(node, 0.0) + value
             counts[node] = counts.get(node, 0) + 1
     if not scores:
@@ -674,11 +691,12 @@ def _in_form(block: Block, container: etree._Element,
 def extract(root: etree._Element) -> Extraction:
     """Body paragraphs of the article in ``root`` (none when no article is found)."""
     blocks = blocks_of(root)
-    choice = _container(blocks)
+    chains = _chains(blocks)
+    choice = _container(blocks, chains)
     container = choice.container
     if container is None:
         return Extraction([], [b.text for b in blocks[:PREAMBLE_BLOCKS]])
-    inside = [b for b in blocks if b.owner is container or container in b.owner.iterancestors()]
+    inside = [b for b, chain in zip(blocks, chains, strict=True) if container in chain]
     follows = _prose_follows(inside)
     forms: dict[etree._Element, bool] = {}
     kept = [b for i, b in enumerate(inside)
@@ -688,8 +706,8 @@ def extract(root: etree._Element) -> Extraction:
     beside = _paragraphs_beside(choice)
     if beside:
         chosen = {id(b) for b in kept}
-        chosen.update(id(b) for b in blocks if any(
-            node in beside for node in _self_and_ancestors(b.owner)) and _keep(b, False, False))
+        chosen.update(id(b) for b, chain in zip(blocks, chains, strict=True)
+                      if not beside.isdisjoint(chain) and _keep(b, False, False))
         kept = [b for b in blocks if id(b) in chosen]
     kept = _trim_edges(kept)
     first = next((i for i, b in enumerate(blocks) if b is kept[0]), 0) if kept else len(blocks)
