@@ -11,6 +11,7 @@ Any failure becomes a rejection, never an exception.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from service.records import Article, RawArticle, Reason, Rejection
@@ -32,6 +33,12 @@ from service.stages.tokens import word_count
 __all__ = ["FurnitureMemory", "NormalizeSettings", "is_brief", "normalize"]
 
 STAGE = "normalize"
+
+# What a browser never shows as text: comments, scripts (JSON-LD kept, metadata reads it),
+# styles and inline SVG. Cut before the size bound so a page's bulk there cannot push the article
+# past it.
+_INERT = re.compile(
+    r"<!--.*?-->|<(script|style|svg)\b(?![^>]*ld\+json)[^>]*>.*?</\1\s*>", re.S | re.I)
 
 
 def _reject(detail: str) -> Rejection:
@@ -64,7 +71,7 @@ def _without_learned_furniture(paragraphs: list[str], furniture: set[int]) -> li
 
 def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
                article_id: str, settings: NormalizeSettings) -> _Extracted | Rejection:
-    root = html_extract.parse(html[: settings.max_html_chars])
+    root = html_extract.parse(_bounded(html, settings.max_html_chars))
     if root is None:
         return _reject("html could not be parsed")
     extraction = html_extract.extract(root)
@@ -77,6 +84,15 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
         published=metadata.page_published(root, raw.url,
                                            [repair(line) for line in extraction.preamble]),
     )
+
+
+def _bounded(html: str, limit: int) -> str:
+    """The page cut to ``limit`` characters, after shedding what holds no text when it is over:
+    a page carrying megabytes of inline script, styles or comments before its article would
+    otherwise lose the article to the cut and be rejected as empty."""
+    if len(html) > limit:
+        html = _INERT.sub("", html)
+    return html[:limit]
 
 
 def _from_text(raw: RawArticle, text: str, source: str, memory: FurnitureMemory,

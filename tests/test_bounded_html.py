@@ -1,0 +1,31 @@
+"""A page over the HTML size bound keeps its article when the bulk is script, style or comments."""
+
+from service.records import Article, RawArticle
+from service.stages.normalize import FurnitureMemory, NormalizeSettings, normalize
+
+_SENTENCE = "The city council announced on Tuesday a new transport plan for the districts"
+
+
+def _page(bulk: str) -> str:
+    body = "".join(f"<p>{_SENTENCE}, part {i} of the report.</p>" for i in range(6))
+    return f"<html><head>{bulk}</head><body><article>{body}</article></body></html>"
+
+
+def _settings() -> NormalizeSettings:
+    return NormalizeSettings(max_html_chars=100_000)
+
+
+def test_inline_script_over_the_bound_keeps_the_article() -> None:
+    html = _page("<script>window.__DATA__=" + "1," * 100_000 + "0</script>")
+    result = normalize(RawArticle(url="https://e.com/a", html=html), FurnitureMemory(),
+                       _settings())
+    assert isinstance(result, Article)
+    assert "part 5 of the report" in result.text
+
+
+def test_comment_and_style_over_the_bound_keep_the_article() -> None:
+    html = _page("<!--" + "x" * 60_000 + "--><style>" + "a{}" * 20_000 + "</style>")
+    result = normalize(RawArticle(url="https://e.com/b", html=html), FurnitureMemory(),
+                       _settings())
+    assert isinstance(result, Article)
+    assert "part 0 of the report" in result.text
