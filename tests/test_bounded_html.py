@@ -49,3 +49,11 @@ def test_shedding_is_linear_in_unclosed_openers_and_keeps_json_ld() -> None:
     result = normalize(RawArticle(url="https://e.com/d", html=page), FurnitureMemory(),
                        _settings())
     assert isinstance(result, Article) and result.published_at == "2024-05-01T10:00:00Z"
+
+
+def test_an_attribute_of_megabytes_ahead_of_the_article_keeps_the_article() -> None:
+    html = _page('<meta name="x" content="' + "y" * 150_000 + '">')
+    result = normalize(RawArticle(url="https://e.com/e", html=html), FurnitureMemory(),
+                       _settings())
+    assert isinstance(result, Article)
+    assert "part 5 of the report" in result.text

@@ -91,9 +91,11 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
 
 def _bounded(html: str, limit: int) -> str:
     """The page cut to ``limit`` characters, after shedding what holds no text when it is over:
-    a page carrying megabytes of inline script, styles or comments before its article would
-    otherwise lose the article to the cut and be rejected as empty."""
-    return (_without_inert(html) if len(html) > limit else html)[:limit]
+    a page carrying megabytes of inline script, styles, comments or attributes before its
+    article would otherwise lose the article to the cut and be rejected as empty."""
+    if len(html) <= limit:
+        return html
+    return html_extract.cut_overlong_tags(_without_inert(html))[:limit]
 
 
 def _without_inert(html: str) -> str:

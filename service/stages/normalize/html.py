@@ -249,7 +249,7 @@ def parse(html: str) -> etree._Element | None:
     duplicates pairwise, so one tag with 100,000 attributes would cost seconds."""
     data = html.encode("utf-8", "replace")
     if _may_hold_overlong_tag(data):
-        data = _OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", html).encode("utf-8", "replace")
+        data = cut_overlong_tags(html).encode("utf-8", "replace")
     if b"\0" in data:
         # No page's text holds a NUL (browsers drop it; libxml2 would print U+FFFD, and a
         # crawler that read UTF-16 as a single-byte charset leaves one after every ASCII
@@ -311,6 +311,11 @@ def _flatten(anchor: etree._Element) -> None:
     for element in order:
         element.tail = tails.get(element)
         anchor.append(element)
+
+
+def cut_overlong_tags(html: str) -> str:
+    """``html`` with every tag longer than any real one cut to its name (one linear scan)."""
+    return _OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", html)
 
 
 def _may_hold_overlong_tag(data: bytes) -> bool:
