@@ -13,24 +13,26 @@ def _page(bulk: str) -> str:
     return f"<html><head>{bulk}</head><body><article>{body}</article></body></html>"
 
 
-def _settings() -> NormalizeSettings:
-    return NormalizeSettings(max_html_chars=100_000)
+def _normalized(html: str) -> Article | Rejection:
+    """``html`` through normalize with a 100,000-character bound."""
+    return normalize(RawArticle(url="https://e.com/a", html=html), FurnitureMemory(),
+                     NormalizeSettings(max_html_chars=100_000))
+
+
+def _body(html: str) -> str:
+    result = _normalized(html)
+    assert isinstance(result, Article), result
+    return result.text
 
 
 def test_inline_script_over_the_bound_keeps_the_article() -> None:
     html = _page("<script>window.__DATA__=" + "1," * 100_000 + "0</script>")
-    result = normalize(RawArticle(url="https://e.com/a", html=html), FurnitureMemory(),
-                       _settings())
-    assert isinstance(result, Article)
-    assert "part 5 of the report" in result.text
+    assert "part 5 of the report" in _body(html)
 
 
 def test_comment_and_style_over_the_bound_keep_the_article() -> None:
     html = _page("<!--" + "x" * 60_000 + "--><style>" + "a{}" * 20_000 + "</style>")
-    result = normalize(RawArticle(url="https://e.com/b", html=html), FurnitureMemory(),
-                       _settings())
-    assert isinstance(result, Article)
-    assert "part 0 of the report" in result.text
+    assert "part 0 of the report" in _body(html)
 
 
 def test_shedding_is_linear_in_unclosed_openers_and_keeps_json_ld() -> None:
@@ -40,20 +42,14 @@ def test_shedding_is_linear_in_unclosed_openers_and_keeps_json_ld() -> None:
     started = time.process_time()
     for opener in ("<!--x", "<script>x", "<svg a>"):
         page = opener * 300_000 + _page("")
-        result = normalize(RawArticle(url="https://e.com/c", html=page), FurnitureMemory(),
-                           _settings())
-        assert isinstance(result, (Article, Rejection))
+        assert isinstance(_normalized(page), (Article, Rejection))
     assert time.process_time() - started < 10.0
     page = _page('<script type="application/ld+json">{"datePublished": "2024-05-01T10:00:00Z"}'
                  "</script><script>" + "1," * 60_000 + "</script>")
-    result = normalize(RawArticle(url="https://e.com/d", html=page), FurnitureMemory(),
-                       _settings())
+    result = _normalized(page)
     assert isinstance(result, Article) and result.published_at == "2024-05-01T10:00:00Z"
 
 
 def test_an_attribute_of_megabytes_ahead_of_the_article_keeps_the_article() -> None:
     html = _page('<meta name="x" content="' + "y" * 150_000 + '">')
-    result = normalize(RawArticle(url="https://e.com/e", html=html), FurnitureMemory(),
-                       _settings())
-    assert isinstance(result, Article)
-    assert "part 5 of the report" in result.text
+    assert "part 5 of the report" in _body(html)
