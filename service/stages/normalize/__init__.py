@@ -11,7 +11,6 @@ Any failure becomes a rejection, never an exception.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from service.records import Article, RawArticle, Reason, Rejection
@@ -33,16 +32,6 @@ from service.stages.tokens import word_count
 __all__ = ["FurnitureMemory", "NormalizeSettings", "is_brief", "normalize"]
 
 STAGE = "normalize"
-
-# What a browser never shows as text: comments, scripts (JSON-LD kept, metadata reads it),
-# styles and inline SVG. Shed before the size bound so a page's bulk there cannot push the
-# article past it. Openers are found by one pattern and each closer by a search from its opener,
-# so the pass is linear (a lazy ``.*?`` to a closer rescans the rest of the page for every
-# unclosed opener: minutes on 600,000 of them).
-_INERT_OPENER = re.compile(r"<!--|<(script|style|svg)\b[^>]*>", re.I)
-_INERT_CLOSERS = {name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "svg")}
-_COMMENT_CLOSER = re.compile(r"-->")
-
 
 def _reject(detail: str) -> Rejection:
     return Rejection(Reason.NO_CONTENT, detail, STAGE)
@@ -74,7 +63,7 @@ def _without_learned_furniture(paragraphs: list[str], furniture: set[int]) -> li
 
 def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
                article_id: str, settings: NormalizeSettings) -> _Extracted | Rejection:
-    root = html_extract.parse(_bounded(html, settings.max_html_chars))
+    root = html_extract.parse(html, settings.max_html_chars)
     if root is None:
         return _reject("html could not be parsed")
     extraction = html_extract.extract(root)
@@ -87,35 +76,6 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
         published=metadata.page_published(root, raw.url,
                                            [repair(line) for line in extraction.preamble]),
     )
-
-
-def _bounded(html: str, limit: int) -> str:
-    """The page cut to ``limit`` characters, after shedding what holds no text when it is over:
-    a page carrying megabytes of inline script, styles, comments or attributes before its
-    article would otherwise lose the article to the cut and be rejected as empty."""
-    if len(html) <= limit:
-        return html
-    return html_extract.cut_overlong_tags(_without_inert(html))[:limit]
-
-
-def _without_inert(html: str) -> str:
-    """``html`` less its comments, scripts other than JSON-LD, styles and SVG. An element left
-    unclosed runs to the end of the page, as a browser reads it, and is kept."""
-    kept: list[str] = []
-    at = 0
-    while (opener := _INERT_OPENER.search(html, at)) is not None:
-        name = opener.group(1)
-        closer = (_COMMENT_CLOSER if name is None else _INERT_CLOSERS[name.lower()]).search(
-            html, opener.end())
-        if closer is None:
-            break
-        if name is not None and "ld+json" in opener.group(0).lower():
-            kept.append(html[at:closer.end()])
-        else:
-            kept.append(html[at:opener.start()])
-        at = closer.end()
-    kept.append(html[at:])
-    return "".join(kept)
 
 
 def _from_text(raw: RawArticle, text: str, source: str, memory: FurnitureMemory,

@@ -158,6 +158,16 @@ _TAG_LIMIT = 8000
 _OVERLONG_TAG = re.compile(
     rf"<(?=[^<>]{{{_TAG_LIMIT + 1}}})([A-Za-z][\w:-]{{0,30}})[^<>]{{{_TAG_LIMIT},}}>")
 _ID_WORDS = re.compile(r"[-_]")
+# What a browser never shows as text: comments, scripts (JSON-LD kept, metadata reads it),
+# styles and inline SVG. ``parse`` sheds them before its size bound so a page's bulk there cannot
+# push the article past it. Openers are found by one pattern and each closer by a search from its
+# opener, so the pass is linear (a lazy ``.*?`` to a closer rescans the rest of the page for every
+# unclosed opener: minutes on 600,000 of them).
+_INERT_OPENER = re.compile(r"<!--|<(script|style|svg)\b[^>]*>", re.I)
+_INERT_CLOSERS = {name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "svg")}
+_COMMENT_CLOSER = re.compile(r"-->")
+
+
 # Verdicts on class and id strings are memoized: a page repeats its few names thousands of times.
 NAME_CACHE_SIZE = 4096
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -234,7 +244,7 @@ def _hidden_names(names: str) -> bool:
     return bool(_HIDDEN_NAMES.search(names))
 
 
-def parse(html: str) -> etree._Element | None:
+def parse(html: str, max_chars: int | None = None) -> etree._Element | None:
     """The parsed document, or None when nothing parseable is there. Plain ``etree`` elements,
     not ``lxml.html``'s: its element classes cost a Python lookup for every node the walk
     touches.
@@ -246,10 +256,17 @@ def parse(html: str) -> etree._Element | None:
     1.91 over the 709 WCXB pages (the trees are the same).
 
     Tags longer than any real one are cut to their name first: libxml2 checks attributes for
-    duplicates pairwise, so one tag with 100,000 attributes would cost seconds."""
-    data = html.encode("utf-8", "replace")
-    if _may_hold_overlong_tag(data):
-        data = cut_overlong_tags(html).encode("utf-8", "replace")
+    duplicates pairwise, so one tag with 100,000 attributes would cost seconds.
+
+    A page over ``max_chars`` is cut to it, after shedding what holds no text: a page carrying
+    megabytes of inline script, styles, comments or attributes before its article would
+    otherwise lose the article to the cut and be rejected as empty."""
+    if max_chars is not None and len(html) > max_chars:
+        data = _cut_overlong_tags(_without_inert(html))[:max_chars].encode("utf-8", "replace")
+    else:
+        data = html.encode("utf-8", "replace")
+        if _may_hold_overlong_tag(data):
+            data = _cut_overlong_tags(html).encode("utf-8", "replace")
     if b"\0" in data:
         # No page's text holds a NUL (browsers drop it; libxml2 would print U+FFFD, and a
         # crawler that read UTF-16 as a single-byte charset leaves one after every ASCII
@@ -264,6 +281,26 @@ def parse(html: str) -> etree._Element | None:
         return root
     except (etree.ParserError, ValueError):
         return None
+
+
+def _without_inert(html: str) -> str:
+    """``html`` less its comments, scripts other than JSON-LD, styles and SVG. An element left
+    unclosed runs to the end of the page, as a browser reads it, and is kept."""
+    kept: list[str] = []
+    at = 0
+    while (opener := _INERT_OPENER.search(html, at)) is not None:
+        name = opener.group(1)
+        closer = (_COMMENT_CLOSER if name is None else _INERT_CLOSERS[name.lower()]).search(
+            html, opener.end())
+        if closer is None:
+            break
+        if name is not None and "ld+json" in opener.group(0).lower():
+            kept.append(html[at:closer.end()])
+        else:
+            kept.append(html[at:opener.start()])
+        at = closer.end()
+    kept.append(html[at:])
+    return "".join(kept)
 
 
 def _parser(deep: bool) -> etree.HTMLParser:
@@ -313,7 +350,7 @@ def _flatten(anchor: etree._Element) -> None:
         anchor.append(element)
 
 
-def cut_overlong_tags(html: str) -> str:
+def _cut_overlong_tags(html: str) -> str:
     """``html`` with every tag longer than any real one cut to its name (one linear scan)."""
     return _OVERLONG_TAG.sub(lambda m: f"<{m.group(1)}>", html)
 
