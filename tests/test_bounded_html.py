@@ -1,9 +1,10 @@
-"""A page over the HTML size bound keeps its article when the bulk is script, style or comments."""
+"""A page over the HTML size bound keeps its article when the bulk is script, style or comments;
+every page reaches libxml2 without that inert markup."""
 
 import time
 
 from service.records import Article, RawArticle, Rejection
-from service.stages.normalize import FurnitureMemory, NormalizeSettings, normalize
+from service.stages.normalize import FurnitureMemory, NormalizeSettings, html, normalize
 
 _SENTENCE = "The city council announced on Tuesday a new transport plan for the districts"
 
@@ -53,3 +54,16 @@ def test_shedding_is_linear_in_unclosed_openers_and_keeps_json_ld() -> None:
 def test_an_attribute_of_megabytes_ahead_of_the_article_keeps_the_article() -> None:
     html = _page('<meta name="x" content="' + "y" * 150_000 + '">')
     assert "part 5 of the report" in _body(html)
+
+
+def test_every_page_reaches_the_parser_without_inert_markup() -> None:
+    """Scripts (not JSON-LD), styles, SVG and comments are shed before parsing, on a page far
+    under the bound too: the extraction skips them, and building them cost more than the scan."""
+    page = _page('<script type="application/ld+json">{"a": 1}</script><script>var a;</script>'
+                 "<style>p{}</style>").replace(
+        "<article>", "<article><svg><text>chart</text></svg><!-- note -->")
+    root = html.parse(page, 100_000)
+    assert root is not None
+    assert [(e.tag, e.get("type")) for e in root.iter("script", "style", "svg", "text")] == [
+        ("script", "application/ld+json")]
+    assert "part 3 of the report" in _body(page) and "chart" not in _body(page)

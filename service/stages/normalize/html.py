@@ -159,10 +159,9 @@ _OVERLONG_TAG = re.compile(
     rf"<(?=[^<>]{{{_TAG_LIMIT + 1}}})([A-Za-z][\w:-]{{0,30}})[^<>]{{{_TAG_LIMIT},}}>")
 _ID_WORDS = re.compile(r"[-_]")
 # What a browser never shows as text: comments, scripts (JSON-LD kept, metadata reads it),
-# styles and inline SVG. ``parse`` sheds them before its size bound so a page's bulk there cannot
-# push the article past it. Openers are found by one pattern and each closer by a search from its
-# opener, so the pass is linear (a lazy ``.*?`` to a closer rescans the rest of the page for every
-# unclosed opener: minutes on 600,000 of them).
+# styles and inline SVG. ``parse`` sheds them first. Openers are found by one pattern and each
+# closer by a search from its opener, so the pass is linear (a lazy ``.*?`` to a closer rescans
+# the rest of the page for every unclosed opener: minutes on 600,000 of them).
 _INERT_OPENER = re.compile(r"<!--|<(script|style|svg)\b[^>]*>", re.I)
 _INERT_CLOSERS = {name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style", "svg")}
 _COMMENT_CLOSER = re.compile(r"-->")
@@ -258,11 +257,14 @@ def parse(html: str, max_chars: int | None = None) -> etree._Element | None:
     Tags longer than any real one are cut to their name first: libxml2 checks attributes for
     duplicates pairwise, so one tag with 100,000 attributes would cost seconds.
 
-    A page over ``max_chars`` is cut to it, after shedding what holds no text: a page carrying
-    megabytes of inline script, styles, comments or attributes before its article would
-    otherwise lose the article to the cut and be rejected as empty."""
+    What holds no text (comments, scripts, styles, SVG) is shed first: the extraction skips it,
+    and libxml2 building it cost more than the scan that drops it (over the 90 Zyte pages, 37%
+    of the bytes are kept, and HTML CPU per article falls 6%). A page still over ``max_chars``
+    is then cut to it; one carrying megabytes of inline script or attributes before its article
+    no longer loses the article to the cut."""
+    html = _without_inert(html)
     if max_chars is not None and len(html) > max_chars:
-        data = _cut_overlong_tags(_without_inert(html))[:max_chars].encode("utf-8", "replace")
+        data = _cut_overlong_tags(html)[:max_chars].encode("utf-8", "replace")
     else:
         data = html.encode("utf-8", "replace")
         if _may_hold_overlong_tag(data):
