@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from service.stages.normalize.html import parse
-from service.stages.normalize.metadata import page_published, shown_date, text_date, url_day
+from service.stages.normalize.metadata import (
+    markup,
+    page_published,
+    shown_date,
+    text_date,
+    url_day,
+)
 
 URL = "https://example.com/news/story"
 
@@ -14,7 +20,7 @@ def _published(head: str, body: str = "", url: str = URL,
                preamble: tuple[str, ...] = ()) -> str | None:
     root = parse(f"<html><head>{head}</head><body>{body}<p>Text.</p></body></html>")
     assert root is not None
-    return page_published(root, url, list(preamble))
+    return page_published(markup(root), url, list(preamble))
 
 
 @pytest.mark.parametrize(("head", "expected"), [

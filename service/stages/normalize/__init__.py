@@ -69,11 +69,12 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
     extraction = html_extract.extract(root)
     paragraphs = [line for line in (repair(p).strip() for p in extraction.paragraphs) if line]
     furniture = memory.observe(source, article_id, paragraphs)
+    page = metadata.markup(root)
     return _Extracted(
         paragraphs=_without_learned_furniture(paragraphs, furniture),
-        title=metadata.page_title(root),
-        canonical=metadata.declared_canonical(root),
-        published=metadata.page_published(root, raw.url,
+        title=metadata.page_title(page),
+        canonical=metadata.declared_canonical(page),
+        published=metadata.page_published(page, raw.url,
                                            [repair(line) for line in extraction.preamble]),
     )
 

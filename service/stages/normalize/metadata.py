@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -82,10 +82,34 @@ DATELINE_MAX_WORDS = 8
 BYLINE_GAP_CHARS = 16
 
 
-def _meta(root: etree._Element, names: tuple[str, ...]) -> str | None:
+@dataclass(slots=True)
+class Markup:
+    """The elements the metadata is read from, by tag, in document order: gathered by one walk
+    of the tree, since each walk libxml2 makes for a tag costs as much as the whole page
+    (lxml's iterator looks one match ahead, so even the first ``<title>`` costs a walk)."""
+
+    root: etree._Element
+    by_tag: dict[str, list[etree._Element]] = field(default_factory=dict)
+
+    def __getitem__(self, tag: str) -> list[etree._Element]:
+        return self.by_tag.get(tag, [])
+
+
+_READ_TAGS = ("title", "h1", "meta", "link", "script", "time")
+
+
+def markup(root: etree._Element) -> Markup:
+    """``root``'s metadata elements (``Markup``)."""
+    found = Markup(root)
+    for element in root.iter(*_READ_TAGS):
+        found.by_tag.setdefault(element.tag, []).append(element)
+    return found
+
+
+def _meta(page: Markup, names: tuple[str, ...]) -> str | None:
     """The first non-empty ``content`` of a meta tag named one of ``names``."""
     wanted = set(names)
-    for element in root.iter("meta"):
+    for element in page["meta"]:
         key = (element.get("property") or element.get("name") or element.get("itemprop") or "")
         key = key.lower()
         if key in wanted:
@@ -95,13 +119,13 @@ def _meta(root: etree._Element, names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _meta_values(root: etree._Element, names: tuple[str, ...],
+def _meta_values(page: Markup, names: tuple[str, ...],
                  also: Callable[[str], bool]) -> list[str]:
     """The ``content`` of every meta tag named one of ``names``, in the order of ``names``, then
     of those whose name ``also`` accepts, in document order: a page may declare a time under a
     name of its own before the standard one (``publish_time`` = "17:00")."""
     ranked: list[tuple[int, str]] = []
-    for element in root.iter("meta"):
+    for element in page["meta"]:
         key = (element.get("property") or element.get("name") or element.get("itemprop") or "")
         key = key.lower()
         content = (element.get("content") or "").strip()
@@ -117,12 +141,12 @@ def _names_publication(key: str) -> bool:
             and (key.endswith("published") or "date" in key or "time" in key))
 
 
-def page_title(root: etree._Element) -> str | None:
+def page_title(page: Markup) -> str | None:
     """The headline: the first h1 when the page's own title metadata contains it (so it is the
     story's, not the site logo's), else og:title or <title> without a site-name suffix."""
-    declared = _meta(root, ("og:title", "twitter:title"))
-    document = next((" ".join((e.text or "").split()) for e in root.iter("title")), "")
-    for h1 in root.iter("h1"):
+    declared = _meta(page, ("og:title", "twitter:title"))
+    document = next((" ".join((e.text or "").split()) for e in page["title"]), "")
+    for h1 in page["h1"]:
         text = " ".join(text_of(h1).split())
         if (text and H1_MIN_WORDS <= len(text.split()) <= H1_MAX_WORDS
                 and (text in (declared or "") or text in document)):
@@ -145,16 +169,16 @@ def strip_site_name(title: str) -> str:
     return longest if rest <= SITE_NAME_MAX_WORDS else title
 
 
-def declared_canonical(root: etree._Element) -> str | None:
-    for element in root.iter("link"):
+def declared_canonical(page: Markup) -> str | None:
+    for element in page["link"]:
         rel = (element.get("rel") or "").lower().split()
         href = element.get("href")
         if "canonical" in rel and href:
             return str(href)
-    return _meta(root, ("og:url",))
+    return _meta(page, ("og:url",))
 
 
-def page_published(root: etree._Element, url: str, preamble: list[str]) -> str | None:
+def page_published(page: Markup, url: str, preamble: list[str]) -> str | None:
     """Publication time declared in meta tags or JSON-LD, else the day in the URL's path
     (``/2018/05/31/``), else the first ``<time>``, else the dateline above the article
     (``preamble``), else a date the page shows.
@@ -164,16 +188,17 @@ def page_published(root: etree._Element, url: str, preamble: list[str]) -> str |
     Otherwise the page shows readers a date its metadata does not (a template's stale or
     wrong field), and what the article's own header says is the better word."""
     shown = _dateline(preamble)
-    for candidate in (*_meta_values(root, _DATE_META, _names_publication),
-                      *_jsonld_values(root, _JSONLD_DATE)):
+    for candidate in (*_meta_values(page, _DATE_META, _names_publication),
+                      *_jsonld_values(page, _JSONLD_DATE)):
         if value := normalize_timestamp(candidate) or text_date(candidate):
             if shown is None or shown.update or _on_day(value, shown.day):
                 return value
-            modified = (normalize_timestamp(v) or text_date(v) for v in _modified_values(root))
+            modified = (normalize_timestamp(v) or text_date(v) for v in _modified_values(page))
             if any(day is not None and _on_day(day, shown.day) for day in modified):
                 return value
             return shown.day
-    return url_day(url) or _time_element(root) or (shown and shown.day) or shown_date(root)
+    return (url_day(url) or _time_element(page) or (shown and shown.day)
+            or shown_date(page.root))
 
 
 def _on_day(moment: str, day: str) -> bool:
@@ -189,10 +214,10 @@ def _on_day(moment: str, day: str) -> bool:
     return start - _EAST_MOST <= instant < start + timedelta(days=1) + _WEST_MOST
 
 
-def _modified_values(root: etree._Element) -> list[str]:
+def _modified_values(page: Markup) -> list[str]:
     """The page's declared modification times (meta tags, JSON-LD ``dateModified``)."""
-    return [*_meta_values(root, _MODIFIED_META, lambda key: False),
-            *_jsonld_values(root, _JSONLD_MODIFIED)]
+    return [*_meta_values(page, _MODIFIED_META, lambda key: False),
+            *_jsonld_values(page, _JSONLD_MODIFIED)]
 
 
 def url_day(url: str) -> str | None:
@@ -206,16 +231,16 @@ def url_day(url: str) -> str | None:
     return iso_utc(moment) if moment else None
 
 
-def _jsonld_values(root: etree._Element, field: re.Pattern[str]) -> list[str]:
-    """Every value ``field`` finds in the page's JSON-LD scripts, in document order."""
-    return [found for script in root.iter("script")
+def _jsonld_values(page: Markup, pattern: re.Pattern[str]) -> list[str]:
+    """Every value ``pattern`` finds in the page's JSON-LD scripts, in document order."""
+    return [found for script in page["script"]
             if (script.get("type") or "").lower() == "application/ld+json" and script.text
-            for found in field.findall(script.text)]
+            for found in pattern.findall(script.text)]
 
 
-def _time_element(root: etree._Element) -> str | None:
+def _time_element(page: Markup) -> str | None:
     """The first ``<time>`` that reads as a date: its ``datetime``, else its text."""
-    for element in root.iter("time"):
+    for element in page["time"]:
         value = element.get("datetime") or text_of(element)[:80]
         if value and (moment := normalize_timestamp(value) or text_date(value)):
             return moment
