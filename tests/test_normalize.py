@@ -60,6 +60,20 @@ def _body(inner: str) -> str:
     return f"<html><head><title>Council approves budget</title></head><body>{inner}</body></html>"
 
 
+def test_noframes_fallback_text_is_not_the_article() -> None:
+    """What a browser without frames would show comes out of libxml2 as raw markup: skipped,
+    never printed as the article's text."""
+    fallback = "<noframes><p>This page uses frames, your browser cannot show.</p></noframes>"
+    article = _clean(RawArticle(url="https://example.com/a",
+                                html=PAGE.replace("<nav>", fallback + "<nav>")))
+    assert article.text.split("\n\n") == PARAGRAPHS
+    only_frames = ("<html><frameset><frame src=a></frameset><noframes><body>"
+                   + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</body></noframes></html>")
+    result = normalize(RawArticle(url="https://example.com/a", html=only_frames),
+                       FurnitureMemory())
+    assert isinstance(result, Rejection) and result.reason is Reason.NO_CONTENT
+
+
 def test_a_body_nested_in_a_menu_or_sent_hidden_is_still_the_article() -> None:
     """An unclosed tag can nest the rest of the page in a <nav> or <button>, and streamed
     rendering sends the body hidden for a script to reveal: most of the page's text is there,

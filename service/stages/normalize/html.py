@@ -25,17 +25,18 @@ from service.stages.normalize.lines import (
     word_count,
 )
 
-# Elements that never carry article prose.
+# Elements that never carry article prose. (``noframes`` is what a browser without frames
+# shows; libxml2 keeps its content as raw text, markup and all.)
 _SKIP = frozenset({
-    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
-    "canvas", "video", "audio", "select", "option", "button", "input", "textarea", "label",
-    "figcaption", "head", "title", "meta", "link", "dialog", "map", "picture", "source",
+    "script", "style", "noscript", "noframes", "template", "svg", "math", "iframe", "object",
+    "embed", "canvas", "video", "audio", "select", "option", "button", "input", "textarea",
+    "label", "figcaption", "head", "title", "meta", "link", "dialog", "map", "picture", "source",
 })
 # Landmarks that hold navigation and furniture around the article.
 _LANDMARKS = frozenset({"nav", "aside", "footer", "menu"})
 # Elements whose content is never page text, even when it is most of the page's characters.
-_RAW_TEXT = frozenset({"script", "style", "template", "noscript", "svg", "math", "textarea",
-                       "head", "title"})
+_RAW_TEXT = frozenset({"script", "style", "template", "noscript", "noframes", "svg", "math",
+                       "textarea", "head", "title"})
 _OPAQUE = _RAW_TEXT | {"iframe", "object", "embed", "option", "select", "meta", "link"}
 _BLOCKS = frozenset({
     "p", "div", "li", "ul", "ol", "dl", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "td",
