@@ -60,6 +60,17 @@ def _body(inner: str) -> str:
     return f"<html><head><title>Council approves budget</title></head><body>{inner}</body></html>"
 
 
+def test_a_line_break_in_the_page_source_is_a_space_as_a_browser_shows_it() -> None:
+    """Hard-wrapped source (a newline inside a <p>) is one paragraph; <br> and a newline inside
+    <pre> stay line breaks."""
+    wrapped = "".join("<p>" + p.replace(" to ", "\n  to ") + "</p>" for p in PARAGRAPHS)
+    page = _body(f"<article>{wrapped}<p>First line of a verse<br>and its second line</p>"
+                 "<pre>two lines\nof a <b>listing\n</b>here</pre></article>")
+    text = _clean(RawArticle(url="https://example.com/a", html=page)).text
+    assert text.split("\n\n") == [*PARAGRAPHS, "First line of a verse", "and its second line",
+                                    "two lines", "of a listing", "here"]
+
+
 def test_noframes_fallback_text_is_not_the_article() -> None:
     """What a browser without frames would show comes out of libxml2 as raw markup: skipped,
     never printed as the article's text."""

@@ -170,7 +170,11 @@ _COMMENT_CLOSER = re.compile(r"-->")
 
 # Verdicts on class and id strings are memoized: a page repeats its few names thousands of times.
 NAME_CACHE_SIZE = 4096
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# A line break in a page's text is a space, as a browser shows it, except inside ``<pre>``;
+# ``<br>`` and a preformatted newline are a line break, written as ``_BREAK`` during the walk (a
+# NUL: ``parse`` drops every NUL, so the page's own text holds none).
+_SPACE = re.compile(r"[ \t\n\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BREAK = "\0"
 
 
 @dataclass(slots=True, eq=False)
@@ -195,9 +199,9 @@ class _Builder:
     parts: list[str] = field(default_factory=list)
     link_chars: int = 0
 
-    def add(self, text: str | None, in_link: bool) -> None:
+    def add(self, text: str | None, in_link: bool, preformatted: bool = False) -> None:
         if text:
-            self.parts.append(text)
+            self.parts.append(text.replace("\n", _BREAK) if preformatted else text)
             if in_link:
                 self.link_chars += len(text.strip())
 
@@ -210,7 +214,7 @@ class _Builder:
         link_chars, self.link_chars = self.link_chars, 0
         if joined.isspace():  # indentation between tags: most flushes
             return
-        lines = [line.strip() for line in _SPACE.sub(" ", joined).split("\n")]
+        lines = [line.strip() for line in _SPACE.sub(" ", joined).split(_BREAK)]
         text = "\n".join(line for line in lines if line)
         if not text:
             return
@@ -396,6 +400,7 @@ def blocks_of(root: etree._Element) -> list[Block]:
     builder = _Builder()
     owners: list[etree._Element] = [root]
     link_depth = 0
+    preformatted = 0  # open <pre> elements
     walker = etree.iterwalk(root, events=("start", "end"))
     skipped: set[etree._Element] = set()
     page: list[int] = []
@@ -416,20 +421,22 @@ def blocks_of(root: etree._Element) -> list[Block]:
             if tag in _BLOCKS:
                 builder.flush(owners[-1])
                 owners.append(element)
+                preformatted += tag == "pre"
             elif tag == "br":
-                builder.add("\n", False)
+                builder.add(_BREAK, False)
             elif tag == "a":
                 link_depth += 1
-            builder.add(element.text, link_depth > 0)
+            builder.add(element.text, link_depth > 0, preformatted > 0)
             continue
         if element in skipped:
             skipped.discard(element)
         elif tag in _BLOCKS:
             builder.flush(element)
             owners.pop()
+            preformatted -= tag == "pre"
         elif tag == "a":
             link_depth -= 1
-        builder.add(element.tail, link_depth > 0)
+        builder.add(element.tail, link_depth > 0, preformatted > 0)
     builder.flush(owners[-1])
     return builder.blocks
 
