@@ -71,6 +71,18 @@ def test_a_line_break_in_the_page_source_is_a_space_as_a_browser_shows_it() -> N
                                     "two lines", "of a listing", "here"]
 
 
+def test_amp_placeholders_fallbacks_and_menus_are_not_the_article() -> None:
+    amp = (f"<p>{PARAGRAPHS[0]}</p><amp-img src=a.jpg width=4 height=3><div fallback>The image"
+           " could not be loaded for this story today.</div></amp-img><amp-ad type=x><div "
+           "placeholder>An advertisement is loading, please wait a moment here.</div></amp-ad>"
+           f"<p>{PARAGRAPHS[1]}</p><amp-social-share type=email>Share this story by email with"
+           f" your friends and family</amp-social-share><p>{PARAGRAPHS[2]}</p>")
+    page = _body(f"<amp-sidebar id=menu layout=nodisplay><p>Every section of the site, from"
+                 f" news to sport and weather today.</p></amp-sidebar><article>{amp}</article>")
+    article = _clean(RawArticle(url="https://example.com/a", html=page))
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
 def test_noframes_fallback_text_is_not_the_article() -> None:
     """What a browser without frames would show comes out of libxml2 as raw markup: skipped,
     never printed as the article's text."""

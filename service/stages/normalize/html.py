@@ -31,6 +31,11 @@ _SKIP = frozenset({
     "script", "style", "noscript", "noframes", "template", "svg", "math", "iframe", "object",
     "embed", "canvas", "video", "audio", "select", "option", "button", "input", "textarea",
     "label", "figcaption", "head", "title", "meta", "link", "dialog", "map", "picture", "source",
+    # AMP's media, ad and chrome components: their text is a loading placeholder, a fallback
+    # for when the media fails, or the page's menu (AMP's embeds of posts stay: quoted content).
+    "amp-img", "amp-anim", "amp-video", "amp-audio", "amp-iframe", "amp-ad", "amp-embed",
+    "amp-sticky-ad", "amp-analytics", "amp-pixel", "amp-social-share", "amp-sidebar",
+    "amp-consent", "amp-user-notification",
 })
 # Landmarks that hold navigation and furniture around the article.
 _LANDMARKS = frozenset({"nav", "aside", "footer", "menu"})
