@@ -10,6 +10,7 @@ import pytest
 from service.pipeline import Pipeline
 from service.records import Origin, RawArticle
 from service.stages.decode import FUTURE_SLACK
+from service.stages.normalize.metadata import text_date
 from service.timefmt import normalize_timestamp, parse_timestamp
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
@@ -71,6 +72,19 @@ SPELLINGS = [
     ("31/05/2018 18:00", INSTANT),  # day first
     ("31-05-2018", DAY),
     ("05/05/2018", "2018-05-05T00:00:00Z"),
+    # other languages' month names (the genitive where a date writes it), and the CJK form
+    ("31 mai 2018", DAY),
+    ("31. Mai 2018 18:00", INSTANT),
+    ("31 de mayo de 2018", DAY),
+    ("31 maggio 2018", DAY),
+    ("31 de maio de 2018", DAY),
+    ("31 mei 2018", DAY),
+    ("31 мая 2018", DAY),
+    ("31 травня 2018", DAY),
+    ("31 May\u0131s 2018", DAY),
+    ("3 d\u00e9cembre 2018", "2018-12-03T00:00:00Z"),
+    ("2018\u5e745\u670831\u65e5", DAY),
+    ("2018\ub144 5\uc6d4 31\uc77c", DAY),
     # epoch seconds and milliseconds, as numbers or text
     (1527789600, INSTANT),
     (1527789600.25, "2018-05-31T18:00:00.250Z"),
@@ -158,3 +172,15 @@ def test_a_page_that_dates_itself_in_the_future_gets_no_date() -> None:
     assert seen == []
     assert published('<meta name="pubdate" content="2031-05-31T18:00:00Z">') is None
     assert seen == ["published_at"]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("publiziert am 31. Mai 2018", DAY),
+    ("Texte : Jeanne Martin \u00b7 31 mai 2018", DAY),
+    ("\u0422\u0435\u043a\u0441\u0442: 31 \u043c\u0430\u044f 2018", DAY),
+    ("Publicado el 31 de mayo de 2018", DAY),
+    ("\u53d1\u5e03\u65f6\u95f4\uff1a2018\u5e745\u670831\u65e5", DAY),
+    ("The Mars 2018 mission", None),
+])
+def test_a_dateline_in_another_language_is_read(line: str, expected: str | None) -> None:
+    assert text_date(line) == expected

@@ -42,7 +42,9 @@ _EAST_MOST = timedelta(hours=14)
 _WEST_MOST = timedelta(hours=12)
 _MONTH = "(" + MONTH + ")"
 _MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
-_DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})", re.IGNORECASE)
+_DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(\d{4})",
+                  re.IGNORECASE)
+_CJK_DAY = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})")
 _YEAR = re.compile(r"\d{4}")
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # All-digit days other than ISO's: ``2018.05.31``, ``2018/05/31``, and ``31/05/2018``,
@@ -367,7 +369,7 @@ def _dates_in(text: str) -> list[tuple[int, datetime]]:
     found.extend((match.start(), _day(match.group(3), MONTHS[match.group(2).lower().rstrip(".")],
                                       match.group(1))) for match in _DMY.finditer(text))
     found.extend((match.start(), _day(match.group(1), int(match.group(2)), match.group(3)))
-                 for match in _ISO_DAY.finditer(text))
+                 for pattern in (_ISO_DAY, _CJK_DAY) for match in pattern.finditer(text))
     found.extend((match.start(), _day(match.group(1), int(match.group(3)), match.group(4)))
                  for match in _YMD.finditer(text))
     found.extend((match.start(), _either_order(int(match.group(1)), int(match.group(3)),
