@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
+import orjson
 import pytest
 from lxml import etree
 
@@ -81,6 +83,40 @@ def test_amp_placeholders_fallbacks_and_menus_are_not_the_article() -> None:
                  f" news to sport and weather today.</p></amp-sidebar><article>{amp}</article>")
     article = _clean(RawArticle(url="https://example.com/a", html=page))
     assert article.text.split("\n\n") == PARAGRAPHS
+
+
+def _rendered_by_script(json_ld: str, visible: str = "") -> str:
+    """A page whose body a script renders: the visible page holds none of it."""
+    return (f'<html><head><script type="application/ld+json">{json_ld}</script></head><body>'
+            f'<div id="root">{visible}</div><script>render()</script></body></html>')
+
+
+@pytest.mark.parametrize("declare", [
+    lambda body: orjson.dumps({"@type": "NewsArticle", "articleBody": body}).decode(),
+    lambda body: orjson.dumps({"@context": "https://schema.org", "@graph": [
+        {"@type": "WebPage"}, {"@type": "Article", "articleBody": body}]}).decode(),
+    lambda body: orjson.dumps([{"@type": "BreadcrumbList"},
+                               {"@type": "ReportageNewsArticle", "articleBody": body}]).decode(),
+    lambda body: orjson.dumps({"@type": "NewsArticle", "articleBody": "".join(
+        f"<p>{p}</p>" for p in body.split("\n"))}).decode(),
+    lambda body: orjson.dumps({"@type": "NewsArticle", "articleBody": "".join(
+        f"&lt;p&gt;{p}&lt;/p&gt;" for p in body.split("\n"))}).decode(),
+], ids=["object", "graph", "list", "markup", "escaped markup"])
+def test_a_body_only_in_json_ld_is_the_article(declare: Callable[[str], str]) -> None:
+    page = _rendered_by_script(declare("\n".join(PARAGRAPHS)), visible="Loading...")
+    article = _clean(RawArticle(url="https://example.com/a", html=page))
+    assert article.text.split("\n\n") == PARAGRAPHS
+
+
+def test_json_ld_never_replaces_a_visible_body_and_invalid_json_ld_is_passed_over() -> None:
+    declared = orjson.dumps({"@type": "NewsArticle", "articleBody": "Another text. " * 40})
+    page = PAGE.replace("</head>", f'<script type="application/ld+json">{declared.decode()}'
+                                   "</script></head>")
+    assert _clean(RawArticle(url="https://example.com/a", html=page)).text.split(
+        "\n\n") == PARAGRAPHS
+    broken = _rendered_by_script('{"@type": "NewsArticle", "articleBody": "cut off')
+    result = normalize(RawArticle(url="https://example.com/a", html=broken), FurnitureMemory())
+    assert isinstance(result, Rejection) and result.reason is Reason.NO_CONTENT
 
 
 def test_noframes_fallback_text_is_not_the_article() -> None:

@@ -46,7 +46,15 @@ class _Extracted:
 
 
 def _words(extracted: _Extracted) -> int:
-    return sum(map(word_count, extracted.paragraphs))
+    return _word_total(extracted.paragraphs)
+
+
+def _word_total(paragraphs: list[str]) -> int:
+    return sum(map(word_count, paragraphs))
+
+
+def _repaired(paragraphs: list[str]) -> list[str]:
+    return [line for line in (repair(p).strip() for p in paragraphs) if line]
 
 
 def _without_learned_furniture(paragraphs: list[str], furniture: set[int]) -> list[str]:
@@ -67,9 +75,14 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
     if root is None:
         return _reject("html could not be parsed")
     extraction = html_extract.extract(root)
-    paragraphs = [line for line in (repair(p).strip() for p in extraction.paragraphs) if line]
-    furniture = memory.observe(source, article_id, paragraphs)
     page = metadata.markup(root)
+    paragraphs = _repaired(extraction.paragraphs)
+    if _word_total(paragraphs) < settings.min_body_words:
+        # a script renders the visible body: the page may declare it in its JSON-LD
+        declared = _repaired(metadata.declared_body(page))
+        if _word_total(declared) > _word_total(paragraphs):
+            paragraphs = declared
+    furniture = memory.observe(source, article_id, paragraphs)
     return _Extracted(
         paragraphs=_without_learned_furniture(paragraphs, furniture),
         title=metadata.page_title(page),

@@ -8,15 +8,17 @@ publication date, the dateline at the head of the article is also the check on t
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import orjson
 from lxml import etree
 
-from service.stages.normalize.html import text_of
+from service.stages.normalize.html import blocks_of, parse, text_of
 from service.stages.normalize.lines import word_count
 from service.timefmt import EARLIEST, MONTH, MONTHS, iso_utc, normalize_timestamp
 
@@ -238,6 +240,53 @@ def _jsonld_values(page: Markup, pattern: re.Pattern[str]) -> list[str]:
     return [found for script in page["script"]
             if (script.get("type") or "").lower() == "application/ld+json" and script.text
             for found in pattern.findall(script.text)]
+
+
+# How deep ``declared_body`` looks into a JSON-LD document for an ``articleBody`` (a page nests it
+# in a @graph, a mainEntity or a list, a few levels down): a bound, as the JSON is the page's.
+JSONLD_BODY_DEPTH = 8
+_MARKUP = re.compile(r"</?(?:p|br|div)\b", re.IGNORECASE)
+
+
+def declared_body(page: Markup) -> list[str]:
+    """The article's paragraphs as the page's JSON-LD declares them (schema.org ``articleBody``;
+    the longest when several): the body of a page whose visible text a script renders, as a
+    crawler that runs none receives it. Markup inside the value (escaped or not) is read as a
+    page's; invalid JSON is passed over."""
+    bodies = [body for script in page["script"]
+              if (script.get("type") or "").lower() == "application/ld+json" and script.text
+              for body in _article_bodies(_json(script.text), JSONLD_BODY_DEPTH)]
+    if not bodies:
+        return []
+    body = html.unescape(max(bodies, key=len))  # some pages escape the markup inside
+    if _MARKUP.search(body):
+        root = parse(body)
+        return [line for block in (blocks_of(root) if root is not None else [])
+                for line in block.text.split("\n")]
+    return [line.strip() for line in body.splitlines() if line.strip()]
+
+
+def _json(text: str) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _article_bodies(value: object, depth: int) -> Iterator[str]:
+    """Every non-empty ``articleBody`` in a JSON-LD value, ``depth`` levels down at most."""
+    if depth <= 0:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _article_bodies(item, depth - 1)
+    elif isinstance(value, dict):
+        body = value.get("articleBody")
+        if isinstance(body, str) and body.strip():
+            yield body
+        for item in value.values():
+            if isinstance(item, (list, dict)):
+                yield from _article_bodies(item, depth - 1)
 
 
 def _time_element(page: Markup) -> str | None:
