@@ -17,40 +17,49 @@ from email.utils import parsedate_to_datetime
 # future (see ``decode``) is a typo too. Either would wrongly expire or revive story clusters.
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
-# Month names as news is written in English (with its abbreviations), French, German, Spanish,
-# Italian, Portuguese, Dutch, the Scandinavian languages, Indonesian, Turkish, Russian and
+# Month names: English (with its abbreviations), and as news is written in French, German,
+# Spanish, Italian, Portuguese, Dutch, the Scandinavian languages, Indonesian, Turkish, Russian and
 # Ukrainian (the genitive, as a date writes them), from the CLDR locale data; each also without
 # its diacritics, as ASCII-only pages write them. Forms that name different months in two
 # languages (Polish and Croatian "listopad") are left out: a wrong date is worse than none.
-MONTHS = {
-    name: number
-    for number, names in enumerate((
-        ("january", "jan", "janvier", "janv", "januar", "jänner", "jaenner", "enero", "gennaio",
-         "janeiro", "januari", "ocak", "января", "січня"),
-        ("february", "feb", "février", "fevrier", "févr", "fevr", "februar", "febrero",
-         "febbraio", "fevereiro", "februari", "şubat", "subat", "февраля", "лютого"),
-        ("march", "mar", "mars", "märz", "maerz", "marz", "marzo", "março", "marco", "maart",
-         "maret", "mart", "марта", "березня"),
-        ("april", "apr", "avril", "abril", "aprile", "nisan", "апреля", "квітня"),
-        ("may", "mai", "mayo", "maggio", "maio", "mei", "maj", "may\u0131s", "mayis", "мая",
-         "травня"),
-        ("june", "jun", "juin", "juni", "junio", "giugno", "junho", "haziran", "июня", "червня"),
-        ("july", "jul", "juillet", "juil", "juli", "julio", "luglio", "julho", "temmuz", "июля",
-         "липня"),
-        ("august", "aug", "août", "aout", "agosto", "augustus", "augusti", "agustus", "ağustos",
-         "agustos", "августа", "серпня"),
-        ("september", "sep", "sept", "septembre", "septiembre", "setiembre", "settembre",
-         "setembro", "eylül", "eylul", "сентября", "вересня"),
-        ("october", "oct", "octobre", "oktober", "octubre", "ottobre", "outubro", "ekim",
-         "октября", "жовтня"),
-        ("november", "nov", "novembre", "noviembre", "novembro", "kas\u0131m", "kasim", "ноября",
-         "листопада"),
-        ("december", "dec", "décembre", "decembre", "dezember", "diciembre", "dicembre",
-         "dezembro", "desember", "aral\u0131k", "aralik", "декабря", "грудня"),
-    ), start=1)
-    for name in names
-}
-MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_ENGLISH_MONTHS = (
+    ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+    ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+    ("october", "oct"), ("november", "nov"), ("december", "dec"),
+)
+_OTHER_MONTHS = (
+    ("janvier", "janv", "januar", "jänner", "jaenner", "enero", "gennaio", "janeiro", "januari",
+     "ocak", "января", "січня"),
+    ("février", "fevrier", "févr", "fevr", "februar", "febrero", "febbraio", "fevereiro",
+     "februari", "şubat", "subat", "февраля", "лютого"),
+    ("mars", "märz", "maerz", "marz", "marzo", "março", "marco", "maart", "maret", "mart",
+     "марта", "березня"),
+    ("avril", "abril", "aprile", "nisan", "апреля", "квітня"),
+    ("mai", "mayo", "maggio", "maio", "mei", "maj", "may\u0131s", "mayis", "мая", "травня"),
+    ("juin", "juni", "junio", "giugno", "junho", "haziran", "июня", "червня"),
+    ("juillet", "juil", "juli", "julio", "luglio", "julho", "temmuz", "июля", "липня"),
+    ("août", "aout", "agosto", "augustus", "augusti", "agustus", "ağustos", "agustos", "августа",
+     "серпня"),
+    ("septembre", "septiembre", "setiembre", "settembre", "setembro", "eylül", "eylul",
+     "сентября", "вересня"),
+    ("octobre", "oktober", "octubre", "ottobre", "outubro", "ekim", "октября", "жовтня"),
+    ("novembre", "noviembre", "novembro", "kas\u0131m", "kasim", "ноября", "листопада"),
+    ("décembre", "decembre", "dezember", "diciembre", "dicembre", "dezembro", "desember",
+     "aral\u0131k", "aralik", "декабря", "грудня"),
+)
+MONTHS = {name: number for table in (_ENGLISH_MONTHS, _OTHER_MONTHS)
+          for number, names in enumerate(table, start=1) for name in names}
+
+
+def _alternatives(names: list[str]) -> str:
+    return "(?:" + "|".join(sorted(names, key=len, reverse=True)) + r")\.?"
+
+
+# A month name in a day-first date ("31 May 2018", "31. Mai 2018"): any language's.
+MONTH = _alternatives(list(MONTHS))
+# A month name that opens a date ("May 31, 2018"): English writes dates so, the other languages
+# day first; the shorter pattern also spares the scans that try it at every letter.
+MONTH_FIRST = _alternatives([name for names in _ENGLISH_MONTHS for name in names])
 
 # Zone names with one meaning: RFC 2822's (which ``email.utils`` knows) and central Europe's.
 # Others (IST, BST, CST outside RFC 2822's reading) name several zones: unreadable.
@@ -65,7 +74,7 @@ _ZONE = r"(?:\s*(?P<offset>" + _OFFSET + r")|\s*\(?(?P<zone>[a-z]{1,4})\)?)?"
 _TIME = (r"(?:(?:,?\s+(?:at\s+)?|\s*-\s*|T)(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2})"
          r"(?::(?P<second>\d{2})(?:\.\d+)?)?)?\s*(?P<ampm>[ap]\.?m\.?)?" + _ZONE + ")?")
 _DATES = (
-    r"(?P<month_name>" + MONTH + r")\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})",
+    r"(?P<month_name>" + MONTH_FIRST + r")\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})",
     r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+|de\s+)?(?P<month_name>" + MONTH
     + r"),?\s+(?:de\s+)?(?P<year>\d{4})",
     r"(?P<year>\d{4})\s*[年년]\s*(?P<month>\d{1,2})\s*[月월]\s*(?P<day>\d{1,2})\s*[日일]?",

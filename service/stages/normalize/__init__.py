@@ -45,12 +45,15 @@ class _Extracted:
     published: str | None = None
 
 
-def _words(extracted: _Extracted) -> int:
-    return _word_total(extracted.paragraphs)
-
-
-def _word_total(paragraphs: list[str]) -> int:
-    return sum(map(word_count, paragraphs))
+def _has_words(paragraphs: list[str], least: int) -> bool:
+    """Whether ``paragraphs`` hold ``least`` words, counting only as far as it takes (a page's
+    body is tens of paragraphs, each counted at some cost)."""
+    total = 0
+    for paragraph in paragraphs:
+        total += word_count(paragraph)
+        if total >= least:
+            return True
+    return False
 
 
 def _repaired(paragraphs: list[str]) -> list[str]:
@@ -77,10 +80,10 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
     extraction = html_extract.extract(root)
     page = metadata.markup(root)
     paragraphs = _repaired(extraction.paragraphs)
-    if _word_total(paragraphs) < settings.min_body_words:
+    if not _has_words(paragraphs, settings.min_body_words):
         # a script renders the visible body: the page may declare it in its JSON-LD
         declared = _repaired(metadata.declared_body(page))
-        if _word_total(declared) > _word_total(paragraphs):
+        if sum(map(word_count, declared)) > sum(map(word_count, paragraphs)):
             paragraphs = declared
     furniture = memory.observe(source, article_id, paragraphs)
     return _Extracted(
@@ -131,7 +134,8 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
     if raw.html and raw.html.strip():
         extracted = _from_html(raw, raw.html, source, memory, provisional_id, settings)
     if raw.text and raw.text.strip() and (
-            isinstance(extracted, Rejection) or _words(extracted) < settings.min_body_words):
+            isinstance(extracted, Rejection)
+            or not _has_words(extracted.paragraphs, settings.min_body_words)):
         extracted = _from_text(raw, raw.text, source, memory, provisional_id, settings)
     if isinstance(extracted, Rejection):
         return extracted

@@ -20,7 +20,7 @@ from lxml import etree
 
 from service.stages.normalize.html import blocks_of, parse, text_of
 from service.stages.normalize.lines import word_count
-from service.timefmt import EARLIEST, MONTH, MONTHS, iso_utc, normalize_timestamp
+from service.timefmt import EARLIEST, MONTH, MONTH_FIRST, MONTHS, iso_utc, normalize_timestamp
 
 _DATE_META = (
     "article:published_time", "og:article:published_time", "datepublished", "pubdate",
@@ -43,7 +43,7 @@ _UPDATED = re.compile(r"\bupdated\b", re.IGNORECASE)
 _EAST_MOST = timedelta(hours=14)
 _WEST_MOST = timedelta(hours=12)
 _MONTH = "(" + MONTH + ")"
-_MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
+_MDY = re.compile("(" + MONTH_FIRST + r")\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
 _DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(\d{4})",
                   re.IGNORECASE)
 _CJK_DAY = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})")
