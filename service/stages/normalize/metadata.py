@@ -1,4 +1,5 @@
-"""Page metadata: title, declared canonical URL, publication date (the language: ``language``).
+"""Page metadata: title, declared canonical URL, publication date (the language: ``language``),
+and the body a page declares in its JSON-LD (``declared_body``, normalize's fallback).
 
 Each value is taken from the crawler's hint first, then the page's own markup (Open Graph,
 schema.org JSON-LD, ``<time>``), then the text (a dateline or "Published …" line). For the
@@ -235,11 +236,15 @@ def url_day(url: str) -> str | None:
     return iso_utc(moment) if moment else None
 
 
+def _jsonld_texts(page: Markup) -> list[str]:
+    """The text of the page's JSON-LD scripts, in document order."""
+    return [script.text for script in page["script"]
+            if (script.get("type") or "").lower() == "application/ld+json" and script.text]
+
+
 def _jsonld_values(page: Markup, pattern: re.Pattern[str]) -> list[str]:
     """Every value ``pattern`` finds in the page's JSON-LD scripts, in document order."""
-    return [found for script in page["script"]
-            if (script.get("type") or "").lower() == "application/ld+json" and script.text
-            for found in pattern.findall(script.text)]
+    return [found for text in _jsonld_texts(page) for found in pattern.findall(text)]
 
 
 # How deep ``declared_body`` looks into a JSON-LD document for an ``articleBody`` (a page nests it
@@ -253,9 +258,8 @@ def declared_body(page: Markup) -> list[str]:
     the longest when several): the body of a page whose visible text a script renders, as a
     crawler that runs none receives it. Markup inside the value (escaped or not) is read as a
     page's; invalid JSON is passed over."""
-    bodies = [body for script in page["script"]
-              if (script.get("type") or "").lower() == "application/ld+json" and script.text
-              for body in _article_bodies(_json(script.text), JSONLD_BODY_DEPTH)]
+    bodies = [body for text in _jsonld_texts(page)
+              for body in _article_bodies(_json(text), JSONLD_BODY_DEPTH)]
     if not bodies:
         return []
     body = html.unescape(max(bodies, key=len))  # some pages escape the markup inside
