@@ -68,7 +68,8 @@ _ZONES = {
     "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
     "cet": 1, "cest": 2, "eet": 2, "eest": 3, "jst": 9,
 }
-_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+# A weekday before the date, in any language ("Thursday,", "Donnerstag,", "jeudi"): one word.
+_WEEKDAY = r"(?:[^\W\d_]+\.?,?\s+)?"
 _OFFSET = r"[+-]\d{2}(?::?\d{2})?"
 _ZONE = r"(?:\s*(?P<offset>" + _OFFSET + r")|\s*\(?(?P<zone>[a-z]{1,4})\)?)?"
 _TIME = (r"(?:(?:,?\s+(?:at\s+)?|\s*-\s*|T)(?P<hour>\d{1,2})(?:[:.h](?P<minute>\d{2})"

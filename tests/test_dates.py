@@ -85,6 +85,8 @@ SPELLINGS = [
     ("3 d\u00e9cembre 2018", "2018-12-03T00:00:00Z"),
     ("2018\u5e745\u670831\u65e5", DAY),
     ("2018\ub144 5\uc6d4 31\uc77c", DAY),
+    ("Donnerstag, 31. Mai 2018, 18:00", INSTANT),
+    ("jeudi 31 mai 2018", DAY),
     # epoch seconds and milliseconds, as numbers or text
     (1527789600, INSTANT),
     (1527789600.25, "2018-05-31T18:00:00.250Z"),
