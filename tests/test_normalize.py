@@ -101,7 +101,14 @@ def _rendered_by_script(json_ld: str, visible: str = "") -> str:
         f"<p>{p}</p>" for p in body.split("\n"))}).decode(),
     lambda body: orjson.dumps({"@type": "NewsArticle", "articleBody": "".join(
         f"&lt;p&gt;{p}&lt;/p&gt;" for p in body.split("\n"))}).decode(),
-], ids=["object", "graph", "list", "markup", "escaped markup"])
+    lambda body: orjson.dumps({"@type": "BlogPosting", "articleBody": body.replace(
+        "budget", '<a href="/budget">budget</a>').replace("taxes", "<em>taxes</em>")}).decode(),
+    lambda body: orjson.dumps({"@type": "NewsArticle", "articleBody": body.replace(
+        "the start", "&lt;strong&gt;the start&lt;/strong&gt;")}).decode(),
+    lambda body: orjson.dumps({"@type": "NewsArticle", "articleBody": body.replace(
+        "\n", "\n\n", 1).replace("\n", "<br>", 1)}).decode(),
+], ids=["object", "graph", "list", "markup", "escaped markup", "inline markup",
+        "escaped inline markup", "breaks and newlines"])
 def test_a_body_only_in_json_ld_is_the_article(declare: Callable[[str], str]) -> None:
     page = _rendered_by_script(declare("\n".join(PARAGRAPHS)), visible="Loading...")
     article = _clean(RawArticle(url="https://example.com/a", html=page))
@@ -117,6 +124,35 @@ def test_json_ld_never_replaces_a_visible_body_and_invalid_json_ld_is_passed_ove
     broken = _rendered_by_script('{"@type": "NewsArticle", "articleBody": "cut off')
     result = normalize(RawArticle(url="https://example.com/a", html=broken), FurnitureMemory())
     assert isinstance(result, Rejection) and result.reason is Reason.NO_CONTENT
+    valid = orjson.dumps({"@type": "NewsArticle", "articleBody": "\n".join(PARAGRAPHS)})
+    then_valid = broken.replace("</head>", f'<script type="application/ld+json">{valid.decode()}'
+                                           "</script></head>")
+    assert _clean(RawArticle(url="https://example.com/a", html=then_valid)).text.split(
+        "\n\n") == PARAGRAPHS
+
+
+def test_the_messages_own_text_comes_before_the_json_ld_body() -> None:
+    """The JSON-LD body is the last resort: a usable ``text`` field wins over it; a ``text``
+    field as empty as the page (a crawler's copy of its shell) does not."""
+    declared = orjson.dumps({"@type": "NewsArticle", "articleBody": "Another text. " * 40})
+    page = _rendered_by_script(declared.decode(), visible="Loading...")
+    text = _clean(RawArticle(url="https://example.com/a", html=page,
+                             text="\n\n".join(PARAGRAPHS))).text
+    assert text.split("\n\n") == PARAGRAPHS
+    shell = _clean(RawArticle(url="https://example.com/a", html=page, text="Loading...")).text
+    assert shell == ("Another text. " * 40).strip()
+
+
+def test_an_escaped_tag_inside_json_ld_markup_is_text() -> None:
+    """Markup's entities are the parser's to read: decoded before it, "&lt;b&gt;" became a tag
+    and took the text after it."""
+    quoted = "Readers wrote <b> and a<c in the comments, the editors said."
+    body = "".join(f"<p>{p}</p>" for p in [*PARAGRAPHS, quoted.replace("<", "&lt;").replace(
+        ">", "&gt;")])
+    page = _rendered_by_script(orjson.dumps({"@type": "NewsArticle", "articleBody": body})
+                               .decode(), visible="Loading...")
+    text = _clean(RawArticle(url="https://example.com/a", html=page)).text
+    assert text.split("\n\n") == [*PARAGRAPHS, quoted]
 
 
 def test_noframes_fallback_text_is_not_the_article() -> None:

@@ -1,17 +1,17 @@
 """Normalize: a raw article (HTML or text) to a clean ``Article``, or a ``no_content`` rejection.
 
 Steps: bound the input, extract the body (``html``; ``text`` when there is no html or it holds no
-article), repair the text, drop lines the source repeats across articles (``FurnitureMemory``),
-then fill metadata (title, language, publication time, canonical URL, source, id). Modules:
-``html`` (main-content extraction), ``text`` (furniture removal from crawler text), ``lines``
-(shared line signals), ``repair`` (Unicode), ``metadata``, ``language``, ``urls``, ``memory``,
-``settings``.
+article; then the page's JSON-LD ``articleBody`` when neither holds one), repair the text, drop
+lines the source repeats across articles (``FurnitureMemory``), then fill metadata (title,
+language, publication time, canonical URL, source, id). Modules: ``html`` (main-content
+extraction), ``text`` (furniture removal from crawler text), ``lines`` (shared line signals),
+``repair`` (Unicode), ``metadata``, ``language``, ``urls``, ``memory``, ``settings``.
 Any failure becomes a rejection, never an exception.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import html as html_extract
@@ -43,6 +43,9 @@ class _Extracted:
     title: str | None = None
     canonical: str | None = None
     published: str | None = None
+    # the body the page's JSON-LD declares, read only when the visible one is short: the last
+    # resort, after the message's own text
+    declared: list[str] = field(default_factory=list)
 
 
 def _has_words(paragraphs: list[str], least: int) -> bool:
@@ -54,6 +57,12 @@ def _has_words(paragraphs: list[str], least: int) -> bool:
         if total >= least:
             return True
     return False
+
+
+def _lacks_body(extracted: _Extracted | Rejection, least: int) -> bool:
+    """Whether the next source of a body is to be tried: ``extracted`` is a rejection or holds
+    fewer than ``least`` words."""
+    return isinstance(extracted, Rejection) or not _has_words(extracted.paragraphs, least)
 
 
 def _repaired(paragraphs: list[str]) -> list[str]:
@@ -80,11 +89,7 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
     extraction = html_extract.extract(root)
     page = metadata.markup(root)
     paragraphs = _repaired(extraction.paragraphs)
-    if not _has_words(paragraphs, settings.min_body_words):
-        # a script renders the visible body: the page may declare it in its JSON-LD
-        declared = _repaired(metadata.declared_body(page))
-        if sum(map(word_count, declared)) > sum(map(word_count, paragraphs)):
-            paragraphs = declared
+    short = not _has_words(paragraphs, settings.min_body_words)
     furniture = memory.observe(source, article_id, paragraphs)
     return _Extracted(
         paragraphs=_without_learned_furniture(paragraphs, furniture),
@@ -92,7 +97,22 @@ def _from_html(raw: RawArticle, html: str, source: str, memory: FurnitureMemory,
         canonical=metadata.declared_canonical(page),
         published=metadata.page_published(page, raw.url,
                                            [repair(line) for line in extraction.preamble]),
+        # a script renders the visible body: the page may declare it in its JSON-LD
+        declared=_repaired(metadata.declared_body(page)) if short else [],
     )
+
+
+def _with_declared_body(extracted: _Extracted | Rejection, from_html: _Extracted,
+                        source: str, memory: FurnitureMemory,
+                        article_id: str) -> _Extracted | Rejection:
+    """``from_html`` with the body its JSON-LD declares when that holds more words than
+    ``extracted``, the short body the visible page and the message's text gave: a fallback
+    for a page a script renders (it is called only then), never a replacement for a body."""
+    words = 0 if isinstance(extracted, Rejection) else sum(map(word_count, extracted.paragraphs))
+    if sum(map(word_count, from_html.declared)) <= words:
+        return extracted
+    furniture = memory.observe(source, article_id, from_html.declared)
+    return replace(from_html, paragraphs=_without_learned_furniture(from_html.declared, furniture))
 
 
 def _from_text(raw: RawArticle, text: str, source: str, memory: FurnitureMemory,
@@ -131,12 +151,15 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
     extracted: _Extracted | Rejection = _reject("message has neither html nor text")
     if is_brief(raw, settings):
         extracted = _Extracted(paragraphs=[repair(raw.title or "").strip()])
+    from_html: _Extracted | Rejection | None = None
     if raw.html and raw.html.strip():
-        extracted = _from_html(raw, raw.html, source, memory, provisional_id, settings)
-    if raw.text and raw.text.strip() and (
-            isinstance(extracted, Rejection)
-            or not _has_words(extracted.paragraphs, settings.min_body_words)):
+        extracted = from_html = _from_html(raw, raw.html, source, memory, provisional_id,
+                                           settings)
+    if raw.text and raw.text.strip() and _lacks_body(extracted, settings.min_body_words):
         extracted = _from_text(raw, raw.text, source, memory, provisional_id, settings)
+    if (isinstance(from_html, _Extracted) and from_html.declared
+            and _lacks_body(extracted, settings.min_body_words)):
+        extracted = _with_declared_body(extracted, from_html, source, memory, provisional_id)
     if isinstance(extracted, Rejection):
         return extracted
     text = "\n\n".join(" ".join(p.split()) for p in extracted.paragraphs)

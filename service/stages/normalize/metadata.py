@@ -250,7 +250,9 @@ def _jsonld_values(page: Markup, pattern: re.Pattern[str]) -> list[str]:
 # How deep ``declared_body`` looks into a JSON-LD document for an ``articleBody`` (a page nests it
 # in a @graph, a mainEntity or a list, a few levels down): a bound, as the JSON is the page's.
 JSONLD_BODY_DEPTH = 8
-_MARKUP = re.compile(r"</?(?:p|br|div)\b", re.IGNORECASE)
+_TAG = re.compile(  # an HTML tag; "a < b" and "<3" are text
+    r"</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>", re.IGNORECASE)
+_PARAGRAPH_MARKUP = re.compile(r"</?(?:p|div)\b", re.IGNORECASE)
 
 
 def declared_body(page: Markup) -> list[str]:
@@ -262,12 +264,25 @@ def declared_body(page: Markup) -> list[str]:
               for body in _article_bodies(_json(text), JSONLD_BODY_DEPTH)]
     if not bodies:
         return []
-    body = html.unescape(max(bodies, key=len))  # some pages escape the markup inside
-    if _MARKUP.search(body):
-        root = parse(body)
-        return [line for block in (blocks_of(root) if root is not None else [])
-                for line in block.text.split("\n")]
-    return [line.strip() for line in body.splitlines() if line.strip()]
+    body = max(bodies, key=len)
+    if not _TAG.search(body):
+        # plain text, or markup the page escaped whole; in markup, an entity is the parser's
+        # to read (an escaped "&lt;b&gt;" in it is text)
+        body = html.unescape(body)
+    if not _TAG.search(body):
+        return [line.strip() for line in body.splitlines() if line.strip()]
+    return _markup_lines(body)
+
+
+def _markup_lines(body: str) -> list[str]:
+    """The lines of an ``articleBody`` that holds markup, read as a page. Its newlines break
+    paragraphs, as in a plain one, unless ``<p>`` or ``<div>`` hold them: then they are the
+    markup's layout (a page's source newline is a space)."""
+    if not _PARAGRAPH_MARKUP.search(body):
+        body = body.replace("\n", "<br>")  # markup within lines: a link, an emphasis, a <br>
+    root = parse(body)
+    return [line for block in (blocks_of(root) if root is not None else [])
+            for line in block.text.split("\n")]
 
 
 def _json(text: str) -> object:
