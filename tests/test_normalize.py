@@ -12,6 +12,7 @@ from lxml import etree
 from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import FurnitureMemory, normalize
 from service.stages.normalize import html as html_stage
+from service.stages.normalize.lines import is_call_to_action
 from service.stages.normalize.repair import repair
 from service.stages.normalize.text import split_lines
 from service.stages.normalize.urls import canonical_url, registered_domain
@@ -155,6 +156,17 @@ def test_an_escaped_tag_inside_json_ld_markup_is_text() -> None:
     assert text.split("\n\n") == [*PARAGRAPHS, quoted]
 
 
+def test_unicode_line_separators_break_lines_and_other_spaces_collapse() -> None:
+    """U+2028, U+2029 and NEL break a line as <br> does; Ogham, ideographic and no-break spaces
+    and tabs collapse into one space."""
+    spaced = PARAGRAPHS[0].replace(" ", " \u1680\u3000\u00a0\t ")
+    page = _body(f"<article><p>{spaced}</p>{''.join(f'<p>{p}</p>' for p in PARAGRAPHS[1:])}"
+                 "<p>First line of a verse\u2028and its second\u2029line\u0085here</p></article>")
+    text = _clean(RawArticle(url="https://example.com/a", html=page)).text
+    assert text.split("\n\n") == [*PARAGRAPHS, "First line of a verse", "and its second",
+                                    "line", "here"]
+
+
 def test_noframes_fallback_text_is_not_the_article() -> None:
     """What a browser without frames would show comes out of libxml2 as raw markup: skipped,
     never printed as the article's text."""
@@ -220,6 +232,19 @@ def test_a_list_article_keeps_its_linked_item_titles_and_drops_a_trailing_link_l
     lead = f"<p>{PARAGRAPHS[0]}</p>"  # (a heading above the first paragraph is a kicker)
     assert _paragraphs(f"<article>{lead}{items}{related}</article>") == [PARAGRAPHS[0]] + [
         line for i, p in enumerate(PARAGRAPHS) for line in (f"{i + 1}. Item number {i + 1}", p)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Sign up for our newsletter. Share this story with your friends.", True),
+    ("You can sign up for our newsletter. The council met on Tuesday.", True),  # half
+    ("Sign up here. The council met on Tuesday. It approved the budget.", False),  # a third
+    ("Share prices fell sharply on Tuesday after the report came out.", False),  # long, no "you"
+    ("\u200b", False),  # no words, no sentences
+    ("", False),
+])
+def test_a_call_to_action_is_a_text_whose_sentences_mostly_call_on_the_reader(
+        text: str, expected: bool) -> None:
+    assert is_call_to_action(text) is expected
 
 
 def test_a_call_to_action_amid_the_text_is_kept_and_one_at_its_end_dropped() -> None:

@@ -69,6 +69,7 @@ _CTA_VERBS = frozenset({
 })
 # "You can sign up…", "Vous pouvez vous abonner…": an invitation phrased as a possibility.
 _MODAL_OPENERS = frozenset({"you", "vous", "sie", "puoi", "puedes"})
+_CTA_OPENERS = _CTA_VERBS | _MODAL_OPENERS
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 _READER = frozenset({
     "you", "your", "yours", "our", "us", "we", "sie", "ihr", "unser", "vous", "votre", "nous",
@@ -155,9 +156,17 @@ def is_call_to_action(text: str, lowered: list[str] | None = None) -> bool:
     ``\\w+`` runs of ``text.lower()``, when known: without a call verb among them it is not one."""
     if lowered is not None and _CTA_VERBS.isdisjoint(lowered):
         return False
-    sentences = [_WORD.findall(part.lower()) for part in _SENTENCE_SPLIT.split(text)]
-    sentences = [words for words in sentences if words]
-    if not sentences:
-        return False
-    calls = sum(1 for words in sentences if _is_cta_sentence(words))
-    return calls * 2 >= len(sentences)
+    sentences = 0
+    openers: list[str] = []  # the lowered sentences that open with a call verb or "you"
+    for part in _SENTENCE_SPLIT.split(text):
+        lowered_part = part.lower()
+        first = _WORD.search(lowered_part)
+        if first is None:
+            continue
+        sentences += 1
+        if first.group() in _CTA_OPENERS:
+            openers.append(lowered_part)
+    if not sentences or len(openers) * 2 < sentences:
+        return False  # decided without splitting every sentence into words
+    calls = sum(1 for sentence in openers if _is_cta_sentence(_WORD.findall(sentence)))
+    return calls * 2 >= sentences
