@@ -52,6 +52,10 @@ _BLOCKS = frozenset({
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 # Class/id vocabulary used across the web for furniture, matched at the start of a token.
+# These name and style patterns are matched against the lowered string: a case-sensitive
+# alternation is scanned about 4x faster than an IGNORECASE one (2.4 against 0.63 µs a class
+# string, lowering included, over the 9,855 distinct ones of the 90 Zyte pages), and a page's
+# names outnumber the verdict caches.
 _NEGATIVE = re.compile(
     r"(?:^|[-_\s])(?:comment|disqus|share|sharing|social|sidebar|widget|promo|newsletter|"
     r"subscri|signup|sign-up|advert|ads?(?:$|[-_\s])|sponsor|banner|breadcrumb|byline|author|"
@@ -60,7 +64,6 @@ _NEGATIVE = re.compile(
     r"outbrain|taboola|teaser|trending|popular|most-|signin|login|print|meta(?:$|[-_\s])|"
     r"dateline|timestamp|publish|hidden|jump|follow|donat|support-|breaking|alert|overlay|"
     r"header|topbar|utility|photo|gallery)",
-    re.IGNORECASE,
 )
 # Furniture words distinctive enough to count anywhere in a name ("imageEmbedCaption").
 _ANYWHERE_NEGATIVE = re.compile(r"caption|credit|byline|newsletter|paywall")
@@ -71,7 +74,6 @@ _STRONG_NEGATIVE = re.compile(
     r"(?:^|\s)(?:comment|disqus|related|recommend|sidebar|outbrain|taboola|newsletter|"
     r"promo|trending|popular|most-read|footer|share|social|ad-|advert|modal|popup|cookie|"
     r"consent|dialog|overlay)",
-    re.IGNORECASE,
 )
 _PROSE_TAGS = frozenset({"p", "li", "blockquote", "h2", "h3", "h4", "h5", "h6", "td", "pre"})
 # Tuned values. Each was chosen, and is checked, with site-grouped 5-fold cross-validation
@@ -156,8 +158,8 @@ PREAMBLE_BLOCKS = 40
 MAX_DEPTH = 256
 _HIDDEN_NAMES = re.compile(
     r"tooltip|popover|hovercard|rollover|flyout|sr-only|visually-?hidden|screen-?reader|"
-    r"offscreen", re.IGNORECASE)
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+    r"offscreen")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden")
 # A start tag of more than 8,000 characters ([^<>] keeps the scan linear; the look-ahead, which
 # every match passes anyway, rejects ordinary tags before the name can backtrack).
 _TAG_LIMIT = 8000
@@ -254,7 +256,7 @@ def _is_hidden(element: etree._Element) -> bool:
     if element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True
     style = element.get("style")
-    if style and _HIDDEN_STYLE.search(style):
+    if style and _HIDDEN_STYLE.search(style.lower()):
         return True
     names = element.get("class")
     return bool(names) and _hidden_names(names)
@@ -262,7 +264,7 @@ def _is_hidden(element: etree._Element) -> bool:
 
 @lru_cache(maxsize=NAME_CACHE_SIZE)
 def _hidden_names(names: str) -> bool:
-    return bool(_HIDDEN_NAMES.search(names))
+    return bool(_HIDDEN_NAMES.search(names.lower()))
 
 
 def parse(html: str, max_chars: int | None = None) -> etree._Element | None:
@@ -486,9 +488,10 @@ def _furniture_names(classes: str, ident: str) -> bool:
     names = f"{classes} {_role_id(ident)}"
     if not names.strip():
         return False
-    if _ANYWHERE_NEGATIVE.search(names.lower()):
+    lowered = names.lower()
+    if _ANYWHERE_NEGATIVE.search(lowered):
         return True
-    return not _names_embed(classes, ident) and bool(_NEGATIVE.search(names))
+    return not _names_embed(classes, ident) and bool(_NEGATIVE.search(lowered))
 
 
 def _flagged_on_path(start: etree._Element | None, stop: etree._Element | None,
@@ -522,7 +525,7 @@ def _strongly_named(node: etree._Element) -> bool:
 def _strong_names(classes: str, ident: str) -> bool:
     listed = classes.split()
     names = f"{' '.join(listed) if len(listed) <= VETO_MAX_CLASSES else ''} {_role_id(ident)}"
-    return bool(names.strip() and _STRONG_NEGATIVE.search(names))
+    return bool(names.strip() and _STRONG_NEGATIVE.search(names.lower()))
 
 
 def _vetoed(element: etree._Element, prose: dict[etree._Element, int], limit: float,
