@@ -7,6 +7,7 @@ title-casing, truncation, imperative calls to action), not phrases of any partic
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from service.stages import tokens
 
@@ -70,7 +71,8 @@ _CTA_VERBS = frozenset({
 # "You can sign up…", "Vous pouvez vous abonner…": an invitation phrased as a possibility.
 _MODAL_OPENERS = frozenset({"you", "vous", "sie", "puoi", "puedes"})
 _CTA_OPENERS = _CTA_VERBS | _MODAL_OPENERS
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+# Where a sentence ends: a full stop, question or exclamation mark, and the space after it.
+_SENTENCE_END = re.compile(r"[.!?]\s+")
 _READER = frozenset({
     "you", "your", "yours", "our", "us", "we", "sie", "ihr", "unser", "vous", "votre", "nous",
     "notre", "tu", "nuestro", "nostro", "newsletter", "inbox", "app", "apps", "podcasts",
@@ -151,6 +153,16 @@ def _is_cta_sentence(words: list[str]) -> bool:
     return len(words) <= CTA_SHORT_WORDS or any(w in _READER for w in words)
 
 
+def _sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Start and end of each sentence of ``text``, cut after a full stop, question or
+    exclamation mark that space follows (found by position: no sentence is copied)."""
+    start = 0
+    for end in _SENTENCE_END.finditer(text):
+        yield start, end.start() + 1
+        start = end.end()
+    yield start, len(text)
+
+
 def is_call_to_action(text: str, lowered: list[str] | None = None) -> bool:
     """A line that is mostly imperatives aimed at the reader (by sentence). ``lowered``: the
     ``\\w+`` runs of ``text.lower()``, when known: without a call verb among them it is not one."""
@@ -158,14 +170,13 @@ def is_call_to_action(text: str, lowered: list[str] | None = None) -> bool:
         return False
     sentences = 0
     openers: list[str] = []  # the lowered sentences that open with a call verb or "you"
-    for part in _SENTENCE_SPLIT.split(text):
-        lowered_part = part.lower()
-        first = _WORD.search(lowered_part)
+    for start, end in _sentence_spans(text):
+        first = _WORD.search(text, start, end)
         if first is None:
             continue
         sentences += 1
-        if first.group() in _CTA_OPENERS:
-            openers.append(lowered_part)
+        if first.group().lower() in _CTA_OPENERS:
+            openers.append(text[start:end].lower())
     if not sentences or len(openers) * 2 < sentences:
         return False  # decided without splitting every sentence into words
     calls = sum(1 for sentence in openers if _is_cta_sentence(_WORD.findall(sentence)))
