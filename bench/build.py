@@ -49,6 +49,9 @@ def compiled_tree() -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     for stale in CACHE.glob("compiled-*"):  # builds of earlier source states
         shutil.rmtree(stale, ignore_errors=True)
+    # setuptools builds in ./build and packs whatever lies there: a module an earlier build
+    # compiled and this one does not would ship in the wheel, shadowing its source.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as work:
         wheels, staged = Path(work) / "wheels", Path(work) / "tree"
         env = {**os.environ, "ARTICLE_INGEST_COMPILE": "1"}
