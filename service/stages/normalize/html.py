@@ -400,9 +400,10 @@ def text_of(element: etree._Element) -> str:
     return text
 
 
-def _text_chars(element: etree._Element) -> int:
-    """Characters of text in ``element`` outside scripts and styles."""
-    total = len(text_of(element))
+def _text_chars(element: etree._Element, total: int | None = None) -> int:
+    """Characters of text in ``element`` outside scripts and styles (``total``: of all its
+    text, when known)."""
+    total = len(text_of(element)) if total is None else total
     return total - sum(len(node.text or "") for node in element.iter(*_RAW_TEXT))
 
 
@@ -410,8 +411,11 @@ def _holds_the_page(element: etree._Element, page_chars: Callable[[], int]) -> b
     """Whether a subtree the walk would skip holds most of the page's text. Then it is not
     furniture: an unclosed tag nested the rest of the page inside a menu, a button or an
     aside, or the body was sent hidden for a script to reveal (streamed rendering)."""
-    return _tag(element) not in _OPAQUE and (
-        _text_chars(element) >= SKIPPED_BULK_SHARE * page_chars())
+    if _tag(element) in _OPAQUE:
+        return False
+    bulk = SKIPPED_BULK_SHARE * page_chars()
+    total = len(text_of(element))  # a bound: most skipped subtrees fall short of it already
+    return total >= bulk and _text_chars(element, total) >= bulk
 
 
 def blocks_of(root: etree._Element) -> list[Block]:
