@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from service.records import Article, RawArticle, Reason, Rejection
-from service.stages.normalize import FurnitureMemory, normalize
+from service.stages.normalize import FurnitureMemory, _single_spaced, normalize
 from service.stages.normalize import html as html_stage
 from service.stages.normalize.lines import is_call_to_action
 from service.stages.normalize.repair import repair
@@ -165,6 +165,17 @@ def test_unicode_line_separators_break_lines_and_other_spaces_collapse() -> None
     text = _clean(RawArticle(url="https://example.com/a", html=page)).text
     assert text.split("\n\n") == [*PARAGRAPHS, "First line of a verse", "and its second",
                                     "line", "here"]
+
+
+@pytest.mark.parametrize(("paragraph", "expected"), [
+    ("One space between words.", "One space between words."),
+    ("Two  spaces", "Two spaces"),
+    (" outer space ", "outer space"),
+    ("tab\tand\u00a0no-break\u2003em", "tab and no-break em"),
+    ("line\nbreak", "line break"),
+])
+def test_a_paragraph_of_the_clean_text_is_single_spaced(paragraph: str, expected: str) -> None:
+    assert _single_spaced(paragraph) == expected
 
 
 def test_noframes_fallback_text_is_not_the_article() -> None:

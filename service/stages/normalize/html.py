@@ -425,7 +425,9 @@ def blocks_of(root: etree._Element) -> list[Block]:
     link_depth = 0
     preformatted = 0  # open <pre> elements
     walker = etree.iterwalk(root, events=("start", "end"))
-    skipped: set[etree._Element] = set()
+    # the tag of each open element, None for one whose subtree is skipped: its end event needs
+    # no second read of the tag (lxml builds a new string at every read)
+    open_tags: list[str | None] = []
     page: list[int] = []
 
     def page_chars() -> int:
@@ -434,13 +436,14 @@ def blocks_of(root: etree._Element) -> list[Block]:
         return page[0]
 
     for event, element in walker:
-        tag = _tag(element)
         if event == "start":
+            tag = _tag(element)
             if (not tag or tag in _SKIP or tag in _LANDMARKS or _is_hidden(element)) and not (
                     tag and _holds_the_page(element, page_chars)):
-                skipped.add(element)
+                open_tags.append(None)
                 walker.skip_subtree()
                 continue
+            open_tags.append(tag)
             if tag in _BLOCKS:
                 builder.flush(owners[-1])
                 owners.append(element)
@@ -451,13 +454,12 @@ def blocks_of(root: etree._Element) -> list[Block]:
                 link_depth += 1
             builder.add(element.text, link_depth > 0, preformatted > 0)
             continue
-        if element in skipped:
-            skipped.discard(element)
-        elif tag in _BLOCKS:
+        closed = open_tags.pop()  # (None, for a skipped element: only its tail is read)
+        if closed in _BLOCKS:
             builder.flush(element)
             owners.pop()
-            preformatted -= tag == "pre"
-        elif tag == "a":
+            preformatted -= closed == "pre"
+        elif closed == "a":
             link_depth -= 1
         builder.add(element.tail, link_depth > 0, preformatted > 0)
     builder.flush(owners[-1])
