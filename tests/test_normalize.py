@@ -10,12 +10,13 @@ import pytest
 from lxml import etree
 
 from service.records import Article, RawArticle, Reason, Rejection
-from service.stages.normalize import FurnitureMemory, _single_spaced, normalize
+from service.stages.normalize import FurnitureMemory, normalize
 from service.stages.normalize import html as html_stage
 from service.stages.normalize.lines import is_call_to_action
 from service.stages.normalize.repair import repair
 from service.stages.normalize.text import split_lines
 from service.stages.normalize.urls import canonical_url, registered_domain
+from service.stages.tokens import single_spaced
 
 PARAGRAPHS = [
     "The city council voted on Tuesday to approve a new budget for the coming year, "
@@ -175,7 +176,7 @@ def test_unicode_line_separators_break_lines_and_other_spaces_collapse() -> None
     ("line\nbreak", "line break"),
 ])
 def test_a_paragraph_of_the_clean_text_is_single_spaced(paragraph: str, expected: str) -> None:
-    assert _single_spaced(paragraph) == expected
+    assert single_spaced(paragraph) == expected
 
 
 def test_noframes_fallback_text_is_not_the_article() -> None:

@@ -200,6 +200,16 @@ def units_of_parts(text: str) -> list[list[str]]:
     return parts
 
 
+def single_spaced(text: str) -> str:
+    """``text`` with each run of whitespace one space and none at its ends (``" ".join(
+    text.split())``): ``text`` itself when one scan finds no other space character (none is
+    printable) and no double or outer space, as in a clean body's paragraphs."""
+    if (text.isprintable() and "  " not in text
+            and not text.startswith(" ") and not text.endswith(" ")):
+        return text
+    return " ".join(text.split())
+
+
 def word_count(text: str) -> int:
     """Words in ``text`` as a reader counts them: the whitespace-separated tokens that hold a
     spaced-script unit ("U.S." and "don't" are one word each; a lone dash is none), plus the

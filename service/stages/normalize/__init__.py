@@ -27,7 +27,7 @@ from service.stages.normalize.urls import (
     registered_domain,
     url_words,
 )
-from service.stages.tokens import word_count
+from service.stages.tokens import single_spaced, word_count
 
 __all__ = ["FurnitureMemory", "NormalizeSettings", "is_brief", "normalize"]
 
@@ -67,15 +67,6 @@ def _lacks_body(extracted: _Extracted | Rejection, least: int) -> bool:
 
 def _repaired(paragraphs: list[str]) -> list[str]:
     return [line for line in (repair(p).strip() for p in paragraphs) if line]
-
-
-def _single_spaced(paragraph: str) -> str:
-    """``paragraph`` with each run of space one space, none at its ends: itself, when one scan
-    finds no other space character (none is printable) and no double or outer space."""
-    if (paragraph.isprintable() and "  " not in paragraph
-            and not paragraph.startswith(" ") and not paragraph.endswith(" ")):
-        return paragraph
-    return " ".join(paragraph.split())
 
 
 def _without_learned_furniture(paragraphs: list[str], furniture: set[int]) -> list[str]:
@@ -171,7 +162,7 @@ def _normalize(raw: RawArticle, memory: FurnitureMemory,
         extracted = _with_declared_body(extracted, from_html, source, memory, provisional_id)
     if isinstance(extracted, Rejection):
         return extracted
-    text = "\n\n".join(map(_single_spaced, extracted.paragraphs))
+    text = "\n\n".join(map(single_spaced, extracted.paragraphs))
     words = word_count(text)
     if words < settings.min_body_words:
         return _reject(f"no article body found ({words} words after removing page furniture)")
