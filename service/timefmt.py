@@ -61,6 +61,9 @@ MONTH = _alternatives(list(MONTHS))
 # day first; the shorter pattern also spares the scans that try it at every letter.
 MONTH_FIRST = _alternatives([name for names in _ENGLISH_MONTHS for name in names])
 
+# A date in Chinese, Japanese or Korean: 2018年5月31日, 2018년 5월 31일 (the day's mark after it).
+CJK_DATE = r"(?P<year>\d{4})\s*[年년]\s*(?P<month>\d{1,2})\s*[月월]\s*(?P<day>\d{1,2})"
+
 # Zone names with one meaning: RFC 2822's (which ``email.utils`` knows) and central Europe's.
 # Others (IST, BST, CST outside RFC 2822's reading) name several zones: unreadable.
 _ZONES = {
@@ -78,7 +81,7 @@ _DATES = (
     r"(?P<month_name>" + MONTH_FIRST + r")\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})",
     r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+|de\s+)?(?P<month_name>" + MONTH
     + r"),?\s+(?:de\s+)?(?P<year>\d{4})",
-    r"(?P<year>\d{4})\s*[年년]\s*(?P<month>\d{1,2})\s*[月월]\s*(?P<day>\d{1,2})\s*[日일]?",
+    CJK_DATE + r"\s*[日일]?",
     r"(?P<day>\d{1,2})\.\s?(?P<month>\d{1,2})\.\s?(?P<year>\d{4})",  # day first wherever dotted
     r"(?P<year>\d{4})[/.](?P<month>\d{1,2})[/.](?P<day>\d{1,2})",
     r"(?P<first>\d{1,2})[/-](?P<second_part>\d{1,2})[/-](?P<year>\d{4})",  # D/M or M/D: see _day

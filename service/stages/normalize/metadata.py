@@ -21,7 +21,15 @@ from lxml import etree
 
 from service.stages.normalize.html import blocks_of, parse, text_of
 from service.stages.normalize.lines import word_count
-from service.timefmt import EARLIEST, MONTH, MONTH_FIRST, MONTHS, iso_utc, normalize_timestamp
+from service.timefmt import (
+    CJK_DATE,
+    EARLIEST,
+    MONTH,
+    MONTH_FIRST,
+    MONTHS,
+    iso_utc,
+    normalize_timestamp,
+)
 
 _DATE_META = (
     "article:published_time", "og:article:published_time", "datepublished", "pubdate",
@@ -47,7 +55,7 @@ _MONTH = "(" + MONTH + ")"
 _MDY = re.compile("(" + MONTH_FIRST + r")\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.IGNORECASE)
 _DMY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|\.)?\s+(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(\d{4})",
                   re.IGNORECASE)
-_CJK_DAY = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})")
+_CJK_DAY = re.compile(CJK_DATE)
 _YEAR = re.compile(r"\d{4}")
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # All-digit days other than ISO's: ``2018.05.31``, ``2018/05/31``, and ``31/05/2018``,
