@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import errno
+import gc
 import logging
 import os
 import signal
@@ -90,6 +91,11 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
         log.info("http listening", extra={"host": config.http.host, "port": http.port})
         pipeline = build_pipeline(config, metrics)
         await asyncio.to_thread(pipeline.load_models)  # off the loop: /healthz answers meanwhile
+        # What start-up made (modules, the language model's tables) lives as long as the
+        # process: out of the collector's reach, each full collection walks only what articles
+        # allocate. (bench/run's text phase, two alternating pairs of runs: 2.73 -> 2.61 and
+        # 2.68 -> 2.38 ms of service CPU an article.)
+        gc.freeze()
         fetcher = build_fetcher(config, metrics)
         async with contextlib.AsyncExitStack() as stack:
             if fetcher is not None:
