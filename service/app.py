@@ -94,7 +94,7 @@ async def run_service(config: Config, embedded: bool, replay: Path | None = None
         # What start-up made (modules, the language model's tables) lives as long as the
         # process: out of the collector's reach, each full collection walks only what articles
         # allocate. (bench/run's text phase, two alternating pairs of runs: 2.73 -> 2.61 and
-        # 2.68 -> 2.38 ms of service CPU an article.)
+        # 2.68 -> 2.38 ms of service CPU an article; full runs move more than that between runs.)
         gc.freeze()
         fetcher = build_fetcher(config, metrics)
         async with contextlib.AsyncExitStack() as stack:
