@@ -167,7 +167,7 @@ def test_polls_close_in_on_the_end_of_a_phase() -> None:
     assert poll_delay(500, 1000, 0.4) == pytest.approx(0.1)
     assert poll_delay(990, 1000, 4.0) == 0.05
     assert poll_delay(0, 1000, 3.0) == 0.05  # nothing done yet: no rate to go by
-    assert poll_delay(10, 1000, 60.0) == 0.2  # far from the end: at most the coarsest step
+    assert poll_delay(10, 1000, 60.0) == 1.0  # far from the end: at most the coarsest step
 
 
 def test_the_shards_load_is_read_from_an_owner_and_the_other_workers() -> None:
