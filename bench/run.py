@@ -222,6 +222,11 @@ def message_key(value: bytes, index: int) -> bytes:
         return str(index).encode()
 
 
+def message_keys(values: Sequence[bytes]) -> list[bytes]:
+    """``message_key`` of each of ``values``, in order."""
+    return [message_key(value, index) for index, value in enumerate(values)]
+
+
 def publish(bootstrap: str, topic: str, values: Sequence[bytes], rate: float = 0.0,
             keys: Sequence[bytes] | None = None) -> dict[bytes, int]:
     """Publish ``values`` keyed by their ``id`` (``keys``, when already read: reading them
@@ -230,7 +235,7 @@ def publish(bootstrap: str, topic: str, values: Sequence[bytes], rate: float = 0
 
     ``rate`` > 0 paces the sends (messages per second), for latency runs."""
     if keys is None:
-        keys = [message_key(value, index) for index, value in enumerate(values)]
+        keys = message_keys(values)
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": False,
                          "linger.ms": 1 if rate else 5, "message.max.bytes": 16_000_000,
                          "queue.buffering.max.kbytes": 1_048_576})
@@ -553,7 +558,7 @@ class Services:
     def run(self, values: Sequence[bytes], broker_pid: int | None, rate: float = 0.0,
             timeout_s: float = 600.0) -> tuple[Phase, dict[bytes, int]]:
         """Publish ``values`` and wait until each has its outcome; the phase's costs."""
-        keys = [message_key(value, index) for index, value in enumerate(values)]
+        keys = message_keys(values)
         before = [scrape(p) for p in self.processes]
         start_total = sum(total(s, "ingest_articles_total") for s in before)
         broker_cpu = cpu_seconds(broker_pid)
