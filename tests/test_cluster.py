@@ -48,6 +48,21 @@ def test_centroid_sum_is_truncated_to_its_strongest_terms() -> None:
     assert abs(total.norm - float(np.sqrt(.25 + .36 + .09))) < 1e-6
 
 
+def test_strongest_breaks_ties_at_the_cut_toward_lower_positions() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        weights = rng.integers(0, 6, int(rng.integers(1, 300))).astype(np.float64)
+        count = int(rng.integers(1, 40))
+        # reference: a stable sort by weight, largest first, keeps the lower position of a tie
+        expected = np.sort(np.lexsort((np.arange(len(weights)), -weights))[:count])
+        assert cluster.strongest(weights, count).tolist() == expected.tolist()
+
+
+def test_top_terms_of_tied_weights_are_the_lowest_term_ids() -> None:
+    vector = cluster.Vector(np.arange(10, 20, dtype=np.uint32), np.full(10, .3, np.float32), 1.0)
+    assert cluster.top_terms(vector, 4) == [10, 11, 12, 13]
+
+
 def test_member_similarities_match_cosines_with_and_without_the_member() -> None:
     rng = np.random.default_rng(5)
 

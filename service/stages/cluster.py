@@ -154,22 +154,48 @@ def weigh(terms: U32, tf: F64, df: DocumentFrequencies, limit: int) -> Vector:
 
 
 def _normalized(terms: U32, weights: npt.NDArray[np.float64], limit: int) -> Vector:
+    # Rounded to float32 (what is stored) before anything compares or sums them: a last-bit
+    # difference in ``np.log``, whose SIMD variant depends on the CPU, then changes nothing.
+    weights = weights.astype(np.float32).astype(np.float64)
     if len(terms) > limit:
-        keep = np.argpartition(-weights, limit)[:limit]
+        keep = strongest(weights, limit)
         terms, weights = terms[keep], weights[keep]
     order = np.argsort(terms)
     terms, weights = terms[order], weights[order]
-    norm = float(np.sqrt(np.dot(weights, weights)))
+    norm = _norm(weights)
     if norm > 0:
         weights = weights / norm
     return Vector(terms, weights.astype(np.float32), 1.0 if norm > 0 else 0.0)
+
+
+def strongest(weights: npt.NDArray[np.floating], count: int) -> npt.NDArray[np.intp]:
+    """Positions of the ``count`` largest weights, ascending; a tie at the cut goes to the lower
+    positions.
+
+    ``np.argpartition`` alone would do, but it orders equal values by the instruction set its
+    SIMD sort was built for, and tied weights are common (equal counts and frequencies): the
+    same article would keep different terms, and decide differently, on another CPU.
+    """
+    if len(weights) <= count:
+        return np.arange(len(weights))
+    cut = np.partition(weights, len(weights) - count)[len(weights) - count]
+    keep = weights > cut
+    tied = np.flatnonzero(weights == cut)
+    keep[tied[:count - int(np.count_nonzero(keep))]] = True
+    return np.flatnonzero(keep)
+
+
+def _norm(weights: F64) -> float:
+    """Euclidean norm summed in numpy's own fixed (pairwise) order, the same on every CPU, where
+    ``np.dot`` takes whichever BLAS kernel the CPU selects."""
+    return float(np.sqrt(np.sum(weights * weights)))
 
 
 def cosine(left: Vector, right: Vector) -> float:
     if left.norm == 0 or right.norm == 0:
         return 0.0
     _, i, j = np.intersect1d(left.terms, right.terms, assume_unique=True, return_indices=True)
-    dot = float(np.dot(left.weights[i].astype(np.float64), right.weights[j]))
+    dot = float(np.sum(left.weights[i].astype(np.float64) * right.weights[j]))
     return max(0.0, min(1.0, dot / (left.norm * right.norm)))
 
 
@@ -218,12 +244,12 @@ def add_vectors(left: Vector, right: Vector, limit: int) -> Vector:
     terms = np.concatenate((left.terms, right.terms))
     weights = np.concatenate((left.weights, right.weights)).astype(np.float64)
     unique, inverse = np.unique(terms, return_inverse=True)
-    summed = np.bincount(inverse, weights=weights, minlength=len(unique))
+    summed = np.bincount(inverse, weights=weights,
+                         minlength=len(unique)).astype(np.float64, copy=False)
     if len(unique) > limit:
-        keep = np.argpartition(-summed, limit)[:limit]
-        keep.sort()
+        keep = strongest(summed, limit)
         unique, summed = unique[keep], summed[keep]
-    norm = float(np.sqrt(np.dot(summed, summed)))
+    norm = _norm(summed)
     return Vector(unique.astype(np.uint32), summed.astype(np.float32), norm)
 
 
@@ -236,8 +262,7 @@ def remove_vector(total: Vector, part: Vector) -> Vector:
     weights[at[hit]] -= part.weights[hit]
     keep = weights > 1e-6
     weights = weights[keep]
-    return Vector(total.terms[keep], weights.astype(np.float32),
-                  float(np.sqrt(np.dot(weights, weights))))
+    return Vector(total.terms[keep], weights.astype(np.float32), _norm(weights))
 
 
 def member_similarities(centroids: list[Vector], terms: U32, weights: F32,
@@ -273,10 +298,9 @@ def member_similarities(centroids: list[Vector], terms: U32, weights: F32,
 
 
 def top_terms(vector: Vector, count: int) -> list[int]:
-    if len(vector.terms) <= count:
-        return [int(t) for t in vector.terms]
-    keep = np.argpartition(-vector.weights, count)[:count]
-    return sorted(vector.terms[keep].tolist())
+    """Ids of the vector's ``count`` strongest terms, ascending."""
+    terms: list[int] = vector.terms[strongest(vector.weights, count)].tolist()
+    return terms
 
 
 _STORY_BITS = 48
