@@ -301,6 +301,31 @@ def test_restore_is_exact_across_ring_wrap_around_and_stories_that_outlive_their
     _cuts(settings, articles, [63, 64, 65, 200, 333, 511], drain_every)
 
 
+def test_a_restored_store_holds_what_the_live_one_held() -> None:
+    """A restore puts articles, first decisions, kept vectors and members back in batches; each
+    column must equal what the live store built one article at a time (ring wrapped twice)."""
+    settings = replace(SMALL, max_articles=256, refine_horizon=48)
+    changelog: Changelog = []
+    live = StoryState(settings)
+    _run(live, _stream(700), changelog)
+    held, restored = live._store, _restored(settings, changelog)._store
+    serials = range(held.oldest, held.next_article)
+    assert (restored.oldest, restored.next_article) == (held.oldest, held.next_article)
+    assert [restored.first(s) for s in serials] == [held.first(s) for s in serials]
+    assert any(held.first(s).duplicate_of for s in serials)  # type: ignore[union-attr]
+    recent = range(held.next_article - held.horizon, held.next_article)  # older ones may go
+    assert [restored.has_vector(s) for s in recent] == [held.has_vector(s) for s in recent]
+    kept = [s for s in recent if held.has_vector(s)]
+    assert len(kept) > 20
+    for serial in kept:
+        mine, theirs = restored.kept_vector(serial), held.kept_vector(serial)
+        assert mine.terms.tolist() == theirs.terms.tolist()
+        assert mine.weights.tolist() == theirs.weights.tolist()
+    assert sorted(restored.live) == sorted(held.live)
+    assert all(restored.live[s].members == held.live[s].members for s in held.live)
+    assert any(len(story.members) > 1 for story in held.live.values())
+
+
 def test_restore_is_exact_across_story_retirement_and_forgotten_articles() -> None:
     """A short window and retention (articles half a second apart): stories go dormant and
     articles leave by time, not by the ring; restore derives the same live set."""

@@ -42,7 +42,6 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from service.records import Assignment
 from service.stages.cluster import U32, Vector
 from service.stages.features import FEATURES_VERSION
 from service.state import codec
@@ -342,10 +341,7 @@ class Changelog:
             store.put_story(Story(record.serial, record.founder, record.cluster_id,
                                   record.centroid, record.last_time, record.stamp, record.size))
             self._carriers[record.serial] = carrier
-        for serial in range(store.oldest, store.next_article):
-            story = store.story_of(serial)
-            if story is not None:
-                story.members.append(serial)
+        store.gather_members()
 
 
 def _last_whole_drain(heads: np.ndarray, ring: int) -> int | None:
@@ -412,19 +408,11 @@ def _restore_articles(store: Store, records: list[bytes], columns: codec.EntryCo
         if serial >= store.oldest:
             stories[serial - store.oldest] = story
     ids = [codec.article_id_of(records[at], int(heads["id_bytes"][at])) for at in alive.tolist()]
-    decisions = [codec.decision_of(records[at], int(columns.decision_at[at]))
-                 for at in alive.tolist()]
+    decisions = columns.decisions(records, alive.tolist())
     store.put_articles(rows["serial"], ids, columns.signatures[alive], rows["shingles"],
                        rows["root"], stories, rows["time"], rows["content"],
                        [decision[4] == "exact" for decision in decisions])
-    for serial, article_id, decision in zip(rows["serial"].tolist(), ids, decisions,
-                                            strict=True):
-        cluster_id, is_new, similarity, duplicate_of, kind, size = decision
-        store.put_first(serial, Assignment(article_id, cluster_id, is_new, similarity,
-                                           duplicate_of, kind, size))
+    store.put_firsts(rows["serial"], decisions)
     store.index_bands()
     recent = alive[(rows["serial"] >= store.next_article - store.horizon) & (rows["vector"] > 0)]
-    for at in recent.tolist():
-        vector = columns.vector(records[at], at)
-        assert vector is not None
-        store.put_vector(int(heads["serial"][at]), vector)
+    store.put_vectors(heads["serial"][recent], columns.vectors(records, recent.tolist()))

@@ -242,9 +242,48 @@ class EntryColumns:
         start, end = int(self.vector_at[at]), int(self.carried_at[at])
         return decode_vector(value[start:end]) if end > start else None
 
+    def vectors(self, values: list[bytes], ats: list[int]) -> PackedVectors:
+        """The kept vectors of entries ``ats`` (each has one), decoded together."""
+        starts, ends = self.vector_at[ats], self.carried_at[ats]
+        words = np.frombuffer(b"".join([values[at][start:end] for at, start, end in zip(
+            ats, starts.tolist(), ends.tolist(), strict=True)]), dtype="<u4")
+        return PackedVectors.of(words, (ends - starts) // 8)
+
+    def decisions(self, values: list[bytes], ats: list[int]) -> list[Decision]:
+        """The decisions of entries ``ats``, parsed as one JSON array (one parse, not one
+        per entry)."""
+        decisions: list[Decision] = [tuple(decision) for decision in orjson.loads(
+            b"[" + b",".join([values[at][start:] for at, start in zip(
+                ats, self.decision_at[ats].tolist(), strict=True)]) + b"]")]
+        return decisions
+
     def carried(self, value: bytes, at: int) -> bytes:
         """The first part of what entry ``at``'s drain carried (pieces continue it)."""
         return value[int(self.carried_at[at]):int(self.settles_at[at])]
+
+
+@dataclass(frozen=True, slots=True)
+class PackedVectors:
+    """Vectors end to end: each one's length, and for each of their terms its id, weight,
+    the vector it belongs to and its position in it (where a row of a 2-D array takes it)."""
+
+    lengths: np.ndarray
+    terms: np.ndarray
+    weights: np.ndarray
+    owners: np.ndarray
+    positions: np.ndarray
+
+    @classmethod
+    def of(cls, words: np.ndarray, lengths: np.ndarray) -> PackedVectors:
+        """Split ``encode_vector``s written end to end (``words``: their 32-bit words)."""
+        lengths = lengths.astype(np.int64)
+        firsts = np.cumsum(lengths) - lengths  # each vector's first term, counted in terms
+        owners = np.repeat(np.arange(len(lengths)), lengths)
+        positions = np.arange(len(owners)) - firsts[owners]
+        term_words = 2 * firsts[owners] + positions  # a vector takes 2 words per term
+        return cls(lengths, words[term_words].astype(np.uint32),
+                   words.view("<f4")[term_words + lengths[owners]].astype(np.float32),
+                   owners, positions)
 
 
 def decode_entries(values: list[bytes]) -> EntryColumns:

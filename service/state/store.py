@@ -23,6 +23,7 @@ from service.records import Assignment
 from service.stages import cluster, dedup
 from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
 from service.stages.fingerprint import U64
+from service.state.codec import Decision, PackedVectors
 from service.state.serials import SerialTable
 from service.state.settings import StorySettings
 
@@ -254,16 +255,36 @@ class Store:
         story = int(first.cluster_id, 16)
         if f"{story:016x}" != first.cluster_id:
             raise ValueError(f"story id {first.cluster_id!r} is not 16 hex digits")
-        copies = first.duplicate_of
-        root = int(self.roots[slot])
-        if copies is not None and self.alive(root) and self.ids[root % self.capacity] == copies:
-            copies = self.ids[root % self.capacity]
         self._first_story[slot] = story
         self._first_new[slot] = first.is_new_cluster
         self._first_similarity[slot] = first.similarity
         self._first_size[slot] = first.cluster_size
         self._first_kind[slot] = _KIND_CODES[first.duplicate_kind]
-        self._first_copies[slot] = copies
+        self._first_copies[slot] = self._copied_id(slot, first.duplicate_of)
+
+    def put_firsts(self, serials: npt.NDArray[np.int64], decisions: list[Decision]) -> None:
+        """``put_first`` for the articles ``put_articles`` put back (a restore: the story ids
+        were checked when the decisions were made)."""
+        if not decisions:
+            return
+        slots = serials % self.capacity
+        stories, new, similarities, copies, kinds, sizes = zip(*decisions, strict=True)
+        self._first_story[slots] = np.array([int(story, 16) for story in stories],
+                                            dtype=np.uint64)
+        self._first_new[slots] = new
+        self._first_similarity[slots] = similarities
+        self._first_size[slots] = sizes
+        self._first_kind[slots] = [_KIND_CODES[kind] for kind in kinds]
+        for slot, copied in zip(slots.tolist(), copies, strict=True):
+            self._first_copies[slot] = self._copied_id(slot, copied)
+
+    def _copied_id(self, slot: int, copied: str | None) -> str | None:
+        """The id an article copies, as its root's own string when they are equal (a restore
+        decodes a string of its own for each)."""
+        root = int(self.roots[slot])
+        if copied is not None and self.alive(root) and self.ids[root % self.capacity] == copied:
+            return self.ids[root % self.capacity]
+        return copied
 
     def first(self, serial: int) -> Assignment | None:
         """The article's first decision (None while it is being decided)."""
@@ -278,6 +299,20 @@ class Store:
     def assign(self, serial: int, story: int) -> None:
         self.stories[serial % self.capacity] = story
         self.changes.articles.add(serial)
+
+    def gather_members(self) -> None:
+        """Fill the live stories' members from the articles' stories (a restore)."""
+        serials = np.arange(self.oldest, self.next_article, dtype=np.int64)
+        if not len(serials):
+            return
+        stories = self.stories[serials % self.capacity]
+        order = np.argsort(stories, kind="stable")  # each story's members stay ascending
+        grouped = stories[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        for members, story in zip(np.split(serials[order], starts[1:]),
+                                  grouped[starts].tolist(), strict=True):
+            if story in self.live:
+                self.live[story].members.frombytes(members.tobytes())
 
     def story_of(self, serial: int) -> Story | None:
         return self.live.get(int(self.stories[serial % self.capacity]))
@@ -300,6 +335,16 @@ class Store:
         self.vector_weights[row, :count] = vector.weights
         self._vector_lengths[row] = count
         self._vector_owner[row] = serial
+
+    def put_vectors(self, serials: npt.NDArray[np.int64], vectors: PackedVectors) -> None:
+        """``put_vector`` for the vectors of distinct rows at once (a restore)."""
+        rows = serials % self.horizon
+        self.vector_terms[rows] = 0
+        self.vector_weights[rows] = 0
+        self.vector_terms[rows[vectors.owners], vectors.positions] = vectors.terms
+        self.vector_weights[rows[vectors.owners], vectors.positions] = vectors.weights
+        self._vector_lengths[rows] = vectors.lengths
+        self._vector_owner[rows] = serials
 
     def has_vector(self, serial: int) -> bool:
         """Whether the article's own vector is in the ring (copies have none; old ones left)."""
