@@ -276,7 +276,7 @@ class Store:
         self._first_size[slots] = sizes
         self._first_kind[slots] = [_KIND_CODES[kind] for kind in kinds]
         for slot, copied in zip(slots.tolist(), copies, strict=True):
-            self._first_copies[slot] = self._copied_id(slot, copied)
+            self._first_copies[slot] = None if copied is None else self._copied_id(slot, copied)
 
     def _copied_id(self, slot: int, copied: str | None) -> str | None:
         """The id an article copies, as its root's own string when they are equal (a restore
