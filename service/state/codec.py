@@ -303,11 +303,6 @@ def article_id_of(value: bytes, id_bytes: int) -> str:
     return value[FIXED_BYTES:FIXED_BYTES + id_bytes].decode()
 
 
-def decision_of(value: bytes, at: int) -> Decision:
-    decision: Decision = tuple(orjson.loads(value[at:]))
-    return decision
-
-
 def decode_article(value: bytes) -> ArticlePart:
     """One entry's article (the head entry a restarted changelog carries on writing)."""
     columns = decode_entries([value])
@@ -315,7 +310,7 @@ def decode_article(value: bytes) -> ArticlePart:
     return ArticlePart(
         int(head["serial"]), article_id_of(value, int(head["id_bytes"])), int(head["story"]),
         int(head["root"]), float(head["time"]), int(head["shingles"]), int(head["content"]),
-        columns.signatures[0], decision_of(value, int(columns.decision_at[0])),
+        columns.signatures[0], columns.decisions([value], [0])[0],
         columns.terms(value, 0), columns.vector(value, 0))
 
 

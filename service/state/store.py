@@ -260,7 +260,8 @@ class Store:
         self._first_similarity[slot] = first.similarity
         self._first_size[slot] = first.cluster_size
         self._first_kind[slot] = _KIND_CODES[first.duplicate_kind]
-        self._first_copies[slot] = self._copied_id(slot, first.duplicate_of)
+        copied = first.duplicate_of
+        self._first_copies[slot] = None if copied is None else self._copied_id(slot, copied)
 
     def put_firsts(self, serials: npt.NDArray[np.int64], decisions: list[Decision]) -> None:
         """``put_first`` for the articles ``put_articles`` put back (a restore: the story ids
@@ -278,11 +279,11 @@ class Store:
         for slot, copied in zip(slots.tolist(), copies, strict=True):
             self._first_copies[slot] = None if copied is None else self._copied_id(slot, copied)
 
-    def _copied_id(self, slot: int, copied: str | None) -> str | None:
+    def _copied_id(self, slot: int, copied: str) -> str:
         """The id an article copies, as its root's own string when they are equal (a restore
         decodes a string of its own for each)."""
         root = int(self.roots[slot])
-        if copied is not None and self.alive(root) and self.ids[root % self.capacity] == copied:
+        if self.alive(root) and self.ids[root % self.capacity] == copied:
             return self.ids[root % self.capacity]
         return copied
 
