@@ -1054,15 +1054,34 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# The scale-out goal's fallback (issue 26): two processes within this much of the machine's own
+# two-process ceiling for this work, the offline pipeline run twice side by side in the same run
+# (``process_scale_2proc``: the same CPU work with no Kafka and no broker sharing the cores).
+SCALE_CEILING_MARGIN = 0.1
+
+
+def verdict(name: str, figures: dict[str, float | None]) -> str:
+    """Whether figure ``name`` meets its goal in ``GOALS``; ``scale_2proc`` also meets it within
+    ``SCALE_CEILING_MARGIN`` of the offline pair, and says so."""
+    _, goal, higher = GOALS[name]
+    value = figures.get(name)
+    if value is None:
+        return "n/a"
+    if value >= goal if higher else value <= goal:
+        return "met"
+    ceiling = figures.get("process_scale_2proc")
+    if name == "scale_2proc" and ceiling is not None and value >= ceiling - SCALE_CEILING_MARGIN:
+        return f"met (within {SCALE_CEILING_MARGIN} of the offline pair's {ceiling})"
+    return "NOT met"
+
+
 def print_goals(report: Report) -> None:
     say("\ngoals")
     for name, (what, goal, higher) in GOALS.items():
         value = report.figures.get(name)
-        verdict = "n/a" if value is None else (
-            "met" if (value >= goal if higher else value <= goal) else "NOT met")
         sign = ">=" if higher else "<="
         say(f"  {what:<44} {value if value is not None else '-':>10}  goal {sign} {goal:<8}"
-            f" {verdict}")
+            f" {verdict(name, report.figures)}")
     ceiling, share = report.figures.get("topology_ratio"), report.figures.get(
         "text_topology_ratio")
     if ceiling is not None and share is not None:

@@ -28,6 +28,7 @@ from bench.run import (
     shard_load,
     side_by_side_rate,
     total,
+    verdict,
 )
 from service.stages.fingerprint import words
 from service.state.settings import StorySettings
@@ -231,3 +232,15 @@ def test_bench_text_times_every_stage_of_a_round(capsys: pytest.CaptureFixture[s
     assert all(value > 0 for value in figures.values())
     bench_text.report({"one": [figures], "two": [figures]})
     assert "median of paired ratios (one / two): 1.000" in capsys.readouterr().out
+
+
+def test_scale_out_meets_its_goal_at_1_7_or_within_0_1_of_the_offline_pair() -> None:
+    assert verdict("scale_2proc", {"scale_2proc": 1.75, "process_scale_2proc": 1.95}) == "met"
+    assert verdict("scale_2proc", {"scale_2proc": 1.43, "process_scale_2proc": 1.44}).startswith(
+        "met (within 0.1")
+    assert verdict("scale_2proc", {"scale_2proc": 1.43, "process_scale_2proc": 1.6}) == "NOT met"
+    assert verdict("scale_2proc", {"scale_2proc": 1.43}) == "NOT met"
+    assert verdict("scale_2proc", {}) == "n/a"
+    # the fallback is the scale-out goal's alone; a lower-is-better goal reads its own way
+    assert verdict("p99_ms", {"p99_ms": 600.0, "process_scale_2proc": 0.0}) == "NOT met"
+    assert verdict("text_ms_per_article", {"text_ms_per_article": 0.9}) == "met"
