@@ -174,3 +174,17 @@ def test_term_index_answers_as_lists_of_stories_per_term_would() -> None:
                         for s in postings.get(term, [])[-1:])
         assert index.candidates(query, 5, 50) == sorted(votes, key=lambda s: (-votes[s], -s))
     assert len(index) == len(indexed)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 7, 300, 2000])
+def test_unique_inverse_gives_what_np_unique_gives(size: int) -> None:
+    values = np.random.default_rng(size).integers(0, 1 << 21, size, dtype=np.uint32)
+    if size > 4:  # repeats, adjacent and apart
+        values[1::3] = values[0]
+        values[-1] = values[2]
+    unique, inverse = cluster.unique_inverse(values)
+    expected, expected_inverse = np.unique(values, return_inverse=True)
+    assert unique.dtype == np.uint32 and inverse.dtype == np.intp
+    assert np.array_equal(unique, expected)
+    assert np.array_equal(inverse, expected_inverse)
+    assert np.array_equal(unique[inverse], values)

@@ -155,7 +155,18 @@ class BandIndex:
         hits = hits[hits >= max(oldest_live, self.base)]
         if len(hits) == 0:
             return []
-        found, counts = np.unique(hits, return_counts=True)
+        # the distinct serials and how often each occurs (``np.unique``'s layers cost more
+        # than this on a few dozen hits)
+        hits.sort()
+        opens = np.empty(len(hits), dtype=bool)
+        opens[0] = True
+        np.not_equal(hits[1:], hits[:-1], out=opens[1:])
+        starts = opens.nonzero()[0]
+        found = hits[starts]
+        ends = np.empty_like(starts)
+        ends[:-1] = starts[1:]
+        ends[-1] = len(hits)
+        counts = ends - starts
         order = np.lexsort((found, -counts))
         return [int(s) for s in found[order]]
 

@@ -158,8 +158,8 @@ def scan(text: str) -> Units:
     after_opens = np.concatenate((opens[1:], [True]))
     after_inside = np.concatenate((inside[1:], [False]))
     closes = inside & (after_opens | ~after_inside)
-    starts = np.flatnonzero(opens)
-    return Units(points, starts, np.flatnonzero(closes) + 1, kinds[starts])
+    starts = opens.nonzero()[0]
+    return Units(points, starts, closes.nonzero()[0] + 1, kinds[starts])
 
 
 def _word_runs(points: U32, word: npt.NDArray[np.int8]) -> Units:
@@ -167,8 +167,8 @@ def _word_runs(points: U32, word: npt.NDArray[np.int8]) -> Units:
     padded = np.zeros(len(word) + 2, dtype=np.int8)  # np.diff's prepend and append cost more
     padded[1:-1] = word
     edges = padded[1:] - padded[:-1]
-    starts = np.flatnonzero(edges > 0)
-    return Units(points, starts, np.flatnonzero(edges < 0),
+    starts = (edges > 0).nonzero()[0]
+    return Units(points, starts, (edges < 0).nonzero()[0],
                  np.full(len(starts), WORD, dtype=np.uint8))
 
 
@@ -191,7 +191,7 @@ def units_of_parts(text: str) -> list[list[str]]:
         spaced = text.encode("ascii").translate(_ASCII_WORD_OR_NUL).decode("ascii")
         return [part.split() for part in spaced.split("\0")]
     found = scan(text)
-    cuts = np.flatnonzero(found.points == 0)
+    cuts = (found.points == 0).nonzero()[0]
     owners = np.searchsorted(cuts, found.starts).tolist()
     parts: list[list[str]] = [[] for _ in range(len(cuts) + 1)]
     for owner, start, end in zip(owners, found.starts.tolist(), found.ends.tolist(),
