@@ -97,11 +97,12 @@ _EPOCH_MS = 1e11  # larger epoch values are milliseconds (seconds would be past 
 
 
 def iso_utc(moment: datetime) -> str:
-    """``2018-05-31T18:00:00Z`` (milliseconds only when present)."""
-    moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2018-05-31T18:00:00Z`` (milliseconds only when present). Formatted field by field,
+    several times cheaper than ``strftime``, and the year always in four digits."""
+    m = moment.astimezone(UTC)
+    stamp = (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+             f"{m.second:02d}")
+    return f"{stamp}.{m.microsecond // 1000:03d}Z" if m.microsecond else f"{stamp}Z"
 
 
 def parse_timestamp(value: object, latest: datetime | None = None) -> datetime | None:

@@ -51,12 +51,16 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_NAMES or lowered.startswith(_TRACKING_PREFIXES)
 
 
+@lru_cache(maxsize=256)
 def canonicalize(url: str) -> str | None:
     """One spelling per address: scheme and host lower-cased, the host in IDNA (punycode), no
     default port, user info or fragment, dot segments resolved, percent-encoding normalized
     (unreserved characters decoded, other escapes upper-cased, anything else UTF-8 encoded),
     tracking parameters dropped and the query sorted. None when ``url`` is not an absolute
-    http(s) URL with a host."""
+    http(s) URL with a host.
+
+    Memoized for the few articles in flight: decode checks an article's URL with it, and
+    normalize reads the same URL's canonical form three times more."""
     try:
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
