@@ -26,6 +26,10 @@ def _vector(title: str, text: str, df: cluster.DocumentFrequencies) -> cluster.V
 def test_names_are_capitalized_sequences_but_not_sentence_openers() -> None:
     assert cluster._names("Rescuers reached Port Moresby. The Red Cross said") == [
         ["port", "moresby"], ["red", "cross"]]
+    # after a closing quote and up to three spaces of any kind a sentence opens; four is a gap
+    quoted = "They said \u201cwe rebuild,\u201d\u00a0 Mayor Ann Lee said.    Port Vila"
+    assert cluster._names(quoted) == [["ann", "lee"], ["port", "vila"]]
+    assert cluster._names("Aid came.\nPort Vila waits") == [["vila"]]
 
 
 def test_same_event_scores_above_a_similar_event_of_the_same_kind() -> None:

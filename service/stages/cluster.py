@@ -46,7 +46,8 @@ _NAME = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*")
 _NUMBER = re.compile(r"\d(?<!\w\d)(?:[\d,.]*\d)?\b")
 # Where a sentence opens: after a full stop, a question or exclamation mark or a closing quote
 # and at most three spaces (a name there may be a capitalized first word).
-_SENTENCE_START = re.compile(r"[.!?\"\u201d]\s{0,3}")
+_SENTENCE_ENDS = frozenset(".!?\"\u201d")
+_SENTENCE_GAP = 3
 
 
 class Vector(NamedTuple):
@@ -81,15 +82,24 @@ def _names(text: str) -> list[list[str]]:
     # of words. Every name is folded and cut into units in one pass (case folding maps each
     # character on its own, and no name holds a NUL).
     folded = "\0".join(map(re.Match.group, matches)).casefold()
-    sentence_starts = {0, *map(re.Match.end, _SENTENCE_START.finditer(text))}
     found: list[list[str]] = []
     for start, units in zip(map(re.Match.start, matches), tokens.units_of_parts(folded),
                             strict=True):
-        if start in sentence_starts:
+        if _opens_sentence(text, start):
             units = units[1:]
         if units:
             found.append(units)
     return found
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether the character at ``at`` (a name's capital, never a space) is the text's first
+    or follows a sentence's end and at most ``_SENTENCE_GAP`` spaces: looked up around each
+    name, not searched for over the whole text."""
+    before = text[max(0, at - _SENTENCE_GAP - 1):at]
+    gap = len(before) - len(before.rstrip())
+    return at == 0 or (gap <= _SENTENCE_GAP and gap < len(before)
+                       and before[-gap - 1] in _SENTENCE_ENDS)
 
 
 def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
