@@ -98,11 +98,11 @@ _EPOCH_MS = 1e11  # larger epoch values are milliseconds (seconds would be past 
 
 def iso_utc(moment: datetime) -> str:
     """``2018-05-31T18:00:00Z`` (milliseconds only when present). Formatted field by field,
-    several times cheaper than ``strftime``, and the year always in four digits."""
-    m = moment.astimezone(UTC)
-    stamp = (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
-             f"{m.second:02d}")
-    return f"{stamp}.{m.microsecond // 1000:03d}Z" if m.microsecond else f"{stamp}Z"
+    cheaper than ``strftime``, and the year always in four digits."""
+    utc = moment.astimezone(UTC)
+    stamp = (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+             f"{utc.second:02d}")
+    return f"{stamp}.{utc.microsecond // 1000:03d}Z" if utc.microsecond else f"{stamp}Z"
 
 
 def parse_timestamp(value: object, latest: datetime | None = None) -> datetime | None:
