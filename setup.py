@@ -22,6 +22,7 @@ COMPILED = [
     "service/stages/dedup.py",
     "service/stages/features.py",
     "service/stages/fingerprint.py",
+    "service/stages/runs.py",
     "service/stages/tokens.py",
     "service/stages/normalize/html.py",
     "service/stages/normalize/lines.py",

@@ -108,9 +108,10 @@ def serve(values: list[bytes]) -> None:
 
 def against(tree: Path, args: argparse.Namespace) -> dict[str, list[dict[str, float]]]:
     """Rounds alternating between this tree and ``tree``, one serving process each, both on one
-    core: left to the scheduler, each process stays on the core it started on, and on a shared
-    machine the cores differ in speed (here one tree read 13-21% slower than the other in
-    either order; pinned to one core, the same two trees were within 3%)."""
+    core: left to the scheduler, each process may stay on the core it started on, and on a
+    shared machine one core can be busier than the other for a whole comparison. (An earlier
+    "13-21% slower in either order" was this harness comparing a compiled tree with the
+    interpreted checkout, since fixed: see ``HERE``.)"""
     command = [sys.executable, "-m", "bench.bench_text", "--serve", "--corpus", args.corpus,
                "--count", str(args.count), "--shared", str(args.shared)]
     trees = {"this tree": HERE, "against": tree}

@@ -29,6 +29,7 @@ import xxhash
 
 from service.stages import tokens
 from service.stages.fingerprint import U64, word_hashes
+from service.stages.runs import run_opens
 
 # Terms are hashed to 2**DF_BITS ids (document frequencies: 8 MB of counters, and as much again
 # for the term table). `python -m bench.sweep_constant service/stages/cluster.py DF_BITS 18 24
@@ -148,9 +149,7 @@ def unique_inverse(values: U32) -> tuple[U32, npt.NDArray[np.intp]]:
     keys = np.sort(values.astype(np.uint64) << np.uint64(32)
                    | np.arange(len(values), dtype=np.uint64))
     ordered = (keys >> np.uint64(32)).astype(np.uint32)
-    opens = np.empty(len(ordered), dtype=bool)
-    opens[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=opens[1:])
+    opens = run_opens(ordered)
     inverse = np.empty(len(values), dtype=np.intp)
     inverse[(keys & np.uint64(0xFFFFFFFF)).astype(np.intp)] = opens.cumsum() - 1
     return ordered[opens], inverse

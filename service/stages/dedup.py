@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.stages.fingerprint import U64
+from service.stages.runs import run_lengths, run_opens
 
 # Measured with `python -m bench.sweep_constant service/stages/dedup.py NAME VALUES...
 # -- python -m bench.eval_neardup`: duplicate F1 on the neardup dev set (713 duplicates; no
@@ -158,15 +159,9 @@ class BandIndex:
         # the distinct serials and how often each occurs (``np.unique``'s layers cost more
         # than this on a few dozen hits)
         hits.sort()
-        opens = np.empty(len(hits), dtype=bool)
-        opens[0] = True
-        np.not_equal(hits[1:], hits[:-1], out=opens[1:])
-        starts = opens.nonzero()[0]
+        starts = run_opens(hits).nonzero()[0]
         found = hits[starts]
-        ends = np.empty_like(starts)
-        ends[:-1] = starts[1:]
-        ends[-1] = len(hits)
-        counts = ends - starts
+        counts = run_lengths(starts, len(hits))
         order = np.lexsort((found, -counts))
         return [int(s) for s in found[order]]
 
@@ -201,11 +196,10 @@ class BandIndex:
             packed |= (BANDS - 1 - (entries - article * BANDS)).astype(np.uint64)
             packed.sort()
             row_article = packed >> np.uint64(_BAND_BITS)
-            fresh = np.r_[True, row_article[1:] != row_article[:-1]]  # each article once a row
-            packed = packed[fresh]
+            packed = packed[run_opens(row_article)]  # each article once a row
             rows = (packed >> np.uint64(order_bits + _BAND_BITS)).astype(np.intp)
-            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+            starts = run_opens(rows).nonzero()[0]
+            rank = np.arange(len(rows)) - np.repeat(starts, run_lengths(starts, len(rows)))
             kept = rank < WAYS
             packed, rows, rank = packed[kept], rows[kept], rank[kept]
             article = count - 1 - ((packed >> np.uint64(_BAND_BITS))

@@ -23,6 +23,7 @@ from service.records import Assignment
 from service.stages import cluster, dedup
 from service.stages.cluster import DocumentFrequencies, TermIndex, Vector
 from service.stages.fingerprint import U64
+from service.stages.runs import run_opens
 from service.state.codec import Decision, PackedVectors
 from service.state.serials import SerialTable
 from service.state.settings import StorySettings
@@ -309,7 +310,7 @@ class Store:
         stories = self.stories[serials % self.capacity]
         order = np.argsort(stories, kind="stable")  # each story's members stay ascending
         grouped = stories[order]
-        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        starts = run_opens(grouped).nonzero()[0]
         for members, story in zip(np.split(serials[order], starts[1:]),
                                   grouped[starts].tolist(), strict=True):
             if story in self.live:

@@ -12,6 +12,8 @@ import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from py3langid.modelio import load_model
 
+from service.stages.runs import run_lengths, run_opens
+
 
 class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships no types
     """py3langid's identifier with its tokenizer walk done by NumPy instead of byte by byte.
@@ -57,15 +59,10 @@ def _counts_in_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     positions = np.arange(len(values))
     keys = np.sort(values << 32 | positions)  # by value, then position: each run opens at its first
     sorted_values = keys >> 32
-    opens = np.ones(len(keys), dtype=bool)
-    np.not_equal(sorted_values[1:], sorted_values[:-1], out=opens[1:])
-    runs = np.flatnonzero(opens)
-    ends = np.empty_like(runs)  # (np.diff with prepend or append costs more)
-    ends[:-1] = runs[1:]
-    ends[-1:] = len(keys)
+    runs = run_opens(sorted_values).nonzero()[0]
     firsts = keys[runs] & 0xFFFFFFFF
     counts = np.zeros(len(values), dtype=np.intp)
-    counts[firsts] = ends - runs
+    counts[firsts] = run_lengths(runs, len(keys))
     first = counts > 0
     return values[first], counts[first]
 
