@@ -149,6 +149,13 @@ def _parse_text(text: str) -> datetime | None:
 def _iso(text: str) -> datetime | None:
     """ISO 8601 (``fromisoformat`` reads the extended and basic forms), or the date and time of
     it followed by a zone name (``2018-05-31 18:00 UTC``)."""
+    if text[-1] == "Z" and text[10:11] == "T":
+        # the form records carry (``iso_utc``), read by every stage and the worker: first
+        # without the zone-name search, which would read its "Z" as a name
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # not ISO 8601 after all: the general reading below decides
     zone: timezone | None = None
     named = _ISO_ZONE_NAME.fullmatch(text)
     if named is not None:
