@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -113,3 +114,40 @@ def test_a_capitalized_name_next_to_a_dotted_capital_i_hashes_whole() -> None:
 def test_repair_keeps_zero_width_joiners() -> None:
     assert repair("می\u200cخواهم \u200bx") == "می\u200cخواهم x"
     assert repair("क्\u200dष") == "क्\u200dष"
+
+
+# Words and gaps of spaced scripts beside what rules the regex path out (a combining acute, a
+# Devanagari vowel sign, zero-width joiners, variation selectors, Han, kana, Thai, an astral
+# ideograph), and what it must read as gaps or words: spaces of every kind, NUL, superscript
+# digits, emoji, private use, a lone surrogate, Greek sigma and the dotted capital I.
+_PLAIN_OR_NOT = st.text(st.sampled_from(
+    "aZ9_ .'-\n\t\0\u00e7\u00e9\u00df\u0130\u0416\u03a3\u03c2\u0628\u00b2\u00a0\u2003\u3000"
+    "\u2019\u00ab\U0001f600\ue000\ud800\uff21"
+    "\u0301\u093f\u0915\u200d\u200c\ufe0f\U000e0100\u4e2d\u3042\u0e01\U00020000"), max_size=40)
+
+
+def _scan_path() -> object:
+    """The general path forced: no text reads as plain."""
+    return patch.object(tokens, "_joining_or_unspaced", lambda: re.compile(r"[\s\S]"))
+
+
+@given(_PLAIN_OR_NOT, _PLAIN_OR_NOT)
+def test_plain_text_gives_by_regex_what_the_scan_gives(text: str, other: str) -> None:
+    """Text of word characters and gaps alone is read by ``\\w`` runs instead of ``scan``:
+    every reading is the same either way."""
+    def readings() -> list[object]:
+        folded = text.casefold()
+        return [tokens.units(text), tokens.units(folded), tokens.unit_words(text),
+                tokens.word_count(text), tokens.terms(text), tokens.topic_terms(folded, 5),
+                tokens.topic_terms(folded, 1), tokens.units_of_parts(f"{text}\0{other}")]
+
+    fast = readings()
+    with _scan_path():
+        assert readings() == fast
+
+
+def test_accented_and_cyrillic_lines_take_the_regex_path() -> None:
+    assert tokens._plain_units("Zaçjeso Foçalves, Жуков\u00a0и Σωκράτης") == [
+        "Zaçjeso", "Foçalves", "Жуков", "и", "Σωκράτης"]
+    assert tokens._plain_units("cafe\u0301") is None  # a combining mark joins its letter
+    assert tokens._plain_units("\u4e2d\u6587") is None

@@ -40,6 +40,7 @@ GAP, WORD, JOIN, IDEOGRAPH, SYLLABLE = range(5)
 # Code points below this are classified by a table; above it (planes 2 to 16) by range.
 _TABLE_SIZE = 0x20000
 _IDEOGRAPH_PLANES_END = 0x40000  # planes 2 and 3: CJK ideographs only
+_BASIC_PLANE, _LAST_CODE_POINT = 0x10000, 0x10FFFF
 _SUPPLEMENT_JOINERS = (0xE0000, 0xE01F0)  # tags and variation selectors supplement
 _ZERO_WIDTH_JOINERS = (0x200C, 0x200D)
 _IDEOGRAPH_RANGES = ((0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035), (0x303B, 0x303C),
@@ -101,6 +102,39 @@ def space_table() -> npt.NDArray[np.bool_]:
     table = np.array([chr(code).isspace() for code in range(_TABLE_SIZE)])
     table.flags.writeable = False
     return table
+
+
+@lru_cache(maxsize=1)
+def _joining_or_unspaced() -> re.Pattern[str]:
+    """A character class of what ``scan`` reads other than as a word character or a gap: the
+    joiners and the letters of unspaced scripts (``kind_table`` above WORD), and every astral
+    code point (rare in news; listing the few astral ranges instead makes ``re`` test them one
+    by one, 30 times slower than its table of the basic plane). A text without any has the
+    runs of ``\\w`` as its units: ``re``'s ``\\w`` is ``isalnum`` or ``_``, as ``kind_table``'s
+    WORD is."""
+    special = np.flatnonzero(kind_table()[:_BASIC_PLANE] > WORD)
+    cuts = np.flatnonzero(np.diff(special) != 1)
+    firsts = [int(special[0]), *special[cuts + 1].tolist()]
+    lasts = [*special[cuts].tolist(), int(special[-1])]
+    spans = [*zip(firsts, lasts, strict=True), (_BASIC_PLANE, _LAST_CODE_POINT)]
+    return re.compile("[" + "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in spans)
+                      + "]")
+
+
+# A unit of a text without joiners or unspaced letters, and a character of one.
+_WORD_RUN = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _plain_units(text: str) -> list[str] | None:
+    """The units of ``text`` when it holds only word characters and gaps (all ASCII text, and
+    text in spaced scripts without marks): the runs of ``\\w``, found by the regex engine; on a
+    line, ``scan``'s array passes cost ten times more. None for any other text."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORD).decode("ascii").split()
+    if _joining_or_unspaced().search(text) is None:
+        return _WORD_RUN.findall(text)
+    return None
 
 
 class Units(NamedTuple):
@@ -175,8 +209,9 @@ def _word_runs(points: U32, word: npt.NDArray[np.int8]) -> Units:
 def units(text: str) -> list[str]:
     """The units of ``text`` as strings (fold first for case-blind units)."""
     text = plain_punctuation(text)
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_WORD).decode("ascii").split()
+    plain = _plain_units(text)
+    if plain is not None:
+        return plain
     found = scan(text)
     return [text[start:end] for start, end in zip(found.starts.tolist(), found.ends.tolist(),
                                                   strict=True)]
@@ -190,6 +225,8 @@ def units_of_parts(text: str) -> list[list[str]]:
     if text.isascii():
         spaced = text.encode("ascii").translate(_ASCII_WORD_OR_NUL).decode("ascii")
         return [part.split() for part in spaced.split("\0")]
+    if _joining_or_unspaced().search(text) is None:
+        return [_WORD_RUN.findall(part) for part in text.split("\0")]
     found = scan(text)
     cuts = (found.points == 0).nonzero()[0]
     owners = np.searchsorted(cuts, found.starts).tolist()
@@ -217,6 +254,9 @@ def word_count(text: str) -> int:
     text = plain_punctuation(text)
     if text.isascii():
         return len(text.encode("ascii").translate(_ASCII_SPACE, _ASCII_NEITHER).split())
+    if _joining_or_unspaced().search(text) is None:
+        # whitespace is what ``str.split`` and ``space_table`` both read as such
+        return sum(1 for token in text.split() if _WORD_CHAR.search(token))
     found = scan(text)
     spaced = found.starts[found.kinds == WORD]
     tokens = 0
@@ -231,8 +271,9 @@ def unit_words(text: str) -> int:
     """Words in ``text`` counted by unit: every spaced unit ("U.S." is two), plus the
     ideographs and syllables at their word rates. The line and block models' length feature."""
     text = plain_punctuation(text)
-    if text.isascii():
-        return len(units(text))
+    plain = _plain_units(text)
+    if plain is not None:
+        return len(plain)
     kinds = scan(text).kinds
     return int(np.count_nonzero(kinds == WORD)) + _unspaced_words(kinds)
 
@@ -277,8 +318,9 @@ def topic_terms(folded: str, min_length: int) -> list[str]:
     ``min_length`` characters (shorter ones are mostly function words in European languages)
     and every term of an unspaced script."""
     folded = plain_punctuation(folded)
-    if folded.isascii():
-        return [unit for unit in units(folded) if len(unit) >= min_length]
+    plain = _plain_units(folded)
+    if plain is not None:
+        return [unit for unit in plain if len(unit) >= min_length]
     found = scan(folded)
     spaced = found.kinds < IDEOGRAPH
     out = [unit for unit in (folded[start:end] for start, end in
@@ -294,8 +336,9 @@ def topic_terms(folded: str, min_length: int) -> list[str]:
 def terms(text: str) -> list[str]:
     """The terms of ``text`` as strings (see ``term_spans``)."""
     text = plain_punctuation(text)
-    if text.isascii():
-        return units(text)
+    plain = _plain_units(text)
+    if plain is not None:
+        return plain
     starts, ends = term_spans(scan(text))
     return [text[start:end] for start, end in zip(starts.tolist(), ends.tolist(), strict=True)]
 
