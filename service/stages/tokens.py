@@ -109,7 +109,7 @@ def _joining_or_unspaced() -> re.Pattern[str]:
     """A character class of what ``scan`` reads other than as a word character or a gap: the
     joiners and the letters of unspaced scripts (``kind_table`` above WORD), and every astral
     code point (rare in news; listing the few astral ranges instead makes ``re`` test them one
-    by one, 30 times slower than its table of the basic plane). A text without any has the
+    by one, 25 times slower than its table of the basic plane). A text without any has the
     runs of ``\\w`` as its units: ``re``'s ``\\w`` is ``isalnum`` or ``_``, as ``kind_table``'s
     WORD is."""
     special = np.flatnonzero(kind_table()[:_BASIC_PLANE] > WORD)
@@ -129,7 +129,7 @@ _WORD_CHAR = re.compile(r"\w")
 def _plain_units(text: str) -> list[str] | None:
     """The units of ``text`` when it holds only word characters and gaps (all ASCII text, and
     text in spaced scripts without marks): the runs of ``\\w``, found by the regex engine; on a
-    line, ``scan``'s array passes cost ten times more. None for any other text."""
+    line, ``scan``'s array passes cost eight times more. None for any other text."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORD).decode("ascii").split()
     if _joining_or_unspaced().search(text) is None:
