@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from unittest.mock import patch
 
 import numpy as np
@@ -78,7 +80,7 @@ def test_plain_punctuation_keeps_units_spans_and_words(text: str) -> None:
     plain, found = tokens.scan(tokens.plain_punctuation(text)), tokens.scan(text)
     for left, right in zip(plain[1:], found[1:], strict=True):
         assert np.array_equal(left, right)
-    assert tokens.word_count(text) == tokens.word_count(text + " \u00e7") - 1  # general path
+    assert tokens.word_count(text) == tokens.word_count(text + " a\u0301") - 1  # general path
     assert tokens.units(text) == [text[a:b] for a, b in zip(found.starts, found.ends,
                                                             strict=True)]
 
@@ -126,15 +128,21 @@ _PLAIN_OR_NOT = st.text(st.sampled_from(
     "\u0301\u093f\u0915\u200d\u200c\ufe0f\U000e0100\u4e2d\u3042\u0e01\U00020000"), max_size=40)
 
 
-def _scan_path() -> object:
-    """The general path forced: no text reads as plain."""
-    return patch.object(tokens, "_joining_or_unspaced", lambda: re.compile(r"[\s\S]"))
+@contextmanager
+def _scan_path() -> Iterator[None]:
+    """The general path forced: no text reads as Latin-1 or as plain."""
+    with (patch.object(tokens, "latin1", lambda text: None),
+          patch.object(tokens, "_joining_or_unspaced", lambda: re.compile(r"[\s\S]"))):
+        yield
 
 
-@given(_PLAIN_OR_NOT, _PLAIN_OR_NOT)
+_LATIN1 = st.text(st.characters(max_codepoint=0xFF), max_size=40)
+
+
+@given(_PLAIN_OR_NOT | _LATIN1, _PLAIN_OR_NOT | _LATIN1)
 def test_plain_text_gives_by_regex_what_the_scan_gives(text: str, other: str) -> None:
-    """Text of word characters and gaps alone is read by ``\\w`` runs instead of ``scan``:
-    every reading is the same either way."""
+    """Latin-1 text is read by byte tables, other text of word characters and gaps alone by
+    ``\\w`` runs, instead of ``scan``: every reading is the same either way."""
     def readings() -> list[object]:
         folded = text.casefold()
         return [tokens.units(text), tokens.units(folded), tokens.unit_words(text),
@@ -144,6 +152,15 @@ def test_plain_text_gives_by_regex_what_the_scan_gives(text: str, other: str) ->
     fast = readings()
     with _scan_path():
         assert readings() == fast
+
+
+@pytest.mark.parametrize("size", [100, tokens.REGEX_COUNT_MAX_CHARS, 5000])
+def test_long_plain_texts_count_the_same_words_as_short_ones(size: int) -> None:
+    """Past ``REGEX_COUNT_MAX_CHARS`` the counts of plain text outside Latin-1 come from
+    ``scan``; below, from the regex: the same words either way."""
+    text = ("Жуков и Σωκράτης, 2024 — Łódź. " * size)[:size].rsplit(" ", 1)[0]
+    assert tokens.word_count(text) == len([t for t in text.split() if re.search(r"\w", t)])
+    assert tokens.unit_words(text) == len(re.findall(r"\w+", text))
 
 
 def test_accented_and_cyrillic_lines_take_the_regex_path() -> None:

@@ -57,17 +57,19 @@ NGRAM = {IDEOGRAPH: 2, SYLLABLE: 3}
 # Word equivalents of one unit of each kind (see the module docstring).
 IDEOGRAPHS_PER_WORD = 1.5
 SYLLABLES_PER_WORD = 3.0
-# ASCII whitespace (``str.isspace``) becomes a space and bytes that are neither whitespace nor
-# ``\w`` are deleted: what is left of each whitespace-separated token is its word characters.
-_ASCII_SPACE = bytes(ord(" ") if chr(c).isspace() and c < 128 else c for c in range(256))
-_ASCII_NEITHER = bytes(c for c in range(128)
-                       if not (chr(c).isspace() or chr(c).isalnum() or c == ord("_")))
-# Bytes that are not ``\w`` in ASCII become spaces: ASCII text is split without a scan.
-_ASCII_WORD = bytes(c if c < 128 and (chr(c).isalnum() or c == ord("_")) else ord(" ")
-                    for c in range(256))
+# Latin-1 text (every code point below U+0100: all ASCII text, and western European text once its
+# typographic punctuation is plain) is one byte a character and holds no joiner and no unspaced
+# letter, so byte tables read it without a scan or a regex. Whitespace (``str.isspace``) becomes
+# a space and bytes that are neither whitespace nor ``\w`` are deleted: what is left of each
+# whitespace-separated token is its word characters.
+_LATIN1_SPACE = bytes(ord(" ") if chr(c).isspace() else c for c in range(256))
+_LATIN1_NEITHER = bytes(c for c in range(256)
+                        if not (chr(c).isspace() or chr(c).isalnum() or c == ord("_")))
+# Bytes that are not ``\w`` become spaces: the text is split into its units by ``str.split``.
+_LATIN1_WORD = bytes(c if chr(c).isalnum() or c == ord("_") else ord(" ") for c in range(256))
 # ... NUL too, kept, to part the texts ``units_of_parts`` splits at once.
-_ASCII_WORD_OR_NUL = b"\0" + _ASCII_WORD[1:]
-_ASCII_IS_WORD = (np.frombuffer(_ASCII_WORD, dtype=np.uint8) != ord(" ")).astype(np.int8)
+_LATIN1_WORD_OR_NUL = b"\0" + _LATIN1_WORD[1:]
+_ASCII_IS_WORD = (np.frombuffer(_LATIN1_WORD[:128], dtype=np.uint8) != ord(" ")).astype(np.int8)
 # Typographic punctuation: curly quotes, dashes, bullets, ellipses (U+2010 to U+2027 and U+2030
 # to U+205E, none of them a space) and guillemets. Like "'", each is a gap that is not
 # whitespace, so a text with them as "'" has the same units, unit spans and words; most
@@ -124,15 +126,45 @@ def _joining_or_unspaced() -> re.Pattern[str]:
 # A unit of a text without joiners or unspaced letters, and a character of one.
 _WORD_RUN = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
+# The longest text whose words ``word_count`` and ``unit_words`` count by regex outside Latin-1:
+# ``re``'s Unicode ``\w`` costs ~90 ns a character and ``scan`` ~150 µs a call plus ~40 ns a
+# character, so past this the scan is cheaper. ``python -m bench.bench_tokens`` (compiled) on the
+# dev texts' plain Cyrillic, Greek and Latin Extended texts: at a mean of 2,593 characters
+# regex 255 µs against scan 263 (``word_count``), 196 against 201 (``unit_words``); at 5,802,
+# 528 against 374. ``units`` and ``topic_terms`` build their strings either way and take the
+# regex at every length.
+REGEX_COUNT_MAX_CHARS = 2500
+
+
+def latin1(text: str) -> bytes | None:
+    """``text`` encoded in Latin-1, or None when it holds a code point above U+00FF."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def latin1_spaced(text: str) -> str | None:
+    """``text`` with each character that is not ``\\w`` a space, when it is Latin-1 (its units
+    are then its ``str.split``); None when it is not."""
+    encoded = latin1(text)
+    return None if encoded is None else encoded.translate(_LATIN1_WORD).decode("latin-1")
+
+
+def _is_plain(text: str) -> bool:
+    """Whether ``text`` holds only word characters and gaps (no joiner, no unspaced letter, no
+    astral code point): its units are then the runs of ``\\w``."""
+    return _joining_or_unspaced().search(text) is None
 
 
 def _plain_units(text: str) -> list[str] | None:
-    """The units of ``text`` when it holds only word characters and gaps (all ASCII text, and
-    text in spaced scripts without marks): the runs of ``\\w``, found by the regex engine; on a
-    line, ``scan``'s array passes cost eight times more. None for any other text."""
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_WORD).decode("ascii").split()
-    if _joining_or_unspaced().search(text) is None:
+    """The units of ``text`` when it holds only word characters and gaps: by a byte table in
+    Latin-1, else the runs of ``\\w`` found by the regex engine (on a line, ``scan``'s array
+    passes cost eight times more). None for any other text."""
+    spaced = latin1_spaced(text)
+    if spaced is not None:
+        return spaced.split()
+    if _is_plain(text):
         return _WORD_RUN.findall(text)
     return None
 
@@ -222,10 +254,11 @@ def units_of_parts(text: str) -> list[list[str]]:
     one pass over them all (NUL is a gap, so no unit spans two parts; a part's opening joiner
     has no unit open before it either way)."""
     text = plain_punctuation(text)
-    if text.isascii():
-        spaced = text.encode("ascii").translate(_ASCII_WORD_OR_NUL).decode("ascii")
+    encoded = latin1(text)
+    if encoded is not None:
+        spaced = encoded.translate(_LATIN1_WORD_OR_NUL).decode("latin-1")
         return [part.split() for part in spaced.split("\0")]
-    if _joining_or_unspaced().search(text) is None:
+    if _is_plain(text):
         return [_WORD_RUN.findall(part) for part in text.split("\0")]
     found = scan(text)
     cuts = (found.points == 0).nonzero()[0]
@@ -252,11 +285,11 @@ def word_count(text: str) -> int:
     spaced-script unit ("U.S." and "don't" are one word each; a lone dash is none), plus the
     ideographs and syllables at their word rates."""
     text = plain_punctuation(text)
-    if text.isascii():
-        return len(text.encode("ascii").translate(_ASCII_SPACE, _ASCII_NEITHER).split())
-    if _joining_or_unspaced().search(text) is None:
-        # whitespace is what ``str.split`` and ``space_table`` both read as such
-        return sum(1 for token in text.split() if _WORD_CHAR.search(token))
+    encoded = latin1(text)
+    if encoded is not None:
+        return len(encoded.translate(_LATIN1_SPACE, _LATIN1_NEITHER).split())
+    if len(text) <= REGEX_COUNT_MAX_CHARS and _is_plain(text):
+        return _plain_word_count(text)
     found = scan(text)
     spaced = found.starts[found.kinds == WORD]
     tokens = 0
@@ -267,13 +300,21 @@ def word_count(text: str) -> int:
     return tokens + _unspaced_words(found.kinds)
 
 
+def _plain_word_count(text: str) -> int:
+    """``word_count`` of a text of word characters and gaps alone (``_is_plain``), by regex:
+    whitespace is what ``str.split`` and ``space_table`` both read as such."""
+    return sum(1 for token in text.split() if _WORD_CHAR.search(token))
+
+
 def unit_words(text: str) -> int:
     """Words in ``text`` counted by unit: every spaced unit ("U.S." is two), plus the
     ideographs and syllables at their word rates. The line and block models' length feature."""
     text = plain_punctuation(text)
-    plain = _plain_units(text)
-    if plain is not None:
-        return len(plain)
+    spaced = latin1_spaced(text)
+    if spaced is not None:
+        return len(spaced.split())
+    if len(text) <= REGEX_COUNT_MAX_CHARS and _is_plain(text):
+        return len(_WORD_RUN.findall(text))
     kinds = scan(text).kinds
     return int(np.count_nonzero(kinds == WORD)) + _unspaced_words(kinds)
 

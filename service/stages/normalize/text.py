@@ -15,7 +15,6 @@ import itertools
 import math
 import operator
 import re
-import string
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -180,17 +179,11 @@ HEADLINE_MAX_WORDS = 30
 HEADLINE_MIN_SHARE = 0.5
 
 
-# ASCII lines (the common case) are counted by character class without a per-character loop:
-# one byte translation to a class letter, then counts.
-_ASCII_CLASS = bytes(
-    ord("d") if chr(c) in string.digits else ord("u") if chr(c) in string.ascii_uppercase
-    else ord("l") if chr(c) in string.ascii_lowercase else ord(" ")
-    for c in range(256)
-)
-# ...and split into words without a regex: the bytes that are not ``\w`` become spaces.
-_ASCII_WORD = bytes(
-    c if chr(c) in string.ascii_letters or chr(c) in string.digits or chr(c) == "_"
-    else ord(" ")
+# Latin-1 lines (all ASCII lines, most western European ones) are counted by character class
+# without a per-character loop: one byte translation to a class letter, then counts.
+_LATIN1_CLASS = bytes(
+    ord("d") if chr(c).isdigit() else ord(" ") if not chr(c).isalpha()
+    else ord("u") if chr(c).isupper() else ord("l")
     for c in range(256)
 )
 
@@ -263,10 +256,10 @@ def _tokens(text: str) -> tuple[list[str], list[str], list[str]]:
     """The units (``service.stages.tokens``) of ``text``, each of them case-folded, and the units
     of the case-folded text: the same words, except outside ASCII, where folding can change
     the units ("ﬁ" -> "fi")."""
-    if text.isascii():
-        spaced = text.encode("ascii").translate(_ASCII_WORD).decode("ascii")
-        lowered = spaced.lower().split()
-        return spaced.split(), lowered, lowered
+    spaced = units.latin1_spaced(text)
+    if spaced is not None:  # Latin-1 folds one character at a time, to word characters
+        folded = spaced.casefold().split()
+        return spaced.split(), folded, folded
     found = units.units(text)
     return found, [w.casefold() for w in found], units.units(text.casefold())
 
@@ -319,8 +312,9 @@ def _address_share(words: list[str], lowered: list[str]) -> float:
 
 def _char_counts(text: str) -> tuple[int, int, int]:
     """The digits, upper-case letters and letters of ``text``."""
-    if text.isascii():
-        classes = text.encode("ascii").translate(_ASCII_CLASS)
+    encoded = units.latin1(text)
+    if encoded is not None:
+        classes = encoded.translate(_LATIN1_CLASS)
         upper = classes.count(b"u")
         return classes.count(b"d"), upper, upper + classes.count(b"l")
     alpha = list(filter(str.isalpha, text))
