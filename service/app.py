@@ -48,7 +48,7 @@ def utc_now() -> datetime:
 def build_pipeline(config: Config, metrics: Metrics | None = None) -> Pipeline:
     def observe(stage: str, seconds: float) -> None:
         if metrics is not None:
-            metrics.processing_seconds.labels(stage).observe(seconds)
+            metrics.stage_seconds(stage).observe(seconds)
 
     def unparsed(field: str) -> None:
         if metrics is not None:

@@ -43,13 +43,16 @@ def test_metrics_expose_the_spec_names() -> None:
     metrics = Metrics()
     metrics.messages_consumed.labels("articles.raw").inc()
     metrics.articles.labels("dead_letter").inc()
+    metrics.articles_by_outcome("dead_letter").inc()  # the same series, memoized
     metrics.consumer_lag.labels("articles.raw", "0").set(3)
-    metrics.processing_seconds.labels("normalize").observe(0.01)
+    metrics.stage_seconds("normalize").observe(0.01)
+    metrics.produced_to("articles.clean").inc()
     _, kind, body = HttpServer("127.0.0.1", 0, metrics, Health()).respond("GET", "/metrics")
     text = body.decode()
     assert kind.startswith("text/plain")
     for line in ('ingest_messages_consumed_total{topic="articles.raw"} 1.0',
-                 'ingest_articles_total{outcome="dead_letter"} 1.0',
+                 'ingest_articles_total{outcome="dead_letter"} 2.0',
+                 'ingest_records_produced_total{topic="articles.clean"} 1.0',
                  'ingest_consumer_lag{partition="0",topic="articles.raw"} 3.0',
                  'ingest_processing_seconds_bucket{le="0.025",stage="normalize"} 1.0',
                  "ingest_clusters_active 0.0", "ingest_ready 0.0", "process_start_time_seconds"):

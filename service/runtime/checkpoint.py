@@ -153,7 +153,7 @@ class Checkpoint:
     async def _acknowledge(self, batch: Batch) -> None:
         for send in batch.sends:
             await self.delivery.deliver(send)
-            self.metrics.records_produced.labels(send.topic).inc()
+            self.metrics.produced_to(send.topic).inc()
         for tp, offset in batch.offsets.items():
             self._acked[tp] = max(offset, self._acked.get(tp, 0))
         self.acknowledged = batch.number
@@ -175,7 +175,7 @@ class Checkpoint:
 
     def _count(self, result: Result) -> None:
         if result.outcome is not None:
-            self.metrics.articles.labels(str(result.outcome)).inc()
+            self.metrics.articles_by_outcome(str(result.outcome)).inc()
         if result.outcome is Outcome.DEAD_LETTER and result.reason is not None:
             self.metrics.dead_letters.labels(str(result.reason)).inc()
         if result.duplicate_kind:
