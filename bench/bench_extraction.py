@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -22,9 +23,11 @@ from bench.eval_extraction import DEFAULT_SHARED, read_jsonl  # noqa: E402
 from service.records import RawArticle  # noqa: E402
 from service.stages.normalize import FurnitureMemory, normalize  # noqa: E402
 
+Item = TypeVar("Item")
 
-def pages_per_second(pages: list[dict[str, str]], run: Callable[[dict[str, str]], object],
-                     rounds: int) -> float:
+
+def pages_per_second(pages: Sequence[Item], run: Callable[[Item], object], rounds: int) -> float:
+    """Items of ``pages`` handled a second by ``run``, the best of ``rounds`` passes."""
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()

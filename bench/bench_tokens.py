@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
+from bench.bench_extraction import pages_per_second
 from bench.bench_text import dev_messages
 from service.stages import tokens
 
@@ -46,15 +46,9 @@ def plain_texts(shared: Path) -> dict[tuple[int, int], list[str]]:
     return found
 
 
-def best_us(count: Callable[[str], int], texts: list[str], rounds: int = 5) -> float:
-    """Microseconds a text, the minimum of ``rounds``."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for text in texts:
-            count(text)
-        best = min(best, time.perf_counter() - start)
-    return best / len(texts) * 1e6
+def best_us(count: Callable[[str], int], texts: list[str]) -> float:
+    """Microseconds a text, the best of five rounds."""
+    return 1e6 / pages_per_second(texts, count, rounds=5)
 
 
 def main() -> int:

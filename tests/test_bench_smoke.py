@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import bench_text, peer
+from bench import bench_text, bench_tokens, peer
 from bench.bench_restore import compacted
 from bench.corpus import CorpusSettings, TextCorpus, html_messages
 from bench.run import (
@@ -224,6 +224,16 @@ def test_the_restore_bench_restores_what_it_built() -> None:
     restored.restore(list(entries.items()))
     assert restored.article_count() == original.article_count() == 120
     assert restored.active_clusters() == original.active_clusters()
+
+
+def test_bench_tokens_times_two_paths_that_count_alike() -> None:
+    from service.stages import tokens
+
+    text = "Жуков и Σωκράτης, 2024 Łódź"
+    joined = text + bench_tokens.JOINER  # takes the scan path
+    assert bench_tokens._regex_word_count(text) == tokens.word_count(joined) == 5
+    assert bench_tokens._regex_unit_words(text) == tokens.unit_words(joined) == 5
+    assert bench_tokens.best_us(tokens.word_count, [text]) > 0
 
 
 def test_bench_text_times_every_stage_of_a_round(capsys: pytest.CaptureFixture[str]) -> None:
