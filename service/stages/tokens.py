@@ -157,14 +157,15 @@ def _is_plain(text: str) -> bool:
     return _joining_or_unspaced().search(text) is None
 
 
-def _plain_units(text: str) -> list[str] | None:
+def _plain_units(text: str, regex_max_chars: int | None = None) -> list[str] | None:
     """The units of ``text`` when it holds only word characters and gaps: by a byte table in
     Latin-1, else the runs of ``\\w`` found by the regex engine (on a line, ``scan``'s array
-    passes cost eight times more). None for any other text."""
+    passes cost eight times more), for a text of at most ``regex_max_chars`` when given. None
+    for any other text."""
     spaced = latin1_spaced(text)
     if spaced is not None:
         return spaced.split()
-    if _is_plain(text):
+    if (regex_max_chars is None or len(text) <= regex_max_chars) and _is_plain(text):
         return _WORD_RUN.findall(text)
     return None
 
@@ -310,11 +311,9 @@ def unit_words(text: str) -> int:
     """Words in ``text`` counted by unit: every spaced unit ("U.S." is two), plus the
     ideographs and syllables at their word rates. The line and block models' length feature."""
     text = plain_punctuation(text)
-    spaced = latin1_spaced(text)
-    if spaced is not None:
-        return len(spaced.split())
-    if len(text) <= REGEX_COUNT_MAX_CHARS and _is_plain(text):
-        return len(_WORD_RUN.findall(text))
+    plain = _plain_units(text, REGEX_COUNT_MAX_CHARS)
+    if plain is not None:
+        return len(plain)
     kinds = scan(text).kinds
     return int(np.count_nonzero(kinds == WORD)) + _unspaced_words(kinds)
 
