@@ -96,8 +96,14 @@ def test_word_hashes_stay_right_when_the_memo_fills(monkeypatch: pytest.MonkeyPa
 
 def test_simhash_bits_are_the_majority_of_each_bit() -> None:
     rng = np.random.default_rng(9)
-    for count in (1, 2, 3, 64, 701):
-        shingles = rng.integers(0, 2**64, size=count, dtype=np.uint64)
+    # counted 255 hashes a block: counts at, around and past the block (and a bit that every
+    # hash sets, which fills a block's count) must still add up
+    random = [rng.integers(0, 2**64, size=count, dtype=np.uint64)
+              for count in (1, 2, 3, 64, 254, 255, 256, 510, 511, 701)]
+    every_bit = [np.full(count, 2**64 - 1, dtype=np.uint64) for count in (255, 256, 600)]
+    alternating = [np.array([2**64 - 1, 0] * 300 + [2**64 - 1], dtype=np.uint64)]
+    for shingles in random + every_bit + alternating:
+        count = len(shingles)
         expected = 0
         for bit in range(64):
             ones = sum(int(value) >> bit & 1 for value in shingles)

@@ -17,7 +17,7 @@ import numpy as np
 
 from service.records import Article
 from service.stages import cluster, dedup
-from service.stages.fingerprint import BodyHashes, body_hashes, shingle_hashes
+from service.stages.fingerprint import BodyHashes, body_hashes
 
 _HEAD = struct.Struct("<II")
 # The meaning of a signature and of term ids: bumped whenever word hashing, shingling, MinHash
@@ -85,7 +85,7 @@ def story_features(article: Article, weights: TermWeights,
     (from fingerprinting), else they are computed here."""
     if hashes is None:
         hashes = body_hashes(article.text)
-    shingles = shingle_hashes(hashes.units)
+    shingles = hashes.shingles
     terms, counts = cluster.term_counts(article.title, article.text, hashes.terms, weights.title,
                                         weights.name, weights.number)
     return StoryFeatures(dedup.minhash(shingles), len(shingles), terms,
