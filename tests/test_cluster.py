@@ -103,6 +103,24 @@ def test_member_similarities_match_cosines_with_and_without_the_member() -> None
     assert single[0] == -1.0
 
 
+def test_cosines_are_each_others_cosine_with_the_query() -> None:
+    rng = np.random.default_rng(11)
+
+    def vector(size: int) -> cluster.Vector:
+        terms = np.sort(rng.choice(300, size, replace=False)).astype(np.uint32)
+        return cluster.weigh(terms, rng.random(size) * 3, cluster.DocumentFrequencies(), 128)
+
+    empty = cluster.Vector(np.zeros(0, np.uint32), np.zeros(0, np.float32), 0.0)
+    query = vector(40)
+    others = [vector(size) for size in (1, 30, 90, 200)] + [empty, query]
+    table = cluster.TermColumns()
+    found = cluster.cosines(query, others, table)
+    assert found == pytest.approx([cluster.cosine(query, other) for other in others], abs=1e-9)
+    assert found[4] == 0.0 and found[5] == pytest.approx(1.0) and min(found) >= 0.0
+    assert cluster.cosines(empty, others, table) == [0.0] * len(others)
+    assert cluster.cosines(query, [], table) == []
+
+
 def test_term_index_reads_only_recent_postings() -> None:
     index = cluster.TermIndex(terms_per_story=4, postings_read=2)
     vector = cluster.Vector(np.array([7, 8], np.uint32), np.array([.6, .8], np.float32), 1.0)

@@ -223,7 +223,7 @@ def cosine(left: Vector, right: Vector) -> float:
         return 0.0
     _, i, j = np.intersect1d(left.terms, right.terms, assume_unique=True, return_indices=True)
     dot = float(np.add.reduce(left.weights[i].astype(np.float64) * right.weights[j]))
-    return max(0.0, min(1.0, dot / (left.norm * right.norm)))
+    return _unit_quotient(dot, left.norm * right.norm)
 
 
 class TermColumns:
@@ -249,21 +249,28 @@ class TermColumns:
         return self._table.take(terms)
 
 
-def cosines(query: Vector, others: list[Vector], table: TermColumns) -> F64:
-    """``cosine(query, other)`` for many others at once (one vectorized pass; the query's
-    terms are looked up through ``table``, cheaper than searching them for every other term)."""
+def cosines(query: Vector, others: list[Vector], table: TermColumns) -> list[float]:
+    """``cosine(query, other)`` for many others at once (one vectorized pass for the dot
+    products; the query's terms are looked up through ``table``, cheaper than searching them
+    for every other term). The few quotients are taken in Python: NumPy's masked divide and
+    clip cost more per call than the handful of floats they would work on."""
     if not others or query.norm == 0 or len(query.terms) == 0:
-        return np.zeros(len(others))
+        return [0.0] * len(others)
     terms = np.concatenate([other.terms for other in others])
     with table.numbered(query.terms):
         at = table.columns(terms)
     hit = at >= 0
     weights = np.concatenate([other.weights for other in others])[hit].astype(np.float64)
     owner = np.repeat(np.arange(len(others)), [len(other.terms) for other in others])
-    dots = np.bincount(owner[hit], weights=weights * query.weights[at[hit]],
-                       minlength=len(others))
-    norms = np.array([other.norm for other in others]) * query.norm
-    return np.clip(np.divide(dots, norms, out=np.zeros(len(others)), where=norms > 0), 0.0, 1.0)
+    dots: list[float] = np.bincount(owner[hit], weights=weights * query.weights[at[hit]],
+                                    minlength=len(others)).tolist()
+    return [_unit_quotient(dot, other.norm * query.norm)
+            for dot, other in zip(dots, others, strict=True)]
+
+
+def _unit_quotient(dot: float, norms: float) -> float:
+    """``dot / norms`` held to [0, 1] (0 when either vector is empty)."""
+    return max(0.0, min(1.0, dot / norms)) if norms > 0 else 0.0
 
 
 def add_vectors(left: Vector, right: Vector, limit: int) -> Vector:

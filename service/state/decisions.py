@@ -100,7 +100,7 @@ def _cluster(store: Store, serial: int, terms: cluster.U32, counts: cluster.F64,
     store.keep_vector(serial, vector)
     found = store.story_candidates(vector, s.query_terms, s.candidates)
     values = cluster.cosines(vector, [store.live[c].centroid for c in found], store.columns)
-    scored = sorted(zip(values.tolist(), found, strict=True),
+    scored = sorted(zip(values, found, strict=True),
                     key=lambda pair: (-pair[0], pair[1]))
     chosen = next(((value, other) for value, other in scored if value >= s.join_threshold
                    and _admits(store, store.live[other], vector)), None)
@@ -117,7 +117,7 @@ def _cluster(store: Store, serial: int, terms: cluster.U32, counts: cluster.F64,
     others = [other for value, other in scored if other != best and value >= s.refine_floor]
     closeness = cluster.cosines(story.centroid, [store.live[o].centroid for o in others],
                                store.columns)
-    for other, value in zip(others, closeness.tolist(), strict=True):
+    for other, value in zip(others, closeness, strict=True):
         if other not in store.live:
             continue
         needed = _merge_needed(s, story, store.live[other])
@@ -147,7 +147,7 @@ def _admits(store: Store, story: Story, vector: Vector) -> bool:
         return True
     links = cluster.cosines(vector, [store.kept_vector(member) for member in kept],
                             store.columns)
-    return bool(links.min() >= store.settings.young_story_link)
+    return min(links) >= store.settings.young_story_link
 
 
 def _merge_needed(s: StorySettings, story: Story, other: Story) -> float:
