@@ -20,12 +20,13 @@ Behaviour, by design:
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+import xxhash
 
 from service.stages.normalize.lines import plain_form
 from service.stages.normalize.settings import NormalizeSettings
@@ -70,7 +71,7 @@ def line_key(line: str) -> bytes | None:
     folded = _fold(line)
     if len(folded) < LINE_KEY_MIN_CHARS or len(folded) > LINE_KEY_MAX_CHARS:
         return None
-    return hashlib.blake2b(folded.encode("utf-8"), digest_size=8).digest()
+    return xxhash.xxh3_64_digest(folded.encode("utf-8"))
 
 
 @dataclass(slots=True)
