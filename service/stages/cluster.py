@@ -121,23 +121,23 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
     hashed = word_hashes(title_words + [token for found in name_words for token in found])
     at = len(title_words)
     ids: list[U64] = []
-    weights: list[F64] = []
+    # each run of ids weighs alike: one (weight, length) a run, repeated out in one call
+    weights: list[float] = []
+    lengths: list[int] = []
     for (source, hashes, weight), found, units in zip(sources, names, name_words, strict=True):
         hashes = hashed[:len(title_words)] if hashes is None else hashes
         ids.append(hashes & _MASK)
-        weights.append(np.full(len(hashes), weight))
         phrases = _phrase_ids("e", [" ".join(name) for name in found])
         numbers = _phrase_ids("n", [n.replace(",", "") for n in _NUMBER.findall(source)])
         ids.append(_name_ids(hashed[at:at + len(units)]))
         at += len(units)
-        ids.append(np.array(phrases, dtype=np.uint64))
-        ids.append(np.array(numbers, dtype=np.uint64))
-        weights.append(np.full(len(units) + len(phrases), name_weight * weight))
-        weights.append(np.full(len(numbers), number_weight * weight))
+        ids.append(np.array(phrases + numbers, dtype=np.uint64))
+        weights += [weight, name_weight * weight, number_weight * weight]
+        lengths += [len(hashes), len(units) + len(phrases), len(numbers)]
     if not ids:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float64)
     unique, inverse = unique_inverse(np.concatenate(ids).astype(np.uint32))
-    summed: F64 = np.bincount(inverse, weights=np.concatenate(weights),
+    summed: F64 = np.bincount(inverse, weights=np.repeat(np.array(weights), lengths),
                               minlength=len(unique)).astype(np.float64)
     return unique, summed
 
