@@ -15,12 +15,10 @@ not grow with the number of stories.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 from array import array
 from collections import Counter
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -229,20 +227,28 @@ def cosine(left: Vector, right: Vector) -> float:
 class TermColumns:
     """Term id -> column of a small dense matrix, for one computation at a time: a table over
     all 2**DF_BITS term ids (8 MB, reused) whose few used entries are set and then cleared,
-    because looking terms up in it is several times cheaper than searching a sorted array."""
+    because looking terms up in it is several times cheaper than searching a sorted array.
+
+    ``with table.numbered(terms):`` is the block the numbering holds in. The table is its own
+    context manager, not a ``contextlib`` generator, whose machinery cost more than the
+    lookups it wrapped (a block per candidate search)."""
 
     def __init__(self) -> None:
         self._table = np.full(1 << DF_BITS, -1, dtype=np.int32)
+        self._numbered: U32 = np.zeros(0, dtype=np.uint32)
 
-    @contextlib.contextmanager
-    def numbered(self, terms: U32) -> Iterator[None]:
+    def numbered(self, terms: U32) -> TermColumns:
         """Number the terms by position (a repeated term keeps its last position) for the
         ``columns`` lookups inside the block; the entries are cleared on the way out."""
         self._table[terms] = np.arange(len(terms), dtype=np.int32)
-        try:
-            yield
-        finally:
-            self._table[terms] = -1
+        self._numbered = terms
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._table[self._numbered] = -1
 
     def columns(self, terms: U32) -> npt.NDArray[np.int32]:
         """Columns of ``terms`` (-1 for a term not numbered)."""
