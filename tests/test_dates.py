@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -148,6 +148,20 @@ def test_every_moment_reads_back_from_the_form_records_carry() -> None:
         written = iso_utc(moment)
         assert parse_timestamp(written) == moment, written
         assert normalize_timestamp(written) == written
+
+
+def test_iso_utc_writes_utc_with_four_digit_years_and_milliseconds_when_present() -> None:
+    plus_five = timezone(timedelta(hours=5))
+    assert iso_utc(datetime(2018, 6, 1, 2, 30, tzinfo=plus_five)) == "2018-05-31T21:30:00Z"
+    assert iso_utc(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0999-01-02T03:04:05Z"
+    assert iso_utc(datetime(2018, 5, 31, 18, 0, 0, 123_999, tzinfo=UTC)) == \
+        "2018-05-31T18:00:00.123Z"
+    # under a millisecond is still a fraction written, as 000
+    assert iso_utc(datetime(2018, 5, 31, 18, 0, 0, 999, tzinfo=UTC)) == "2018-05-31T18:00:00.000Z"
+    # the same second twice (its stamp remembered), then the next one
+    assert iso_utc(datetime(2018, 5, 31, 18, 0, 0, 5_000, tzinfo=UTC)) == \
+        "2018-05-31T18:00:00.005Z"
+    assert iso_utc(datetime(2018, 5, 31, 18, 0, 1, tzinfo=UTC)) == "2018-05-31T18:00:01Z"
 
 
 def test_the_table_covers_enough_real_spellings() -> None:
