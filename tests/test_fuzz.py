@@ -93,7 +93,7 @@ def test_a_deadline_raise_that_lands_in_a_finalizer_is_not_reported(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # the timer can fire inside a __del__ or a weakref callback, where the interpreter hands the
     # raise to sys.unraisablehook; the deadline re-fires, so that raise is no error to report
-    from service.deadline import DeadlineExceeded, cpu_deadline
+    from service.deadline import CpuDeadline, DeadlineExceeded
 
     reported: list[sys.UnraisableHookArgs] = []
     hook = reported.append
@@ -106,11 +106,35 @@ def test_a_deadline_raise_that_lands_in_a_finalizer_is_not_reported(
         def __del__(self) -> None:
             raise self.error
 
-    with cpu_deadline(30):
+    with CpuDeadline(30):
         Finalized(DeadlineExceeded())
         Finalized(ValueError("not a deadline"))
     assert [type(unraisable.exc_value) for unraisable in reported] == [ValueError]
     assert sys.unraisablehook == hook
+
+
+def test_a_deadline_puts_back_the_alarm_handler_it_found() -> None:
+    # it installs its own handler for the block (through the C function, not signal.signal):
+    # whatever handled SIGALRM before must handle it again after, expired or not
+    import signal
+
+    from service.deadline import CpuDeadline, DeadlineExceeded
+
+    def before(signum: int, frame: object) -> None:
+        return None
+
+    previous = signal.signal(signal.SIGALRM, before)
+    try:
+        with CpuDeadline(30):
+            assert signal.getsignal(signal.SIGALRM) is not before
+        assert signal.getsignal(signal.SIGALRM) is before
+        with pytest.raises(DeadlineExceeded), CpuDeadline(0.01):
+            while True:
+                pass
+        assert signal.getsignal(signal.SIGALRM) is before
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_message_over_its_deadline_becomes_a_dead_letter() -> None:

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 
-from service.deadline import DeadlineExceeded, cpu_deadline
+from service.deadline import CpuDeadline, DeadlineExceeded
 from service.edges.fetch import FetchedPage, Fetcher
 from service.pipeline import Pipeline, Result
 from service.records import Origin, RawArticle, Reason, Rejection
@@ -63,7 +63,7 @@ async def prepare_decoded(pipeline: Pipeline, messages: Sequence[Message],
 def _prepare_within(pipeline: Pipeline, value: bytes | None, origin: Origin,
                     raw: RawArticle | Rejection, deadline_s: float) -> Result:
     try:
-        with cpu_deadline(deadline_s):
+        with CpuDeadline(deadline_s):
             return pipeline.prepare(value, origin, raw)
     except DeadlineExceeded:
         detail = f"processing took longer than limits.message_deadline_s ({deadline_s} s)"
