@@ -34,6 +34,8 @@ COMPILED = [
     "service/state/codec.py",
     "service/state/decisions.py",
     "service/state/refine.py",
+    "service/state/serials.py",
+    "service/state/store.py",
     "service/state/stories.py",
 ]
 
