@@ -12,10 +12,12 @@ from setuptools import setup
 # The modules every article passes through (``python -m bench.bench_text`` spends its time
 # there). Left out: settings (dataclasses read through their class), records (frozen dataclasses
 # that cross process pools: a compiled one does not unpickle), language (its identifier subclasses
-# py3langid's, which mypyc cannot), and the edges and runtime (I/O bound).
+# py3langid's, which mypyc cannot), and the edges and runtime (I/O bound) but for the partitioner,
+# which hashes every record's key.
 COMPILED = [
     "service/pipeline.py",
     "service/timefmt.py",
+    "service/edges/partitioner.py",
     "service/runtime/routing.py",
     "service/stages/cluster.py",
     "service/stages/decode.py",

@@ -5,4 +5,5 @@ them: importing one adapter (the broker for a test, the fetcher for the pipeline
 not pull in the others and their clients.
 """
 
-__all__ = ["assignor", "broker", "decompress", "fetch", "http", "kafka", "netguard", "topics"]
+__all__ = ["assignor", "broker", "decompress", "fetch", "http", "kafka", "netguard", "partitioner",
+           "topics"]

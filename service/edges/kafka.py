@@ -24,6 +24,7 @@ from aiokafka.protocol.group import LeaveGroupRequest
 
 from service.config import Config, KafkaConfig, LimitsConfig, sasl_password
 from service.edges.assignor import ShardWeightedAssignor
+from service.edges.partitioner import partition_for
 
 log = logging.getLogger("service.kafka")
 
@@ -66,7 +67,8 @@ def worker_producer(config: Config) -> AIOKafkaProducer:
     kafka = config.kafka
     return AIOKafkaProducer(
         **client_options(kafka), acks="all" if kafka.acks == "all" else int(kafka.acks),
-        enable_idempotence=False, max_batch_size=kafka.producer_max_batch_bytes,
+        enable_idempotence=False, partitioner=partition_for,
+        max_batch_size=kafka.producer_max_batch_bytes,
         linger_ms=kafka.producer_linger_ms,
         compression_type=None if kafka.compression == "none" else kafka.compression,
         max_request_size=record_request_bytes(config.limits))
@@ -96,6 +98,7 @@ def changelog_reader(kafka: KafkaConfig) -> AIOKafkaConsumer:
 def replay_producer(kafka: KafkaConfig, limits: LimitsConfig) -> AIOKafkaProducer:
     """``replay``'s producer, with room for a raw message at the size limit."""
     return AIOKafkaProducer(**client_options(kafka), enable_idempotence=False,
+                            partitioner=partition_for,
                             max_request_size=max(1_048_576, 2 * limits.max_message_bytes))
 
 
