@@ -30,7 +30,7 @@ from service.records import (
     CLEAN_SCHEMA,
     CLUSTER_SCHEMA,
     DLQ_SCHEMA,
-    Article,
+    ArticleHead,
     Assignment,
     Fingerprint,
     Origin,
@@ -88,28 +88,33 @@ _LENGTH = struct.Struct("<I")
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A normalized, fingerprinted article and its story features, on their way to the
-    stateful step. On the wire: the length of a JSON head (article, fingerprint), the head, then
-    the features' binary form (arrays as JSON would cost more to write and read than to use)."""
+    """A normalized, fingerprinted article's head and story features, on their way to the
+    stateful step. On the wire: the length of a JSON head (article head, fingerprint), the head,
+    then the features' binary form (arrays as JSON would cost more to write and read than to
+    use)."""
 
-    article: Article
+    head: ArticleHead
     fingerprint: Fingerprint
     features: StoryFeatures
 
     def to_bytes(self) -> bytes:
         # orjson writes a dataclass as asdict would, without asdict's deep copy
-        head = orjson.dumps({"article": self.article, "fingerprint": self.fingerprint})
+        head = orjson.dumps({"head": self.head, "fingerprint": self.fingerprint})
         return _LENGTH.pack(len(head)) + head + self.features.to_bytes()
 
     @classmethod
     def from_bytes(cls, value: bytes) -> Prepared:
-        """Inverse of ``to_bytes``; ValueError, TypeError or KeyError when it is not one."""
+        """Inverse of ``to_bytes``; ValueError, TypeError or KeyError when it is not one. Reads
+        the records of versions that carried the whole article too (``"article"``), which a
+        rolling upgrade leaves in the prepared topic."""
         if len(value) < _LENGTH.size:
             raise ValueError("prepared record too short")
         (length,) = _LENGTH.unpack_from(value)
         data: dict[str, Any] = orjson.loads(value[_LENGTH.size:_LENGTH.size + length])
         features = StoryFeatures.from_bytes(value[_LENGTH.size + length:])
-        return cls(Article(**data["article"]), Fingerprint(**data["fingerprint"]), features)
+        head = data["head"] if "head" in data else data["article"]
+        return cls(ArticleHead(head["id"], head["lang"], head["published_at"], head["fetched_at"]),
+                   Fingerprint(**data["fingerprint"]), features)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +218,8 @@ class Pipeline:
         self.observe("fingerprint", time.perf_counter() - started)
 
         started = time.perf_counter()
-        prepared = Prepared(article, fp, story_features(article, self.story_settings.term_weights,
-                                                        hashes))
+        prepared = Prepared(ArticleHead.of(article), fp,
+                            story_features(article, self.story_settings.term_weights, hashes))
         self.observe("features", time.perf_counter() - started)
 
         started = time.perf_counter()
@@ -233,7 +238,7 @@ class Pipeline:
     def decide(self, state: StoryState, prepared: Prepared) -> Result:
         """Stateful step: duplicate and cluster decisions, as cluster events."""
         started = time.perf_counter()
-        assignments = state.decide(prepared.article, prepared.fingerprint, prepared.features)
+        assignments = state.decide(prepared.head, prepared.fingerprint, prepared.features)
         self.observe("cluster", time.perf_counter() - started)
         kind = assignments[0].duplicate_kind
         return Result(Outcome.DUPLICATE if kind else Outcome.CLEAN,

@@ -91,6 +91,22 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleHead:
+    """What the stateful step reads of an article: its id, its language (which names its state
+    shard) and its event times. The prepared record carries this much and not the article, whose
+    body and metadata the clean record has already carried downstream."""
+
+    id: str
+    lang: str
+    published_at: str | None
+    fetched_at: str | None
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleHead:
+        return cls(article.id, article.lang, article.published_at, article.fetched_at)
+
+
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """``content``: 128-bit hash of the body (32 hex); ``simhash``: 64-bit (16 hex)."""
 

@@ -202,7 +202,7 @@ def test_a_page_that_dates_itself_in_the_future_gets_no_date() -> None:
         result = pipeline.prepare(orjson.dumps({"url": "https://e.org/a", "html": page}),
                                   Origin("t", 0, 0))
         assert result.prepared is not None
-        return result.prepared.article.published_at
+        return result.prepared.head.published_at
 
     assert published('<meta name="pubdate" content="2024-05-31T18:00:00Z">') == \
         "2024-05-31T18:00:00Z"

@@ -23,7 +23,7 @@ def test_a_clean_article_yields_a_clean_record_and_an_internal_record_with_one_k
     assert result.prepared is not None and result.outcome is None
     clean, internal = result.outputs
     assert (clean.sink, internal.sink) == (Sink.CLEAN, Sink.PREPARED)
-    assert clean.key == internal.key == result.prepared.article.id.encode()
+    assert clean.key == internal.key == result.prepared.head.id.encode()
     assert Prepared.from_bytes(internal.value) == result.prepared
 
 
@@ -76,10 +76,35 @@ def test_decisions_are_the_same_from_features_read_back_from_the_internal_topic(
         assert result.prepared is not None
         wire = Prepared.from_bytes(result.prepared.to_bytes())
         assert wire == result.prepared
-        assert (in_memory.decide(result.prepared.article, result.prepared.fingerprint,
+        assert (in_memory.decide(result.prepared.head, result.prepared.fingerprint,
                                  result.prepared.features)
-                == read_back.decide(wire.article, wire.fingerprint, wire.features))
+                == read_back.decide(wire.head, wire.fingerprint, wire.features))
     assert in_memory.drain_changes() == read_back.drain_changes()
+
+
+def test_the_prepared_record_carries_the_articles_head_not_its_body() -> None:
+    # the clean record has carried the body downstream; the stateful step reads only the head
+    result = _pipeline().prepare(SEEDS.read_bytes().splitlines()[0], Origin("articles.raw", 0, 0))
+    assert result.prepared is not None
+    clean, internal = result.outputs
+    body = orjson.loads(clean.value)["text"]
+    assert len(body) > 500 and body[:200].encode() not in internal.value
+    assert len(internal.value) < len(clean.value)
+
+
+def test_a_prepared_record_of_the_earlier_form_with_the_whole_article_is_read() -> None:
+    # a rolling upgrade leaves records of the previous version in the prepared topic
+    import struct
+
+    result = _pipeline().prepare(SEEDS.read_bytes().splitlines()[0], Origin("articles.raw", 0, 0))
+    assert result.prepared is not None
+    clean = orjson.loads(result.outputs[0].value)
+    article = {name: clean[name] for name in ("id", "url", "canonical_url", "source", "title",
+                                              "text", "lang", "published_at", "fetched_at",
+                                              "word_count")}
+    head = orjson.dumps({"article": article, "fingerprint": result.prepared.fingerprint})
+    earlier = struct.pack("<I", len(head)) + head + result.prepared.features.to_bytes()
+    assert Prepared.from_bytes(earlier) == result.prepared
 
 
 @pytest.mark.parametrize("cut", [0, 3, 10, -1, -5])
@@ -96,7 +121,8 @@ def test_a_brief_without_a_body_is_clean_when_fetching_is_off_and_a_bare_url_is_
     pipeline = _pipeline()
     brief = pipeline.prepare(orjson.dumps({"url": "https://example.com/b", "title": title}),
                              Origin("articles.raw", 0, 0))
-    assert brief.prepared is not None and brief.prepared.article.text == title
+    assert brief.prepared is not None
+    assert orjson.loads(brief.outputs[0].value)["text"] == title
     bare = pipeline.prepare(orjson.dumps({"url": "https://example.com/b", "title": "Short"}),
                             Origin("articles.raw", 0, 1))
     assert bare.outcome is Outcome.DEAD_LETTER and bare.reason is not None

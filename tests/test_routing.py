@@ -19,7 +19,7 @@ def _pipeline() -> Pipeline:
 def test_the_prepared_record_goes_to_its_languages_shard_and_the_rest_by_key() -> None:
     result = _pipeline().prepare(SEEDS.read_bytes().splitlines()[0], Origin("raw", 0, 0))
     assert result.prepared is not None
-    lang = result.prepared.article.lang
+    lang = result.prepared.head.lang
     for shards in (1, 4, 7):
         routed = {r.output.sink: r.shard for r in route(result, shards)}
         assert routed == {Sink.CLEAN: None, Sink.PREPARED: shard_for(lang, shards)}

@@ -33,7 +33,7 @@ class Routed:
 
 def route(result: Result, shards: int) -> list[Routed]:
     """The records of a raw message's ``result``, its prepared record addressed to its shard."""
-    lang = result.prepared.article.lang if result.prepared is not None else None
+    lang = result.prepared.head.lang if result.prepared is not None else None
     return [Routed(output, shard_for(lang, shards)
                    if output.sink is Sink.PREPARED and lang is not None else None)
             for output in result.outputs]

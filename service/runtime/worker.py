@@ -211,7 +211,7 @@ class Worker:
         (``Shards.decided``) before it queues ``batch``."""
         decided: set[int] = set()
         for message, result in zip(messages, results, strict=True):
-            born = parse_timestamp(result.prepared.article.fetched_at) if result.prepared else None
+            born = parse_timestamp(result.prepared.head.fetched_at) if result.prepared else None
             batch.born.append(born.timestamp() if born else message.timestamp / 1000)
             batch.results.append(result)
             origin = Origin(tp.topic, tp.partition, message.offset, message.key)

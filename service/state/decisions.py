@@ -11,7 +11,7 @@ from array import array
 import numpy as np
 import xxhash
 
-from service.records import Article, Assignment, Fingerprint
+from service.records import Article, ArticleHead, Assignment, Fingerprint
 from service.stages import cluster, dedup
 from service.stages.cluster import Vector
 from service.stages.features import StoryFeatures
@@ -29,7 +29,7 @@ def redelivered(store: Store, article_id: str) -> Assignment | None:
     return None if known is None else store.first(known)
 
 
-def decide(store: Store, article: Article, fp: Fingerprint,
+def decide(store: Store, article: Article | ArticleHead, fp: Fingerprint,
            features: StoryFeatures) -> list[Assignment]:
     """A new article's assignment first, then re-emitted assignments of articles it moved."""
     when = _event_time(store, article)
@@ -56,7 +56,7 @@ def decide(store: Store, article: Article, fp: Fingerprint,
     return [first, *{assignment.article_id: assignment for assignment in moved}.values()]
 
 
-def _event_time(store: Store, article: Article) -> float:
+def _event_time(store: Store, article: Article | ArticleHead) -> float:
     """``published_at``, else ``fetched_at``, else the latest event time seen."""
     for value in (article.published_at, article.fetched_at):
         moment = parse_timestamp(value)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.records import Article, Assignment, Fingerprint
+from service.records import Article, ArticleHead, Assignment, Fingerprint
 from service.stages.features import StoryFeatures, story_features
 from service.state import decisions, refine
 from service.state.changelog import Changelog, Entry
@@ -51,17 +51,20 @@ class StoryState:
     def article_count(self) -> int:
         return self._store.article_count()
 
-    def decide(self, article: Article, fp: Fingerprint,
+    def decide(self, article: Article | ArticleHead, fp: Fingerprint,
                features: StoryFeatures | None = None) -> list[Assignment]:
         """This article's assignment first, then re-emitted assignments of articles it moved.
 
-        ``features`` are computed here when the caller (an evaluation, a test) has none."""
+        ``features`` are computed here from a whole ``Article`` when the caller (an evaluation,
+        a test) has none; the pipeline passes an article's head with its features."""
         again = decisions.redelivered(self._store, article.id)
         if again is not None:
             return [again]
-        self._settling = None  # the stories change: a settle under way starts afresh
         if features is None:
+            if not isinstance(article, Article):
+                raise TypeError("an article head is decided with its story features")
             features = story_features(article, self.settings.term_weights)
+        self._settling = None  # the stories change: a settle under way starts afresh
         return decisions.decide(self._store, article, fp, features)
 
     @property
