@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -361,8 +360,10 @@ def _window_means(values: list[float], radius: int) -> list[float]:
     means: list[float] = []
     for index in range(count):
         size = min(index + radius + 1, count) - max(index - radius, 0) - 1
-        means.append((sum(padded[index:index + width]) - values[index]) / size if size > 0
-                     else 0.0)
+        total = 0.0  # as ``sum`` adds, in a loop the compiled build keeps in machine floats
+        for at in range(index, index + width):
+            total += padded[at]
+        means.append((total - values[index]) / size if size > 0 else 0.0)
     return means
 
 
@@ -422,7 +423,14 @@ def probabilities(rows: list[list[float]]) -> list[float]:
     """P(body) per line from the fitted logistic model."""
     out: list[float] = []
     for row in rows:
-        z = BIAS + sum(map(operator.mul, WEIGHTS, row))
+        # summed left to right from zero, as ``sum`` does, in a loop the compiled build keeps in
+        # machine floats: 2.4 against 0.4 us a line for ``sum(map(operator.mul, ...))``. (Its
+        # ``zip`` has no ``strict``, which mypyc compiles only in its plain form; every row is
+        # ``line_features``', one value a weight.)
+        total = 0.0
+        for weight, value in zip(WEIGHTS, row):  # noqa: B905
+            total += weight * value
+        z = BIAS + total
         out.append(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))))
     return out
 
