@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import numpy as np
@@ -23,13 +24,47 @@ def _vector(title: str, text: str, df: cluster.DocumentFrequencies) -> cluster.V
     return cluster.weigh(terms, counts, df, 128)
 
 
+def _names(text: str) -> list[list[str]]:
+    return cluster._names_and_numbers(text)[0]
+
+
 def test_names_are_capitalized_sequences_but_not_sentence_openers() -> None:
-    assert cluster._names("Rescuers reached Port Moresby. The Red Cross said") == [
+    assert _names("Rescuers reached Port Moresby. The Red Cross said") == [
         ["port", "moresby"], ["red", "cross"]]
     # after a closing quote and up to three spaces of any kind a sentence opens; four is a gap
     quoted = "They said \u201cwe rebuild,\u201d\u00a0 Mayor Ann Lee said.    Port Vila"
-    assert cluster._names(quoted) == [["ann", "lee"], ["port", "vila"]]
-    assert cluster._names("Aid came.\nPort Vila waits") == [["vila"]]
+    assert _names(quoted) == [["ann", "lee"], ["port", "vila"]]
+    assert _names("Aid came.\nPort Vila waits") == [["vila"]]
+    # past the basic plane the patterns read the text itself, to the same names and numbers
+    assert cluster._names_and_numbers("In Port Vila \U0001F30A 6,100 homes, 2.5 m") == (
+        [["port", "vila"]], ["6100", "2.5"])
+
+
+def test_the_class_of_each_character_is_what_the_text_patterns_test() -> None:
+    table = cluster._class_table()
+    classes = {"A": "[A-Z]", "D": r"\d", "W": r"\w", "S": r"\s"}
+    for code in (*range(0xD800), *range(0xE000, 0x10000)):
+        char, kind = chr(code), chr(table[code])
+        assert kind in "ADWS',.x", hex(code)
+        for name, pattern in classes.items():
+            inside = kind == name or (name == "W" and kind in "AD")
+            assert bool(re.fullmatch(pattern, char)) == inside, (hex(code), kind, pattern)
+        assert (kind in ",.") == (char in ",.") and (kind == "'") == (char in "'\u2019-")
+    assert cluster._classes("a\ud800") is None and cluster._classes("\U0001F30A") is None
+
+
+def test_names_and_numbers_over_the_classes_are_those_over_the_text() -> None:
+    rng = random.Random(5)
+    alphabet = ("Aa Zz09_'\u2019-.,!?\t\n\u00a0\u2007\u3000\u0660\u0967\u00b2\u00bd\u2160"
+                "\u00e9\u00c9\u00df\u03a3\u03c3\u0301\u201d")
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(40)))
+        classes = cluster._classes(text)
+        assert classes is not None
+        for over_text, over_classes in ((cluster._NAME, cluster._NAME_CLASSES),
+                                        (cluster._NUMBER, cluster._NUMBER_CLASSES)):
+            assert ([m.span() for m in over_text.finditer(text)]
+                    == [m.span() for m in over_classes.finditer(classes)]), repr(text)
 
 
 def test_same_event_scores_above_a_similar_event_of_the_same_kind() -> None:

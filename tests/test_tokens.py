@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.stages import tokens
-from service.stages.cluster import _names
+from service.stages.cluster import _names_and_numbers
 from service.stages.fingerprint import body_hashes, text_word_hashes, word_hashes, words
 from service.stages.normalize.repair import repair
 
@@ -108,7 +108,7 @@ def test_units_of_parts_are_the_units_of_each_part(parts: list[str]) -> None:
 
 
 def test_a_capitalized_name_next_to_a_dotted_capital_i_hashes_whole() -> None:
-    found = _names("The minister met Ahmet İnce in Ankara.")
+    found = _names_and_numbers("The minister met Ahmet İnce in Ankara.")[0]
     assert ["ankara"] in found
     assert len(word_hashes([unit for name in found for unit in name])) == sum(map(len, found))
 

@@ -19,6 +19,7 @@ import math
 import re
 from array import array
 from collections import Counter
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -43,6 +44,16 @@ _NAME = re.compile(r"[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*)*")
 # ``\d`` and checks the character before in a lookbehind, not with a leading ``\b``: the
 # regex engine then skips to the next digit instead of trying every position.)
 _NUMBER = re.compile(r"\d(?<!\w\d)(?:[\d,.]*\d)?\b")
+# The same two patterns over the text's character classes (``_classes``): a capital "A", a
+# decimal digit "D", another word character "W", a name's apostrophe or hyphen "'", "," and ".",
+# whitespace "S", anything else "x". Each atom of the patterns above tests one union of these
+# classes, so both find the same spans; over the classes they open with one literal byte, which
+# the regex engine skips to at memory-scan speed instead of testing a Unicode category at every
+# character (a 3 KB body: 125 -> 55 us for names and numbers, with the classes).
+_NAME_CLASSES = re.compile(rb"A[ADW']*(?:S+A[ADW']*)*")
+_NUMBER_CLASSES = re.compile(rb"D(?<![ADW]D)(?:[D,.]*D)?(?![ADW])")
+_BASIC_PLANE = 0x10000
+_SURROGATES, _SURROGATE = slice(0xD800, 0xE000), ord("Z")  # half of a code point past the plane
 # Where a sentence opens: after a full stop, a question or exclamation mark or a closing quote
 # and at most three spaces (a name there may be a capitalized first word).
 _SENTENCE_ENDS = frozenset(".!?\"\u201d")
@@ -72,18 +83,62 @@ def _phrase_ids(kind: str, phrases: list[str]) -> list[int]:
     return [xxhash.xxh3_64_intdigest((kind + phrase).encode()) & mask for phrase in phrases]
 
 
-def _names(text: str) -> list[list[str]]:
-    """Capitalized word sequences, case-folded; a lone capital opening a sentence is no name."""
-    matches = list(_NAME.finditer(text))
-    if not matches:
+@lru_cache(maxsize=1)
+def _class_table() -> npt.NDArray[np.uint8]:
+    """The class (see ``_NAME_CLASSES``) of every code point of the basic plane, as ``re``
+    defines ``\\d`` (``isdecimal``), ``\\w`` (``isalnum`` or ``_``) and ``\\s`` (``isspace``)."""
+    table = np.full(_BASIC_PLANE, ord("x"), dtype=np.uint8)
+    for code in range(_BASIC_PLANE):
+        char = chr(code)
+        if "A" <= char <= "Z":
+            table[code] = ord("A")
+        elif char.isdecimal():
+            table[code] = ord("D")
+        elif char.isalnum() or char == "_":
+            table[code] = ord("W")
+        elif char.isspace():
+            table[code] = ord("S")
+        elif char in ",.":
+            table[code] = code
+        elif char in "'\u2019-":
+            table[code] = ord("'")
+    table[_SURROGATES] = _SURROGATE
+    table.flags.writeable = False
+    return table
+
+
+def _classes(text: str) -> bytes | None:
+    """One class byte for each character of ``text``; None when it holds a code point past the
+    basic plane (or a lone surrogate), which the patterns over the text itself then serve."""
+    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    classes = _class_table().take(units).tobytes()
+    return None if classes.find(b"Z") >= 0 else classes
+
+
+def _names_and_numbers(text: str) -> tuple[list[list[str]], list[str]]:
+    """``_names`` and the numbers (separators dropped) of ``text``."""
+    classes = _classes(text)
+    if classes is None:
+        names = [match.span() for match in _NAME.finditer(text)]
+        numbers = [match.span() for match in _NUMBER.finditer(text)]
+    else:
+        names = [match.span() for match in _NAME_CLASSES.finditer(classes)]
+        numbers = [match.span() for match in _NUMBER_CLASSES.finditer(classes)]
+    return (_names(text, names),
+            [text[start:end].replace(",", "") for start, end in numbers])
+
+
+def _names(text: str, spans: list[tuple[int, int]]) -> list[list[str]]:
+    """The names at ``spans`` (capitalized word sequences), case-folded; a lone capital opening
+    a sentence is no name."""
+    if not spans:
         return []
     # a name is word characters, apostrophes, hyphens and spaces: its units are what it holds
     # of words. Every name is folded and cut into units in one pass (case folding maps each
     # character on its own, and no name holds a NUL).
-    folded = "\0".join(map(re.Match.group, matches)).casefold()
+    folded = "\0".join([text[start:end] for start, end in spans]).casefold()
     found: list[list[str]] = []
-    for start, units in zip(map(re.Match.start, matches), tokens.units_of_parts(folded),
-                            strict=True):
+    for (start, _), units in zip(spans, tokens.units_of_parts(folded), strict=True):
         if _opens_sentence(text, start):
             units = units[1:]
         if units:
@@ -111,7 +166,8 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
     """
     sources = [(source, hashes, weight) for source, hashes, weight in
                ((text, text_hashes, 1.0), (title, None, title_weight)) if source and weight > 0]
-    names = [_names(source) for source, _, _ in sources]
+    found_in = [_names_and_numbers(source) for source, _, _ in sources]
+    names = [found for found, _ in found_in]
     name_words = [[token for name in found for token in name] for found in names]
     # the title's words and every name's words in one hashing pass (its cost is mostly fixed)
     title_words = (tokens.terms(title.casefold())
@@ -122,11 +178,12 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
     # each run of ids weighs alike: one (weight, length) a run, repeated out in one call
     weights: list[float] = []
     lengths: list[int] = []
-    for (source, hashes, weight), found, units in zip(sources, names, name_words, strict=True):
+    for (_, hashes, weight), (found, written), units in zip(sources, found_in, name_words,
+                                                             strict=True):
         hashes = hashed[:len(title_words)] if hashes is None else hashes
         ids.append(hashes & _MASK)
         phrases = _phrase_ids("e", [" ".join(name) for name in found])
-        numbers = _phrase_ids("n", [n.replace(",", "") for n in _NUMBER.findall(source)])
+        numbers = _phrase_ids("n", written)
         ids.append(_name_ids(hashed[at:at + len(units)]))
         at += len(units)
         ids.append(np.array(phrases + numbers, dtype=np.uint64))

@@ -67,6 +67,8 @@ _LATIN1_NEITHER = bytes(c for c in range(256)
                         if not (chr(c).isspace() or chr(c).isalnum() or c == ord("_")))
 # Bytes that are not ``\w`` become spaces: the text is split into its units by ``str.split``.
 _LATIN1_WORD = bytes(c if chr(c).isalnum() or c == ord("_") else ord(" ") for c in range(256))
+# ... or each a "w", the others a space: a unit opens at each " w".
+_LATIN1_WORD_MARK = bytes(ord(" ") if byte == ord(" ") else ord("w") for byte in _LATIN1_WORD)
 # ... NUL too, kept, to part the texts ``units_of_parts`` splits at once.
 _LATIN1_WORD_OR_NUL = b"\0" + _LATIN1_WORD[1:]
 _ASCII_IS_WORD = (np.frombuffer(_LATIN1_WORD[:128], dtype=np.uint8) != ord(" ")).astype(np.int8)
@@ -311,6 +313,9 @@ def unit_words(text: str) -> int:
     """Words in ``text`` counted by unit: every spaced unit ("U.S." is two), plus the
     ideographs and syllables at their word rates. The line and block models' length feature."""
     text = plain_punctuation(text)
+    encoded = latin1(text)
+    if encoded is not None:  # its units are its runs of word bytes: counted, not made
+        return (b" " + encoded.translate(_LATIN1_WORD_MARK)).count(b" w")
     plain = _plain_units(text, REGEX_COUNT_MAX_CHARS)
     if plain is not None:
         return len(plain)
