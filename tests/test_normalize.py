@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import random
+import re
 import time
 from collections.abc import Callable
 
@@ -328,6 +331,18 @@ def test_repair_fixes_mojibake_entities_controls_and_spaces() -> None:
     assert repair("It\u00e2\u20ac\u2122s caf\u00c3\u00a9") == "It\u2019s caf\u00e9"
     assert repair("Fish &amp; chips\u00a0today\u200b\x07") == "Fish & chips today"
     assert repair("cafe\u0301") == "caf\u00e9"
+
+
+def test_mojibake_is_found_in_the_utf8_bytes_where_the_text_pattern_finds_it() -> None:
+    # the module, not the package's ``repair`` function of the same name
+    repair_module = importlib.import_module("service.stages.normalize.repair")
+    pattern = re.compile(f"[\u00c2-\u00f4]{repair_module._CONTINUATIONS.pattern}")
+    rng = random.Random(2)
+    alphabet = ("a \u00c1\u00c2\u00c3\u00e9\u00f4\u00f5\u0080\u00a9\u00bf\u00c0\u0152\u2019"
+                "\u2122\u20ac\u2026\u2025\ud800\U0001f600")
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+        assert repair_module._has_mojibake(text) == bool(pattern.search(text)), repr(text)
 
 
 def test_urls() -> None:

@@ -12,11 +12,20 @@ import unicodedata
 
 import ftfy
 
-# A lead byte of a UTF-8 sequence seen as Latin-1/cp1252, followed by a continuation byte seen
-# the same way: the signature of mojibake ("Ã©", "â€™").
-_MOJIBAKE = re.compile(
-    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+# Mojibake's signature ("Ã©", "â€™"): a lead byte of a UTF-8 sequence seen as Latin-1/cp1252
+# (U+00C2..U+00F4), then a continuation byte seen the same way (one of these).
+_CONTINUATIONS = re.compile(
+    "[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
     "\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+# The same pair over the text's UTF-8: the lead characters are C3 82..C3 B4 there, so the regex
+# engine skips to each C3 byte at memory-scan speed instead of testing a class at every
+# character (~20 ns a character: 60 us a 3 KB body). UTF-8 sequences are self-delimiting, so a
+# match in the bytes is a match of two whole characters.
+_MOJIBAKE_UTF8 = re.compile(
+    rb"\xc3[\x82-\xb4](?:" + b"|".join(
+        re.escape(chr(code).encode()) for code in range(0x10000)
+        if not 0xD800 <= code < 0xE000 and _CONTINUATIONS.fullmatch(chr(code))) + b")"
 )
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # C0/C1 controls (except tab and newline), zero-width space and bidi marks, soft hyphen, BOM.
@@ -38,15 +47,16 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
-def _may_be_mojibake(text: str) -> bool:
-    """Whether ``text`` holds one of the lead characters of ``_MOJIBAKE`` (U+00C2..U+00F4), all
-    encoded in UTF-8 with the lead byte 0xC3: a byte search, far faster than the regex's scan."""
-    return not text.isascii() and b"\xc3" in text.encode("utf-8", "surrogatepass")
+def _has_mojibake(text: str) -> bool:
+    """Whether ``text`` holds a lead character (U+00C2..U+00F4) followed by a continuation
+    character (``_CONTINUATIONS``): the signature of mojibake ("Ã©", "â€™")."""
+    return (not text.isascii()
+            and _MOJIBAKE_UTF8.search(text.encode("utf-8", "surrogatepass")) is not None)
 
 
 def repair(text: str) -> str:
     """The text with encoding damage undone and invisible or odd characters made plain."""
-    if _may_be_mojibake(text) and _MOJIBAKE.search(text):
+    if _has_mojibake(text):
         text = ftfy.fix_text(text, _FTFY)
     if "&" in text and _ENTITY.search(text):
         text = html.unescape(text)
