@@ -90,9 +90,11 @@ class BodyHashes(NamedTuple):
 
 
 def body_hashes(text: str) -> BodyHashes:
-    """Unit and term hashes of ``text``, case-folded. (Its typographic punctuation as ASCII:
-    the spans are the same and hash the same code points, and it is scanned far faster.)"""
-    found = tokens.scan(tokens.plain_punctuation(text.casefold()))
+    """Unit and term hashes of ``text``, case-folded. (Scanned as it is: with its typographic
+    punctuation as ASCII the spans and hashes would be the same, since a hash reads only its
+    unit's code points, but rewriting costs more than the faster scan saves: 74 against 65 us
+    a 3 KB body of the bench corpus, rewriting and scan against scan.)"""
+    found = tokens.scan(text.casefold())
     hashes = _span_hashes(found.points, found.starts, found.ends)
     starts, ends = tokens.term_spans(found)
     terms = hashes if starts is found.starts else _span_hashes(found.points, starts, ends)

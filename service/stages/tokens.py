@@ -193,7 +193,7 @@ def code_points(text: str) -> U32:
 
 
 def _kinds(points: U32) -> U8:
-    kinds: U8 = kind_table()[np.minimum(points, _TABLE_SIZE - 1)]
+    kinds: U8 = kind_table().take(np.minimum(points, _TABLE_SIZE - 1))  # take: 2x indexing
     astral = points >= _TABLE_SIZE
     if astral.any():
         high = points[astral]
@@ -211,7 +211,7 @@ def scan(text: str) -> Units:
     has the runs of its word characters as units, found in a few array passes."""
     if text.isascii():
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        return _word_runs(codes.astype(np.uint32), _ASCII_IS_WORD[codes])
+        return _word_runs(codes.astype(np.uint32), _ASCII_IS_WORD.take(codes))
     points = code_points(text)
     kinds = _kinds(points)
     if len(kinds) == 0 or kinds.max() <= WORD:

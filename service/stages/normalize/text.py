@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Final
 
 from service.stages import tokens as units
 from service.stages.normalize.lines import (
@@ -187,28 +187,35 @@ _LATIN1_CLASS = bytes(
 )
 
 
-class Line(NamedTuple):
+class Line:
     """One candidate line with every per-line signal the model and the selection read, computed
-    once (by ``candidate``) since several steps consult each line. Immutable, since ``candidate``
-    hands the same one to every article that prints the line."""
+    once (by ``candidate``) since several steps consult each line. Immutable (``Final``), since
+    ``candidate`` hands the same one to every article that prints the line. A plain class, not
+    a ``NamedTuple``: the compiled build makes it a native one, built in a fifth of the time and
+    read by field offset (``candidate`` builds one a line)."""
 
-    text: str
-    words: int
-    sentence: bool
-    long_sentence: bool
-    furniture: bool
-    call_to_action: bool
-    truncated: bool
-    clock: bool
-    furniture_shape: bool
-    title_case: float
-    reader_address: float
-    digits: float
-    upper_case: float
-    linkish: bool
-    ends_colon: bool
-    content: frozenset[str]
-    repeat_key: str
+    def __init__(self, *, text: str, words: int, sentence: bool, long_sentence: bool,
+                 furniture: bool, call_to_action: bool, truncated: bool, clock: bool,
+                 furniture_shape: bool, title_case: float, reader_address: float, digits: float,
+                 upper_case: float, linkish: bool, ends_colon: bool, content: frozenset[str],
+                 repeat_key: str) -> None:
+        self.text: Final = text
+        self.words: Final = words
+        self.sentence: Final = sentence
+        self.long_sentence: Final = long_sentence
+        self.furniture: Final = furniture
+        self.call_to_action: Final = call_to_action
+        self.truncated: Final = truncated
+        self.clock: Final = clock
+        self.furniture_shape: Final = furniture_shape
+        self.title_case: Final = title_case
+        self.reader_address: Final = reader_address
+        self.digits: Final = digits
+        self.upper_case: Final = upper_case
+        self.linkish: Final = linkish
+        self.ends_colon: Final = ends_colon
+        self.content: Final = content
+        self.repeat_key: Final = repeat_key
 
 
 @lru_cache(maxsize=LINE_CACHE)
