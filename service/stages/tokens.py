@@ -167,6 +167,11 @@ def _plain_units(text: str, regex_max_chars: int | None = None) -> list[str] | N
     spaced = latin1_spaced(text)
     if spaced is not None:
         return spaced.split()
+    return _regex_units(text, regex_max_chars)
+
+
+def _regex_units(text: str, regex_max_chars: int | None = None) -> list[str] | None:
+    """``_plain_units`` of a text outside Latin-1."""
     if (regex_max_chars is None or len(text) <= regex_max_chars) and _is_plain(text):
         return _WORD_RUN.findall(text)
     return None
@@ -316,7 +321,7 @@ def unit_words(text: str) -> int:
     encoded = latin1(text)
     if encoded is not None:  # its units are its runs of word bytes: counted, not made
         return (b" " + encoded.translate(_LATIN1_WORD_MARK)).count(b" w")
-    plain = _plain_units(text, REGEX_COUNT_MAX_CHARS)
+    plain = _regex_units(text, REGEX_COUNT_MAX_CHARS)
     if plain is not None:
         return len(plain)
     kinds = scan(text).kinds
