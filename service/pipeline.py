@@ -42,6 +42,7 @@ from service.records import (
     cluster_event,
     dead_letter,
 )
+from service.stages import cluster, tokens
 from service.stages.decode import FUTURE_SLACK, decode
 from service.stages.features import StoryFeatures, story_features
 from service.stages.fingerprint import body_hashes, fingerprint
@@ -156,8 +157,11 @@ class Pipeline:
 
     @staticmethod
     def load_models() -> None:
-        """Load the models the stages would otherwise load on first use (seconds, all at once)."""
+        """Load the models and tables the stages would otherwise build on first use (seconds,
+        all at once)."""
         load_language_model()
+        tokens.load_tables()
+        cluster.load_tables()
 
     def new_state(self) -> StoryState:
         """Empty duplicate and cluster state for one shard."""

@@ -170,11 +170,15 @@ def test_a_dead_letter_fits_the_record_limit_however_its_raw_encodes(raw: bytes)
     assert len(output.value) > 50_000  # cut by halves: still most of what fits
 
 
-def test_load_models_loads_the_language_model_before_the_first_article() -> None:
+def test_load_models_loads_the_language_model_and_tables_before_the_first_article() -> None:
     """The worker loads models before it joins its group: loading them on the first article
-    held the event loop (and /healthz) for seconds."""
+    held the event loop (and /healthz) for seconds; the code point tables cost it ~40 ms more."""
+    from service.stages import cluster, tokens
     from service.stages.normalize import language
 
-    language._language_identifier.cache_clear()
+    built = (language._language_identifier, tokens.kind_table, tokens.space_table,
+             tokens._joining_or_unspaced, cluster._class_table)
+    for cached in built:
+        cached.cache_clear()
     Pipeline.load_models()
-    assert language._language_identifier.cache_info().currsize == 1
+    assert [cached.cache_info().currsize for cached in built] == [1] * len(built)

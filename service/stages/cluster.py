@@ -107,6 +107,11 @@ def _class_table() -> npt.NDArray[np.uint8]:
     return table
 
 
+def load_tables() -> None:
+    """Build the class table now (~10 ms compiled), as ``tokens.load_tables`` does its own."""
+    _class_table()
+
+
 def _classes(text: str) -> bytes | None:
     """One class byte for each character of ``text``; None when it holds a code point past the
     basic plane (or a lone surrogate), which the patterns over the text itself then serve."""

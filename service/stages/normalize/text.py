@@ -38,9 +38,8 @@ _GLUED = tuple(
                r"(?=[A-Z\u00c0-\u00de][a-z\u00df-\u00ff])")
     for mark in (r"\.", "!", r"\?")
 )
-_BULLET = re.compile(
-    r"^\s*(?:[\u2022\u25cf\u25aa\u25e6\u2023\u2043\u00b7*\-\u2013]|\d{1,2}[.)])\s+"
-)
+_BULLET_MARKS = "\u2022\u25cf\u25aa\u25e6\u2023\u2043\u00b7*-\u2013"
+_BULLET = re.compile(rf"^\s*(?:[{re.escape(_BULLET_MARKS)}]|\d{{1,2}}[.)])\s+")
 _ADDRESS = frozenset({"you", "your", "yours", "we", "our", "ours", "us"})
 _QUOTES = frozenset("\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
@@ -247,7 +246,8 @@ def candidate(text: str, furniture: bool = False) -> Line:
         ends_colon=text.rstrip().endswith(":"),
         content=frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN] if plain.isascii()
                           else units.topic_terms(plain.casefold(), CONTENT_MIN)),
-        repeat_key=" ".join(lower_tokens),
+        # only a short line's key is ever compared (``_repeated``): a paragraph's is not built
+        repeat_key=" ".join(lower_tokens) if words <= REPEAT_MAX_WORDS else "",
     )
 
 
@@ -278,11 +278,20 @@ def split_lines(text: str) -> list[str]:
     for glued in _GLUED:
         text = glued.sub("\\g<0>\n", text)
     for raw in text.split("\n"):
-        bullet = _BULLET.match(raw)
-        line = (raw[bullet.end():] if bullet else raw).strip()
+        line = raw.strip()
+        if line and _may_open_with_bullet(raw):
+            bullet = _BULLET.match(raw)
+            line = (raw[bullet.end():] if bullet else raw).strip()
         if line:
             out.append(line)
     return out
+
+
+def _may_open_with_bullet(line: str) -> bool:
+    """Whether ``line`` opens as ``_BULLET`` needs (whitespace, a mark or a digit): most lines
+    are then told apart without running the pattern (~0.1 us a line, interpreted)."""
+    first = line[:1]
+    return first in _BULLET_MARKS or first.isspace() or first.isdecimal()
 
 
 def _same(a: str, b: str) -> bool:
@@ -349,8 +358,8 @@ def _repeated(items: list[Line]) -> set[int]:
     """Short lines printed more than once on the page (teaser headlines, section labels)."""
     seen: dict[str, list[int]] = {}
     for index, item in enumerate(items):
-        key = item.repeat_key
-        if key and item.words <= REPEAT_MAX_WORDS:
+        key = item.repeat_key  # empty for a line over REPEAT_MAX_WORDS words
+        if key:
             seen.setdefault(key, []).append(index)
     return {i for indexes in seen.values() if len(indexes) > 1 for i in indexes}
 
@@ -464,10 +473,20 @@ def prepare(lines: list[str], furniture: set[int], title: str | None) -> list[Li
             if len(text) < len(items[-1].text):
                 items[-1] = candidate(text, items[-1].furniture)
             continue
-        if headline is not None and text.strip().lower() == headline:
+        if headline is not None and _is_headline_line(text, headline):
             continue
         items.append(candidate(text, index in furniture))
     return items
+
+
+def _is_headline_line(text: str, headline: str) -> bool:
+    """Whether ``text`` is the headline (``headline``: the title stripped and lower-cased). An
+    ASCII line keeps its length when lower-cased, so one of another length is not lowered to
+    tell (most lines are ASCII, and few are the headline's length)."""
+    line = text.strip()
+    if line.isascii() and len(line) != len(headline):
+        return False
+    return line.lower() == headline
 
 
 def _media_widget(items: list[Line]) -> set[int]:
