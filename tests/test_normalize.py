@@ -15,6 +15,7 @@ from lxml import etree
 from service.records import Article, RawArticle, Reason, Rejection
 from service.stages.normalize import FurnitureMemory, normalize
 from service.stages.normalize import html as html_stage
+from service.stages.normalize import text as text_stage
 from service.stages.normalize.lines import is_call_to_action
 from service.stages.normalize.repair import repair
 from service.stages.normalize.text import split_lines
@@ -325,6 +326,16 @@ def test_glued_sentences_are_split() -> None:
     assert split_lines("It makes all the difference.North Korean leaders met.") == [
         "It makes all the difference.", "North Korean leaders met."]
     assert split_lines("The U.S. economy grew.") == ["The U.S. economy grew."]
+
+
+def test_bullets_are_dropped_and_only_lines_that_can_open_with_one_are_matched() -> None:
+    assert split_lines("\u2022 Aid arrived\n  12) Roads reopened\n- Schools shut\n3 killed") == [
+        "Aid arrived", "Roads reopened", "Schools shut", "3 killed"]
+    # the cheap test split_lines runs first must pass every line the pattern would strip
+    for code in (*range(0xD800), *range(0xE000, 0x10000)):
+        for line in (f"{chr(code)} x", f" {chr(code)} x", f"{chr(code)}1) x"):
+            if text_stage._BULLET.match(line):
+                assert text_stage._may_open_with_bullet(line), hex(code)
 
 
 def test_repair_fixes_mojibake_entities_controls_and_spaces() -> None:
