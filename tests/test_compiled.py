@@ -4,7 +4,8 @@ emits what the source emits.
 mypyc compiles the same typed source, but it also enforces the annotations at run time and binds
 calls within a module early, so a compiled module can fail where the interpreted one passes. The
 golden outputs (tests/golden_outputs.py: every kind of input, a ring that evicts) are run from
-the compiled build's tree, in their own process."""
+the compiled build's tree, in their own process, after the checks of its C kernels (setup.py's
+``KERNELS``) against the NumPy paths a pure checkout runs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import sys
 import service.stages.normalize.text, service.state.decisions
 assert all(m.__file__.endswith(".so") for m in (service.stages.normalize.text,
                                                   service.state.decisions)), "not compiled"
+from tests.test_language import check_the_kernel
+check_the_kernel()
 from tests.golden_outputs import main
 sys.exit(main())
 """

@@ -1,4 +1,5 @@
-"""The language of a text: py3langid's model, with its tokenizer walk vectorized.
+"""The language of a text: py3langid's model, with its tokenizer walk vectorized (and in the
+compiled build, walked and scored by a C kernel, ``_langscore.c``).
 
 Its own module (not ``metadata``'s) so the compiled build can compile the rest of the metadata:
 mypyc cannot compile a subclass of py3langid's identifier (setup.py)."""
@@ -7,12 +8,19 @@ from __future__ import annotations
 
 from array import array
 from functools import lru_cache
+from types import ModuleType
 
 import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from py3langid.modelio import load_model
 
 from service.stages.runs import run_lengths, run_opens
+
+_langscore: ModuleType | None
+try:  # the compiled build's kernel (setup.py); the NumPy path below scores the same
+    from service.stages.normalize import _langscore
+except ImportError:  # a pure checkout
+    _langscore = None
 
 
 class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships no types
@@ -21,9 +29,11 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships 
     The tokenizer is an Aho-Corasick automaton over the model's byte n-grams, so the state after
     any byte is the state reached from the start over just the last ``window`` bytes (the longest
     n-gram). Stepping every position's window at once gives the same states, so the same feature
-    counts and scores, several times faster than py3langid's Python loop (its largest cost)."""
+    counts and scores, several times faster than py3langid's Python loop (its largest cost).
+    The compiled build scores with its C kernel ``_langscore`` instead: the same walk, counts
+    and sums in one pass, without the NumPy temporaries."""
 
-    __slots__ = ("_emits", "_moves", "_offsets", "_window")
+    __slots__ = ("_emits", "_emits32", "_moves", "_offsets", "_rows", "_window")
 
     def __init__(self, ptc: np.ndarray, pc: np.ndarray, classes: list[str], nextmove: array[int],
                  output: list[int], row: array[int]) -> None:
@@ -35,8 +45,25 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships 
         self._offsets = np.frombuffer(row, dtype=row.typecode).astype(np.intp) << 8
         self._emits = np.asarray(output, dtype=np.intp)
         self._window = _deepest_state(self._moves, self._offsets)
+        self._rows = np.frombuffer(row, dtype=np.uint16)
+        self._emits32 = self._emits.astype(np.int32)
 
     def _raw_score(self, text: bytes) -> np.ndarray:
+        scores = (self._numpy_score(text) if _langscore is None
+                  else self._compiled_score(text))
+        if scores is None:  # no feature: the library's own score of such a text
+            featureless: np.ndarray = super()._raw_score(text)
+            return featureless
+        return scores
+
+    def _compiled_score(self, text: bytes) -> np.ndarray | None:
+        assert _langscore is not None
+        scores = np.empty(len(self.nb_pc), dtype=np.float32)
+        found = _langscore.score(scores, text, self._window, self._moves, self._rows,
+                                 self._emits32, self.nb_ptc, self.nb_pc)
+        return scores if found else None
+
+    def _numpy_score(self, text: bytes) -> np.ndarray | None:
         codes = np.frombuffer(text, dtype=np.uint8).astype(np.intp)
         states = np.zeros(len(codes), dtype=np.intp)
         for back in range(min(self._window, len(codes)) - 1, -1, -1):
@@ -45,8 +72,7 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships 
         emitted = self._emits[states]
         emitted = emitted[emitted >= 0]
         if not len(emitted):
-            featureless: np.ndarray = super()._raw_score(text)  # the library's own score
-            return featureless
+            return None
         features, counts = _counts_in_order(emitted)
         scores: np.ndarray = (np.log1p(counts.astype(np.float32)) @ self.nb_ptc[features]
                               + self.nb_pc)
