@@ -45,7 +45,9 @@ COMPILED = [
 # Kernels written in C, where a loop over bytes and table rows is the whole work and mypyc's
 # boxed integers and NumPy's temporaries cost more than it: each has the NumPy path beside it
 # that a pure checkout runs, and tests/test_compiled.py checks that both give the same results.
-KERNELS = {"service.stages.normalize._langscore": "service/stages/normalize/_langscore.c"}
+# service/stages/kernels.py loads them.
+KERNELS = {"service.stages._hashing": "service/stages/_hashing.c",
+           "service.stages.normalize._langscore": "service/stages/normalize/_langscore.c"}
 
 
 def compiled_modules() -> list[object]:

@@ -19,8 +19,8 @@ import sys
 import service.stages.normalize.text, service.state.decisions
 assert all(m.__file__.endswith(".so") for m in (service.stages.normalize.text,
                                                   service.state.decisions)), "not compiled"
-from tests.test_language import check_the_kernel
-check_the_kernel()
+from tests.test_kernels import check_kernels
+check_kernels()
 from tests.golden_outputs import main
 sys.exit(main())
 """

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from service.stages import kernels
 from service.stages.fingerprint import U64
 from service.stages.runs import run_lengths, run_opens
 
@@ -68,6 +69,10 @@ def minhash(shingles: U64) -> Signature:
     32-47 of the least hash (its top bits are mostly zeros, since it is the least)."""
     if len(shingles) == 0:
         return np.full(PERMUTATIONS, 0xFFFF, dtype=np.uint16)
+    if kernels.hashing is not None:
+        out: Signature = np.empty(PERMUTATIONS, dtype=np.uint16)
+        kernels.hashing.minhash(out, shingles, _A, _B)
+        return out
     # a row per permutation, so each minimum reads contiguous memory, added to in place
     hashed = np.multiply.outer(_A, shingles)
     hashed += _B[:, None]

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import xxhash
 
 from service.records import Fingerprint
-from service.stages import tokens
+from service.stages import kernels, tokens
 
 U64 = npt.NDArray[np.uint64]
 
@@ -27,6 +27,7 @@ SHINGLE_WORDS = 3
 _BITS = np.arange(64, dtype=np.uint64)
 # Odd 64-bit multipliers (from SplitMix64) that mix word hashes into shingle hashes.
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_MIXERS = np.array(_MIX, dtype=np.uint64)
 
 
 def words(text: str) -> list[str]:
@@ -43,6 +44,7 @@ def words(text: str) -> list[str]:
 _BASE = 0xD1342543DE82EF95  # odd, so invertible modulo 2**64
 _LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
 _FINAL = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))  # MurmurHash3's fmix64
+_FINALS = np.array(_FINAL, dtype=np.uint64)
 _SHIFT = np.uint64(33)
 _powers = np.ones(1, dtype=np.uint64)
 _inverse_powers = np.ones(1, dtype=np.uint64)
@@ -67,6 +69,11 @@ def _exponentials(base: int, count: int) -> U64:
 
 def _span_hashes(points: tokens.U32, starts: tokens.IntP, ends: tokens.IntP) -> U64:
     """Hashes of the code point spans [start, end) of ``points``."""
+    if kernels.hashing is not None:
+        out = np.empty(len(starts), dtype=np.uint64)
+        kernels.hashing.span_hashes(out, points, starts, ends, _BASE, int(_LENGTH_MIX),
+                                    _FINALS, int(_SHIFT))
+        return out
     powers, inverse_powers = _power_tables(len(points) + 1)
     prefix = np.zeros(len(points) + 1, dtype=np.uint64)
     np.cumsum(points * powers[:len(points)], out=prefix[1:])
@@ -136,6 +143,10 @@ def shingle_hashes(hashes: U64, size: int = SHINGLE_WORDS) -> U64:
     if len(hashes) == 0:
         return hashes
     count = max(1, len(hashes) - size + 1)
+    if kernels.hashing is not None:
+        out = np.empty(count, dtype=np.uint64)
+        kernels.hashing.shingle_hashes(out, hashes, size, _MIXERS)
+        return out
     mixed = np.zeros(count, dtype=np.uint64)
     for offset in range(min(size, len(hashes))):
         part = hashes[offset:offset + count]
@@ -148,6 +159,9 @@ def simhash(shingles: U64) -> int:
     """Charikar's SimHash: each bit is the majority vote of that bit over the shingle hashes."""
     if len(shingles) == 0:
         return 0
+    if kernels.hashing is not None:
+        voted: int = kernels.hashing.simhash(shingles)
+        return voted
     # bit k of every hash, as bytes: a third of the time of shifting and masking 64-bit words
     unpacked = np.unpackbits(shingles.astype("<u8", copy=False).view(np.uint8),
                              bitorder="little")

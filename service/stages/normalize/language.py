@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from array import array
 from functools import lru_cache
-from types import ModuleType
 
 import numpy as np
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 from py3langid.modelio import load_model
 
+from service.stages import kernels
 from service.stages.runs import run_lengths, run_opens
-
-_langscore: ModuleType | None
-try:  # the compiled build's kernel (setup.py); the NumPy path below scores the same
-    from service.stages.normalize import _langscore
-except ImportError:  # a pure checkout
-    _langscore = None
 
 
 class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships no types
@@ -49,7 +43,7 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships 
         self._emits32 = self._emits.astype(np.int32)
 
     def _raw_score(self, text: bytes) -> np.ndarray:
-        scores = (self._numpy_score(text) if _langscore is None
+        scores = (self._numpy_score(text) if kernels.langscore is None
                   else self._compiled_score(text))
         if scores is None:  # no feature: the library's own score of such a text
             featureless: np.ndarray = super()._raw_score(text)
@@ -57,9 +51,9 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships 
         return scores
 
     def _compiled_score(self, text: bytes) -> np.ndarray | None:
-        assert _langscore is not None
+        assert kernels.langscore is not None
         scores = np.empty(len(self.nb_pc), dtype=np.float32)
-        found = _langscore.score(scores, text, self._window, self._moves, self._rows,
+        found = kernels.langscore.score(scores, text, self._window, self._moves, self._rows,
                                  self._emits32, self.nb_ptc, self.nb_pc)
         return scores if found else None
 

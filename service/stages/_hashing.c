@@ -1,0 +1,203 @@
+/* The fingerprint's and the MinHash's loops over 64-bit hashes, in C: the kernel the compiled
+ * build adds to ``fingerprint`` and ``dedup`` (setup.py with ARTICLE_INGEST_COMPILE=1).
+ *
+ * Each function computes exactly what its NumPy path computes (unsigned 64-bit arithmetic wraps
+ * the same way in both), in one pass and without temporaries: on an article's few hundred
+ * hashes the NumPy calls' fixed costs and intermediate arrays are most of the work. Constants
+ * come from the Python side, so they have one definition. Results are written into arrays the
+ * caller allocates (no NumPy headers needed to build this).
+ *
+ * span_hashes(out, points, starts, ends, base, length_mix, finals, shift)
+ *     out[i] = fmix(sum(points[j] * base ** (j - starts[i]) for j in [starts[i], ends[i]))
+ *                   ^ (ends[i] - starts[i]) * length_mix)
+ * shingle_hashes(out, hashes, size, mix)
+ * minhash(out, shingles, multipliers, increments)
+ * simhash(shingles) -> int
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A buffer of ``item``-byte items, its count in ``*count``; 0 with an exception if it is not
+ * a whole number of items. */
+static int items(const Py_buffer *buffer, Py_ssize_t item, Py_ssize_t *count, const char *name) {
+    if (buffer->len % item != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes is not a whole number of %zd-byte items",
+                     name, buffer->len, item);
+        return 0;
+    }
+    *count = buffer->len / item;
+    return 1;
+}
+
+static PyObject *span_hashes(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out, points, starts, ends, finals;
+    unsigned long long base, length_mix;
+    int shift;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*KKy*i", &out, &points, &starts, &ends, &base,
+                          &length_mix, &finals, &shift)) {
+        return NULL;
+    }
+    Py_ssize_t count, npoints, nstarts, nends, nfinals;
+    PyObject *result = NULL;
+    if (!items(&out, 8, &count, "out") || !items(&points, 4, &npoints, "points")
+        || !items(&starts, sizeof(Py_ssize_t), &nstarts, "starts")
+        || !items(&ends, sizeof(Py_ssize_t), &nends, "ends")
+        || !items(&finals, 8, &nfinals, "finals")) {
+        goto done;
+    }
+    if (nstarts != count || nends != count || shift < 0 || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "starts, ends and out differ in length, or the shift "
+                                          "is not 0 to 63");
+        goto done;
+    }
+    const uint32_t *code = points.buf;
+    const Py_ssize_t *first = starts.buf, *last = ends.buf;
+    const uint64_t *fin = finals.buf;
+    uint64_t *hashes = out.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (first[i] < 0 || last[i] < first[i] || last[i] > npoints) {
+            PyErr_Format(PyExc_ValueError, "span %zd [%zd, %zd) is outside the %zd points", i,
+                         first[i], last[i], npoints);
+            goto done;
+        }
+        uint64_t hash = 0, power = 1;
+        for (Py_ssize_t at = first[i]; at < last[i]; at++) {
+            hash += (uint64_t)code[at] * power;
+            power *= base;
+        }
+        hash ^= (uint64_t)(last[i] - first[i]) * length_mix;
+        for (Py_ssize_t f = 0; f < nfinals; f++) {
+            hash ^= hash >> shift;
+            hash *= fin[f];
+        }
+        hashes[i] = hash ^ (hash >> shift);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&out), PyBuffer_Release(&points), PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends), PyBuffer_Release(&finals);
+    return result;
+}
+
+static PyObject *shingle_hashes(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out, hashes, mix;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "w*y*ny*", &out, &hashes, &size, &mix)) {
+        return NULL;
+    }
+    Py_ssize_t count, n, nmix;
+    PyObject *result = NULL;
+    if (!items(&out, 8, &count, "out") || !items(&hashes, 8, &n, "hashes")
+        || !items(&mix, 8, &nmix, "mix")) {
+        goto done;
+    }
+    /* as the NumPy path: max(1, n - size + 1) shingles, each of min(size, n) hashes */
+    Py_ssize_t width = size < n ? size : n;
+    if (n == 0 || size < 1 || nmix < 1 || count != (n - size + 1 > 1 ? n - size + 1 : 1)) {
+        PyErr_SetString(PyExc_ValueError, "out does not hold one hash a shingle, or there are "
+                                          "no hashes, no mixers or no shingle size");
+        goto done;
+    }
+    const uint64_t *word = hashes.buf, *mixer = mix.buf;
+    uint64_t *shingle = out.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        uint64_t mixed = 0;
+        for (Py_ssize_t offset = 0; offset < width; offset++) {
+            mixed = (mixed ^ (word[i + offset] * mixer[offset % nmix])) * mixer[0];
+            mixed ^= mixed >> 29;
+        }
+        shingle[i] = mixed;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&out), PyBuffer_Release(&hashes), PyBuffer_Release(&mix);
+    return result;
+}
+
+static PyObject *minhash(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out, shingles, multipliers, increments;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*", &out, &shingles, &multipliers, &increments)) {
+        return NULL;
+    }
+    Py_ssize_t count, n, nmul, ninc;
+    PyObject *result = NULL;
+    if (!items(&out, 2, &count, "out") || !items(&shingles, 8, &n, "shingles")
+        || !items(&multipliers, 8, &nmul, "multipliers")
+        || !items(&increments, 8, &ninc, "increments")) {
+        goto done;
+    }
+    if (nmul != count || ninc != count || n == 0) {
+        PyErr_SetString(PyExc_ValueError, "out, multipliers and increments differ in length, "
+                                          "or there are no shingles");
+        goto done;
+    }
+    const uint64_t *shingle = shingles.buf, *a = multipliers.buf, *b = increments.buf;
+    uint16_t *minima = out.buf;
+    for (Py_ssize_t p = 0; p < count; p++) {
+        uint64_t least = UINT64_MAX;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t hash = a[p] * shingle[i] + b[p];
+            least = hash < least ? hash : least;
+        }
+        minima[p] = (uint16_t)(least >> 32); /* bits 32-47, as astype(uint16) keeps */
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&out), PyBuffer_Release(&shingles), PyBuffer_Release(&multipliers);
+    PyBuffer_Release(&increments);
+    return result;
+}
+
+static PyObject *simhash(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer shingles;
+    if (!PyArg_ParseTuple(args, "y*", &shingles)) {
+        return NULL;
+    }
+    Py_ssize_t n;
+    if (!items(&shingles, 8, &n, "shingles")) {
+        PyBuffer_Release(&shingles);
+        return NULL;
+    }
+    const uint64_t *hash = shingles.buf;
+    Py_ssize_t ones[64];
+    memset(ones, 0, sizeof ones);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (int bit = 0; bit < 64; bit++) {
+            ones[bit] += (Py_ssize_t)((hash[i] >> bit) & 1);
+        }
+    }
+    uint64_t bits = 0;
+    for (int bit = 0; bit < 64; bit++) {
+        bits |= (uint64_t)(2 * ones[bit] > n) << bit; /* the majority of the shingles */
+    }
+    PyBuffer_Release(&shingles);
+    return PyLong_FromUnsignedLongLong(bits);
+}
+
+static PyMethodDef methods[] = {
+    {"span_hashes", span_hashes, METH_VARARGS,
+     "span_hashes(out, points, starts, ends, base, length_mix, finals, shift): the hash of each "
+     "code point span, into out (uint64)."},
+    {"shingle_hashes", shingle_hashes, METH_VARARGS,
+     "shingle_hashes(out, hashes, size, mix): the hash of each run of size hashes, into out."},
+    {"minhash", minhash, METH_VARARGS,
+     "minhash(out, shingles, multipliers, increments): bits 32-47 of each permutation's least "
+     "hash, into out (uint16)."},
+    {"simhash", simhash, METH_VARARGS,
+     "simhash(shingles) -> int: each bit the majority vote of that bit over the shingles."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef definition = {
+    PyModuleDef_HEAD_INIT, "_hashing",
+    "The fingerprint's and the MinHash's loops over 64-bit hashes (see _hashing.c).", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__hashing(void) { return PyModule_Create(&definition); }

@@ -1,0 +1,24 @@
+"""The compiled build's C kernels (setup.py's ``KERNELS``), or None in a pure checkout.
+
+A kernel does what a NumPy path beside it does, where on an article's few hundred values the
+NumPy calls' fixed costs, temporaries or out-of-cache table reads are most of the work. The
+stages call the kernel when it is built and their NumPy path otherwise; tests/test_compiled.py
+holds the two to the same results."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+
+def _built(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # a pure checkout: not built
+        return None
+
+
+# Unit, shingle, MinHash and SimHash hashing (``_hashing.c``): fingerprint and dedup.
+hashing = _built("service.stages._hashing")
+# The language model's walk and scores (``normalize/_langscore.c``): normalize.language.
+langscore = _built("service.stages.normalize._langscore")

@@ -1,0 +1,111 @@
+"""The compiled build's C kernels (setup.py's ``KERNELS``) compute what the NumPy paths beside
+them compute: the same hashes bit for bit, the same language scores.
+
+A pure checkout has no kernel, so here the tests skip; ``tests/test_compiled.py`` runs
+``check_kernels`` in the compiled build's tree, where they must be there."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+
+from service.stages import dedup, fingerprint, kernels
+from service.stages.normalize import language
+from tests.multilingual import EDITED, OTHER_EVENTS, REPORTS, REWRITES
+from tests.test_language import assert_same_scores, library_score, samples
+
+
+@contextmanager
+def _numpy_paths() -> Iterator[None]:
+    """The stages' NumPy paths, with the hashing kernel set aside."""
+    saved, kernels.hashing = kernels.hashing, None
+    fingerprint._cache.clear()  # word_hashes' memo: hash again, on this path
+    try:
+        yield
+    finally:
+        kernels.hashing = saved
+        fingerprint._cache.clear()
+
+
+def _texts() -> list[str]:
+    """Reports in eleven scripts (joiners, marks, ideographs, syllables), and edge cases: empty,
+    one unit, fewer units than a shingle, astral and lone-surrogate code points."""
+    texts = [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
+    rng = random.Random(11)
+    alphabet = "ab Éé ß ñ 日本 ไทย क्षि \u200d 🙂 \ud800 , . 12"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80)))
+              for _ in range(200)]
+    return [*texts, "", "one", "one two", "one two three", "x" * 5000]
+
+
+def _check_hashing() -> None:
+    assert kernels.hashing is not None, "the compiled build has no hashing kernel"
+    for text in _texts():
+        compiled = fingerprint.body_hashes(text)
+        words = fingerprint.words(text)
+        compiled_words = fingerprint.word_hashes(words)
+        with _numpy_paths():
+            walked = fingerprint.body_hashes(text)
+            walked_words = fingerprint.word_hashes(words)
+            walked_signature = dedup.minhash(walked.shingles)
+            walked_simhash = fingerprint.simhash(walked.shingles)
+        for mine, theirs in zip(compiled, walked, strict=True):
+            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), text
+        assert np.array_equal(compiled_words, walked_words), text
+        assert np.array_equal(dedup.minhash(compiled.shingles), walked_signature), text
+        assert fingerprint.simhash(compiled.shingles) == walked_simhash, text
+    rng = np.random.default_rng(5)
+    for length in range(9):  # shingles of fewer hashes than a shingle, and of more
+        hashes = rng.integers(0, 2**64, size=length, dtype=np.uint64)
+        for size in range(1, 5):
+            compiled_shingles = fingerprint.shingle_hashes(hashes, size)
+            with _numpy_paths():
+                assert np.array_equal(compiled_shingles, fingerprint.shingle_hashes(hashes, size))
+    points = np.zeros(3, dtype=np.uint32)
+    with pytest.raises(ValueError, match="outside"):
+        kernels.hashing.span_hashes(np.empty(1, dtype=np.uint64), points,
+                                    np.array([1], dtype=np.intp), np.array([4], dtype=np.intp),
+                                    3, 5, fingerprint._FINALS, 33)
+
+
+def _check_language() -> None:
+    """Scores as the NumPy walk and py3langid do; tables that do not fit together are refused
+    instead of read past."""
+    assert kernels.langscore is not None, "the compiled build has no language kernel"
+    identifier = language._language_identifier()
+    for text in samples():
+        compiled, walked = identifier._compiled_score(text), identifier._numpy_score(text)
+        assert (compiled is None) == (walked is None), text
+        if compiled is not None and walked is not None:
+            assert_same_scores(compiled, walked)
+            assert_same_scores(compiled, library_score(identifier, text))
+    scores = np.empty(len(identifier.nb_pc), dtype=np.float32)
+    moves = np.full(256, 5, dtype=np.uint32)  # every move to a state that does not exist
+    one_state = np.zeros(1, dtype=np.uint16), np.zeros(1, dtype=np.int32)
+    with pytest.raises(ValueError, match="outside its tables"):
+        kernels.langscore.score(scores, b"abc", 1, moves, *one_state, identifier.nb_ptc,
+                                identifier.nb_pc)
+    with pytest.raises(ValueError, match="differ in length"):
+        kernels.langscore.score(scores, b"abc", 1, moves, one_state[0],
+                                np.zeros(2, dtype=np.int32), identifier.nb_ptc,
+                                identifier.nb_pc)
+
+
+def check_kernels() -> None:
+    """Every kernel is built and agrees with its NumPy path (run in the compiled build)."""
+    _check_hashing()
+    _check_language()
+
+
+@pytest.mark.skipif(kernels.hashing is None, reason="a pure checkout: test_compiled runs it")
+def test_the_hashing_kernel_hashes_as_the_numpy_paths() -> None:
+    _check_hashing()
+
+
+@pytest.mark.skipif(kernels.langscore is None, reason="a pure checkout: test_compiled runs it")
+def test_the_language_kernel_scores_as_the_numpy_walk() -> None:
+    _check_language()
