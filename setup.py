@@ -46,7 +46,7 @@ COMPILED = [
 # boxed integers and NumPy's temporaries cost more than it: each has the NumPy path beside it
 # that a pure checkout runs, and tests/test_compiled.py checks that both give the same results.
 # service/stages/kernels.py loads them.
-KERNELS = {"service.stages._hashing": "service/stages/_hashing.c",
+KERNELS = {"service.stages._units": "service/stages/_units.c",
            "service.stages.normalize._langscore": "service/stages/normalize/_langscore.c"}
 
 

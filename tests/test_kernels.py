@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from service.stages import dedup, fingerprint, kernels
+from service.stages import dedup, fingerprint, kernels, tokens
 from service.stages.normalize import language
 from tests.multilingual import EDITED, OTHER_EVENTS, REPORTS, REWRITES
 from tests.test_language import assert_same_scores, library_score, samples
@@ -21,13 +21,13 @@ from tests.test_language import assert_same_scores, library_score, samples
 
 @contextmanager
 def _numpy_paths() -> Iterator[None]:
-    """The stages' NumPy paths, with the hashing kernel set aside."""
-    saved, kernels.hashing = kernels.hashing, None
+    """The stages' NumPy paths, with the units kernel set aside."""
+    saved, kernels.units = kernels.units, None
     fingerprint._cache.clear()  # word_hashes' memo: hash again, on this path
     try:
         yield
     finally:
-        kernels.hashing = saved
+        kernels.units = saved
         fingerprint._cache.clear()
 
 
@@ -36,15 +36,23 @@ def _texts() -> list[str]:
     one unit, fewer units than a shingle, astral and lone-surrogate code points."""
     texts = [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
     rng = random.Random(11)
-    alphabet = "ab Éé ß ñ 日本 ไทย क्षि \u200d 🙂 \ud800 , . 12"
+    alphabet = ("ab Éé ß ñ 日本 ไทย क्षि \u200d 🙂 \ud800 , . 12 \U00020000 \U000e0100 "
+                "\U0010fffd")
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80)))
               for _ in range(200)]
     return [*texts, "", "one", "one two", "one two three", "x" * 5000]
 
 
-def _check_hashing() -> None:
-    assert kernels.hashing is not None, "the compiled build has no hashing kernel"
+def _check_units() -> None:
+    assert kernels.units is not None, "the compiled build has no units kernel"
     for text in _texts():
+        scanned = tokens.scan(text)
+        counted = tokens.word_count(text), tokens.unit_words(text), tokens.terms(text)
+        with _numpy_paths():
+            for mine, theirs in zip(scanned, tokens.scan(text), strict=True):
+                assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), text
+            assert counted == (tokens.word_count(text), tokens.unit_words(text),
+                               tokens.terms(text)), text
         compiled = fingerprint.body_hashes(text)
         words = fingerprint.words(text)
         compiled_words = fingerprint.word_hashes(words)
@@ -67,7 +75,7 @@ def _check_hashing() -> None:
                 assert np.array_equal(compiled_shingles, fingerprint.shingle_hashes(hashes, size))
     points = np.zeros(3, dtype=np.uint32)
     with pytest.raises(ValueError, match="outside"):
-        kernels.hashing.span_hashes(np.empty(1, dtype=np.uint64), points,
+        kernels.units.span_hashes(np.empty(1, dtype=np.uint64), points,
                                     np.array([1], dtype=np.intp), np.array([4], dtype=np.intp),
                                     3, 5, fingerprint._FINALS, 33)
 
@@ -97,13 +105,13 @@ def _check_language() -> None:
 
 def check_kernels() -> None:
     """Every kernel is built and agrees with its NumPy path (run in the compiled build)."""
-    _check_hashing()
+    _check_units()
     _check_language()
 
 
-@pytest.mark.skipif(kernels.hashing is None, reason="a pure checkout: test_compiled runs it")
-def test_the_hashing_kernel_hashes_as_the_numpy_paths() -> None:
-    _check_hashing()
+@pytest.mark.skipif(kernels.units is None, reason="a pure checkout: test_compiled runs it")
+def test_the_units_kernel_scans_and_hashes_as_the_numpy_paths() -> None:
+    _check_units()
 
 
 @pytest.mark.skipif(kernels.langscore is None, reason="a pure checkout: test_compiled runs it")

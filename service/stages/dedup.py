@@ -69,9 +69,9 @@ def minhash(shingles: U64) -> Signature:
     32-47 of the least hash (its top bits are mostly zeros, since it is the least)."""
     if len(shingles) == 0:
         return np.full(PERMUTATIONS, 0xFFFF, dtype=np.uint16)
-    if kernels.hashing is not None:
+    if kernels.units is not None:
         out: Signature = np.empty(PERMUTATIONS, dtype=np.uint16)
-        kernels.hashing.minhash(out, shingles, _A, _B)
+        kernels.units.minhash(out, shingles, _A, _B)
         return out
     # a row per permutation, so each minimum reads contiguous memory, added to in place
     hashed = np.multiply.outer(_A, shingles)

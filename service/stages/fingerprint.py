@@ -69,9 +69,9 @@ def _exponentials(base: int, count: int) -> U64:
 
 def _span_hashes(points: tokens.U32, starts: tokens.IntP, ends: tokens.IntP) -> U64:
     """Hashes of the code point spans [start, end) of ``points``."""
-    if kernels.hashing is not None:
+    if kernels.units is not None:
         out = np.empty(len(starts), dtype=np.uint64)
-        kernels.hashing.span_hashes(out, points, starts, ends, _BASE, int(_LENGTH_MIX),
+        kernels.units.span_hashes(out, points, starts, ends, _BASE, int(_LENGTH_MIX),
                                     _FINALS, int(_SHIFT))
         return out
     powers, inverse_powers = _power_tables(len(points) + 1)
@@ -143,9 +143,9 @@ def shingle_hashes(hashes: U64, size: int = SHINGLE_WORDS) -> U64:
     if len(hashes) == 0:
         return hashes
     count = max(1, len(hashes) - size + 1)
-    if kernels.hashing is not None:
+    if kernels.units is not None:
         out = np.empty(count, dtype=np.uint64)
-        kernels.hashing.shingle_hashes(out, hashes, size, _MIXERS)
+        kernels.units.shingle_hashes(out, hashes, size, _MIXERS)
         return out
     mixed = np.zeros(count, dtype=np.uint64)
     for offset in range(min(size, len(hashes))):
@@ -159,8 +159,8 @@ def simhash(shingles: U64) -> int:
     """Charikar's SimHash: each bit is the majority vote of that bit over the shingle hashes."""
     if len(shingles) == 0:
         return 0
-    if kernels.hashing is not None:
-        voted: int = kernels.hashing.simhash(shingles)
+    if kernels.units is not None:
+        voted: int = kernels.units.simhash(shingles)
         return voted
     # bit k of every hash, as bytes: a third of the time of shifting and masking 64-bit words
     unpacked = np.unpackbits(shingles.astype("<u8", copy=False).view(np.uint8),

@@ -18,7 +18,8 @@ def _built(name: str) -> ModuleType | None:
         return None
 
 
-# Unit, shingle, MinHash and SimHash hashing (``_hashing.c``): fingerprint and dedup.
-hashing = _built("service.stages._hashing")
+# A text's unit kinds and runs, unit and shingle hashes, MinHash and SimHash (``_units.c``):
+# tokens, fingerprint and dedup.
+units = _built("service.stages._units")
 # The language model's walk and scores (``normalize/_langscore.c``): normalize.language.
 langscore = _built("service.stages.normalize._langscore")

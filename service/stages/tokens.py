@@ -32,6 +32,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from service.stages import kernels
+
 U8 = npt.NDArray[np.uint8]
 U32 = npt.NDArray[np.uint32]
 IntP = npt.NDArray[np.intp]
@@ -43,6 +45,8 @@ _IDEOGRAPH_PLANES_END = 0x40000  # planes 2 and 3: CJK ideographs only
 _BASIC_PLANE, _LAST_CODE_POINT = 0x10000, 0x10FFFF
 _SUPPLEMENT_JOINERS = (0xE0000, 0xE01F0)  # tags and variation selectors supplement
 _ZERO_WIDTH_JOINERS = (0x200C, 0x200D)
+# How ``_kinds`` reads a code point above the table, for the compiled build's kernel.
+_ASTRAL_KINDS = (_IDEOGRAPH_PLANES_END, *_SUPPLEMENT_JOINERS, IDEOGRAPH, JOIN, GAP)
 _IDEOGRAPH_RANGES = ((0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035), (0x303B, 0x303C),
                      (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
                      (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x1B000, 0x1B16F))
@@ -205,7 +209,12 @@ def code_points(text: str) -> U32:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _kinds(points: U32) -> U8:
+def _kinds(points: U32) -> tuple[U8, int]:
+    """The kind of each code point, and the largest of them (``GAP`` when there are none)."""
+    if kernels.units is not None:
+        out = np.empty(len(points), dtype=np.uint8)
+        largest: int = kernels.units.kinds(out, points, kind_table(), _ASTRAL_KINDS)
+        return out, largest
     kinds: U8 = kind_table().take(np.minimum(points, _TABLE_SIZE - 1))  # take: 2x indexing
     astral = points >= _TABLE_SIZE
     if astral.any():
@@ -214,7 +223,7 @@ def _kinds(points: U32) -> U8:
             high < _IDEOGRAPH_PLANES_END, IDEOGRAPH,
             np.where((high >= _SUPPLEMENT_JOINERS[0]) & (high < _SUPPLEMENT_JOINERS[1]),
                      JOIN, GAP))
-    return kinds
+    return kinds, int(kinds.max()) if len(kinds) else GAP
 
 
 def scan(text: str) -> Units:
@@ -226,8 +235,8 @@ def scan(text: str) -> Units:
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
         return _word_runs(codes.astype(np.uint32), _ASCII_IS_WORD.take(codes))
     points = code_points(text)
-    kinds = _kinds(points)
-    if len(kinds) == 0 or kinds.max() <= WORD:
+    kinds, largest = _kinds(points)
+    if largest <= WORD:
         return _word_runs(points, (kinds == WORD).view(np.int8))
     index = np.arange(len(points))
     # the kind each character acts as: its own, or for a joiner that of the last non-joiner
@@ -246,6 +255,12 @@ def scan(text: str) -> Units:
 
 def _word_runs(points: U32, word: npt.NDArray[np.int8]) -> Units:
     """``scan`` of a text whose characters are words (``word`` 1) and gaps (0) alone."""
+    if kernels.units is not None:
+        capacity = len(word) // 2 + 1  # runs of words have gaps between them
+        starts = np.empty(capacity, dtype=np.intp)
+        ends = np.empty(capacity, dtype=np.intp)
+        runs: int = kernels.units.word_runs(starts, ends, word)
+        return Units(points, starts[:runs], ends[:runs], np.full(runs, WORD, dtype=np.uint8))
     padded = np.zeros(len(word) + 2, dtype=np.int8)  # np.diff's prepend and append cost more
     padded[1:-1] = word
     edges = padded[1:] - padded[:-1]

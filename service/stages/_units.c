@@ -1,12 +1,18 @@
-/* The fingerprint's and the MinHash's loops over 64-bit hashes, in C: the kernel the compiled
- * build adds to ``fingerprint`` and ``dedup`` (setup.py with ARTICLE_INGEST_COMPILE=1).
+/* The loops over a text's units, in C: their kinds and runs (``tokens``), their hashes and
+ * shingles (``fingerprint``), MinHash (``dedup``) and SimHash. The kernel the compiled build adds
+ * (setup.py with ARTICLE_INGEST_COMPILE=1).
  *
  * Each function computes exactly what its NumPy path computes (unsigned 64-bit arithmetic wraps
- * the same way in both), in one pass and without temporaries: on an article's few hundred
- * hashes the NumPy calls' fixed costs and intermediate arrays are most of the work. Constants
- * come from the Python side, so they have one definition. Results are written into arrays the
- * caller allocates (no NumPy headers needed to build this).
+ * the same way in both), in one pass and without temporaries: on an article's few thousand
+ * characters and few hundred hashes, the NumPy calls' fixed costs and intermediate arrays are
+ * most of the work. Constants come from the Python side, so they have one definition. Results
+ * are written into arrays the caller allocates (no NumPy headers needed to build this).
  *
+ * kinds(out, points, table, astral) -> the largest kind
+ *     out[i] = table[points[i]] below len(table); above it, by astral = (ideograph_end,
+ *     joiners_first, joiners_end, ideograph, join, gap): ideograph below ideograph_end, join in
+ *     [joiners_first, joiners_end), else gap
+ * word_runs(starts, ends, word) -> runs: [start, end) of each run of nonzero ``word`` bytes
  * span_hashes(out, points, starts, ends, base, length_mix, finals, shift)
  *     out[i] = fmix(sum(points[j] * base ** (j - starts[i]) for j in [starts[i], ends[i]))
  *                   ^ (ends[i] - starts[i]) * length_mix)
@@ -17,7 +23,6 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
-#include <string.h>
 
 /* A buffer of ``item``-byte items, its count in ``*count``; 0 with an exception if it is not
  * a whole number of items. */
@@ -29,6 +34,86 @@ static int items(const Py_buffer *buffer, Py_ssize_t item, Py_ssize_t *count, co
     }
     *count = buffer->len / item;
     return 1;
+}
+
+static PyObject *kinds(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out, points, table;
+    unsigned long ideograph_end, joiners_first, joiners_end;
+    unsigned char ideograph, join, gap;
+    if (!PyArg_ParseTuple(args, "w*y*y*(kkkbbb)", &out, &points, &table, &ideograph_end,
+                          &joiners_first, &joiners_end, &ideograph, &join, &gap)) {
+        return NULL;
+    }
+    Py_ssize_t n, npoints;
+    PyObject *result = NULL;
+    if (!items(&out, 1, &n, "out") || !items(&points, 4, &npoints, "points")) {
+        goto done;
+    }
+    if (npoints != n) {
+        PyErr_SetString(PyExc_ValueError, "out and points differ in length");
+        goto done;
+    }
+    const uint32_t *code = points.buf;
+    const uint8_t *kind_of = table.buf;
+    uint8_t *kind = out.buf, largest = 0;
+    uint32_t size = (uint32_t)table.len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t point = code[i];
+        uint8_t k;
+        if (point < size) {
+            k = kind_of[point];
+        } else if (point < ideograph_end) {
+            k = ideograph;
+        } else if (point >= joiners_first && point < joiners_end) {
+            k = join;
+        } else {
+            k = gap;
+        }
+        kind[i] = k;
+        largest = k > largest ? k : largest;
+    }
+    result = PyLong_FromLong(largest);
+done:
+    PyBuffer_Release(&out), PyBuffer_Release(&points), PyBuffer_Release(&table);
+    return result;
+}
+
+static PyObject *word_runs(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer starts, ends, word;
+    if (!PyArg_ParseTuple(args, "w*w*y*", &starts, &ends, &word)) {
+        return NULL;
+    }
+    Py_ssize_t capacity, nends, n = word.len;
+    PyObject *result = NULL;
+    if (!items(&starts, sizeof(Py_ssize_t), &capacity, "starts")
+        || !items(&ends, sizeof(Py_ssize_t), &nends, "ends")) {
+        goto done;
+    }
+    if (nends != capacity || capacity < n / 2 + 1) {
+        PyErr_SetString(PyExc_ValueError, "starts and ends must each hold len(word) // 2 + 1");
+        goto done;
+    }
+    const int8_t *inside = word.buf;
+    Py_ssize_t *first = starts.buf, *last = ends.buf, runs = 0;
+    int open = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int here = inside[i] != 0;
+        if (here && !open) {
+            first[runs] = i;
+        } else if (!here && open) {
+            last[runs++] = i;
+        }
+        open = here;
+    }
+    if (open) {
+        last[runs++] = n;
+    }
+    result = PyLong_FromSsize_t(runs);
+done:
+    PyBuffer_Release(&starts), PyBuffer_Release(&ends), PyBuffer_Release(&word);
+    return result;
 }
 
 static PyObject *span_hashes(PyObject *module, PyObject *args) {
@@ -138,13 +223,28 @@ static PyObject *minhash(PyObject *module, PyObject *args) {
     }
     const uint64_t *shingle = shingles.buf, *a = multipliers.buf, *b = increments.buf;
     uint16_t *minima = out.buf;
-    for (Py_ssize_t p = 0; p < count; p++) {
+    /* four permutations a pass over the shingles: each minimum is a chain of comparisons, and
+     * four chains run side by side where one would wait on itself */
+    Py_ssize_t p = 0;
+    for (; p + 4 <= count; p += 4) {
+        uint64_t least[4] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+        for (Py_ssize_t i = 0; i < n; i++) {
+            for (int k = 0; k < 4; k++) {
+                uint64_t hash = a[p + k] * shingle[i] + b[p + k];
+                least[k] = hash < least[k] ? hash : least[k];
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            minima[p + k] = (uint16_t)(least[k] >> 32); /* bits 32-47, as astype(uint16) */
+        }
+    }
+    for (; p < count; p++) {
         uint64_t least = UINT64_MAX;
         for (Py_ssize_t i = 0; i < n; i++) {
             uint64_t hash = a[p] * shingle[i] + b[p];
             least = hash < least ? hash : least;
         }
-        minima[p] = (uint16_t)(least >> 32); /* bits 32-47, as astype(uint16) keeps */
+        minima[p] = (uint16_t)(least >> 32);
     }
     result = Py_NewRef(Py_None);
 done:
@@ -166,11 +266,12 @@ static PyObject *simhash(PyObject *module, PyObject *args) {
     }
     const uint64_t *hash = shingles.buf;
     Py_ssize_t ones[64];
-    memset(ones, 0, sizeof ones);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        for (int bit = 0; bit < 64; bit++) {
-            ones[bit] += (Py_ssize_t)((hash[i] >> bit) & 1);
+    for (int bit = 0; bit < 64; bit++) { /* bit by bit: the inner loop vectorizes */
+        Py_ssize_t count = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            count += (Py_ssize_t)((hash[i] >> bit) & 1);
         }
+        ones[bit] = count;
     }
     uint64_t bits = 0;
     for (int bit = 0; bit < 64; bit++) {
@@ -181,6 +282,11 @@ static PyObject *simhash(PyObject *module, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
+    {"kinds", kinds, METH_VARARGS,
+     "kinds(out, points, table, astral) -> the largest kind: the kind of each code point, into "
+     "out (uint8)."},
+    {"word_runs", word_runs, METH_VARARGS,
+     "word_runs(starts, ends, word) -> runs: [start, end) of each run of nonzero word bytes."},
     {"span_hashes", span_hashes, METH_VARARGS,
      "span_hashes(out, points, starts, ends, base, length_mix, finals, shift): the hash of each "
      "code point span, into out (uint64)."},
@@ -195,9 +301,10 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef definition = {
-    PyModuleDef_HEAD_INIT, "_hashing",
-    "The fingerprint's and the MinHash's loops over 64-bit hashes (see _hashing.c).", -1,
+    PyModuleDef_HEAD_INIT, "_units",
+    "The loops over a text's units: kinds, runs, hashes, shingles, MinHash, SimHash (_units.c).",
+    -1,
     methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__hashing(void) { return PyModule_Create(&definition); }
+PyMODINIT_FUNC PyInit__units(void) { return PyModule_Create(&definition); }
