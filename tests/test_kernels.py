@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from service.stages import dedup, fingerprint, kernels, tokens
+from service.stages import cluster, dedup, fingerprint, kernels, tokens
 from service.stages.normalize import language
 from tests.multilingual import EDITED, OTHER_EVENTS, REPORTS, REWRITES
 from tests.test_language import assert_same_scores, library_score, samples
@@ -80,6 +80,37 @@ def _check_units() -> None:
                                     3, 5, fingerprint._FINALS, 33)
 
 
+def _vector(rng: np.random.Generator, size: int, ids: int) -> cluster.Vector:
+    terms = np.unique(rng.integers(0, ids, size=size).astype(np.uint32))
+    weights = rng.random(len(terms), dtype=np.float32)
+    norm = float(np.sqrt(np.square(weights, dtype=np.float64).sum()))
+    return cluster.Vector(terms, weights, norm)
+
+
+def _check_dots() -> None:
+    """Cosines of a query with several vectors: the same floats, bit for bit, whatever the
+    overlap (term ids drawn from a small range overlap a lot, from a large one hardly)."""
+    assert kernels.dots is not None, "the compiled build has no dots kernel"
+    rng = np.random.default_rng(3)
+    table = cluster.TermColumns()
+    for case in range(300):
+        ids = 1 << int(rng.integers(4, cluster.DF_BITS + 1))
+        query = _vector(rng, int(rng.integers(0, 300)), ids)
+        others = [_vector(rng, int(rng.integers(0, 200)), ids)
+                  for _ in range(int(rng.integers(0, 10)))]
+        compiled = cluster.cosines(query, others, table)
+        saved, kernels.dots = kernels.dots, None
+        try:
+            walked = cluster.cosines(query, others, table)
+        finally:
+            kernels.dots = saved
+        assert compiled == walked, case
+    with pytest.raises(ValueError, match="sum"):
+        kernels.dots.dots(np.empty(1), np.zeros(1, dtype=np.uint32), np.zeros(1, dtype=np.float32),
+                          np.zeros(2, dtype=np.uint32), np.zeros(2, dtype=np.float32),
+                          np.array([3], dtype=np.intp))
+
+
 def _check_language() -> None:
     """Scores as the NumPy walk and py3langid do; tables that do not fit together are refused
     instead of read past."""
@@ -106,12 +137,18 @@ def _check_language() -> None:
 def check_kernels() -> None:
     """Every kernel is built and agrees with its NumPy path (run in the compiled build)."""
     _check_units()
+    _check_dots()
     _check_language()
 
 
 @pytest.mark.skipif(kernels.units is None, reason="a pure checkout: test_compiled runs it")
 def test_the_units_kernel_scans_and_hashes_as_the_numpy_paths() -> None:
     _check_units()
+
+
+@pytest.mark.skipif(kernels.dots is None, reason="a pure checkout: test_compiled runs it")
+def test_the_dots_kernel_sums_as_the_numpy_path() -> None:
+    _check_dots()
 
 
 @pytest.mark.skipif(kernels.langscore is None, reason="a pure checkout: test_compiled runs it")
