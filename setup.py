@@ -49,6 +49,7 @@ COMPILED = [
 KERNELS = {"service.stages._units": "service/stages/_units.c",
            "service.stages._dots": "service/stages/_dots.c",
            "service.stages.normalize._langscore": "service/stages/normalize/_langscore.c"}
+KERNEL_HEADER = "service/stages/_buffers.h"  # what they share
 
 
 def compiled_modules() -> list[object]:
@@ -57,7 +58,7 @@ def compiled_modules() -> list[object]:
     from mypyc.build import mypycify
     from setuptools import Extension
 
-    kernels = [Extension(name, [source], extra_compile_args=["-O3"])
+    kernels = [Extension(name, [source], depends=[KERNEL_HEADER], extra_compile_args=["-O3"])
                for name, source in KERNELS.items()]
     return [*mypycify(COMPILED, opt_level="3", group_name="article_ingest"), *kernels]
 

@@ -20,21 +20,8 @@
  * minhash(out, shingles, multipliers, increments)
  * simhash(shingles) -> int
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_buffers.h"
 #include <stdint.h>
-
-/* A buffer of ``item``-byte items, its count in ``*count``; 0 with an exception if it is not
- * a whole number of items. */
-static int items(const Py_buffer *buffer, Py_ssize_t item, Py_ssize_t *count, const char *name) {
-    if (buffer->len % item != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: %zd bytes is not a whole number of %zd-byte items",
-                     name, buffer->len, item);
-        return 0;
-    }
-    *count = buffer->len / item;
-    return 1;
-}
 
 static PyObject *kinds(PyObject *module, PyObject *args) {
     (void)module;

@@ -24,8 +24,7 @@
  *   priors  float32[classes]
  * With no feature found, ``scores`` is left as it was (the caller scores such a text itself).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "../_buffers.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -60,15 +59,6 @@ static void release(Buffers *b) {
     }
 }
 
-static int sized(const Py_buffer *buffer, Py_ssize_t item, const char *name) {
-    if (buffer->len % item != 0) {
-        PyErr_Format(PyExc_ValueError, "%s: %zd bytes is not a whole number of %zd-byte items",
-                     name, buffer->len, item);
-        return 0;
-    }
-    return 1;
-}
-
 static PyObject *score(PyObject *module, PyObject *args) {
     (void)module;
     Buffers b;
@@ -79,10 +69,11 @@ static PyObject *score(PyObject *module, PyObject *args) {
         release(&b);
         return NULL;
     }
-    Py_ssize_t classes = b.scores.len / (Py_ssize_t)sizeof(float);
-    if (!sized(&b.scores, sizeof(float), "scores") || !sized(&b.moves, 4, "moves")
-        || !sized(&b.rows, 2, "rows") || !sized(&b.emits, 4, "emits")
-        || !sized(&b.table, sizeof(float) * (classes ? classes : 1), "table")
+    Py_ssize_t classes, transitions, states, emitting, features;
+    if (!items(&b.scores, sizeof(float), &classes, "scores")
+        || !items(&b.moves, 4, &transitions, "moves") || !items(&b.rows, 2, &states, "rows")
+        || !items(&b.emits, 4, &emitting, "emits")
+        || !items(&b.table, sizeof(float) * (classes ? classes : 1), &features, "table")
         || b.priors.len != b.scores.len) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ValueError, "priors and scores differ in length");
@@ -97,9 +88,7 @@ static PyObject *score(PyObject *module, PyObject *args) {
     const float *table = b.table.buf;
     const float *priors = b.priors.buf;
     float *scores = b.scores.buf;
-    Py_ssize_t states = b.rows.len / 2, transitions = b.moves.len / 4;
-    Py_ssize_t features = b.table.len / (Py_ssize_t)(sizeof(float) * (classes ? classes : 1));
-    if (b.emits.len / 4 != states || states == 0 || window < 1) {
+    if (emitting != states || states == 0 || window < 1) {
         PyErr_SetString(PyExc_ValueError, "emits and rows differ in length, or are empty, or "
                                           "the window is not positive");
         release(&b);

@@ -1,0 +1,22 @@
+/* What the C kernels (setup.py's KERNELS) share: reading a buffer as an array of fixed-size
+ * items. Included by each kernel's source; static, so each module has its own copy. */
+#ifndef ARTICLE_INGEST_BUFFERS_H
+#define ARTICLE_INGEST_BUFFERS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* The number of ``item``-byte items in ``buffer``, in ``*count``; 0 with a ValueError naming
+ * the argument when it is not a whole number of them. */
+static inline int items(const Py_buffer *buffer, Py_ssize_t item, Py_ssize_t *count,
+                        const char *name) {
+    if (buffer->len % item != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes is not a whole number of %zd-byte items",
+                     name, buffer->len, item);
+        return 0;
+    }
+    *count = buffer->len / item;
+    return 1;
+}
+
+#endif
