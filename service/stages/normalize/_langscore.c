@@ -8,7 +8,8 @@
  *     does: the reads of one pass are independent, so many are in flight at once. Walking byte
  *     by byte makes each read wait on the one before: in the service it cost twice as much
  *     (language identification in ``python -m bench.bench_text --count 1500``, compiled, rows
- *     prefetched: 140 against 68 us an article).
+ *     prefetched, in a trial with the table's rows as float16: 140 against 68 us an article;
+ *     this kernel, float32 rows: 75).
  *   - Features are counted in the order they first occur (py3langid's ``Counter`` order).
  *   - Each feature's row of the table is added into the scores as it is read, with the rows a
  *     few features ahead prefetched, instead of gathered into a copy first.
@@ -30,7 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows of the table prefetched ahead of the one being added (measured as above). */
+/* Rows of the table prefetched ahead of the one being added (measured as above, float16
+ * trial: 2, 4 and 8 rows 70, 68 and 68 us an article; none 89). */
 #ifndef ROWS_AHEAD
 #define ROWS_AHEAD 4
 #endif
