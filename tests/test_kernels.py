@@ -98,6 +98,14 @@ def _check_dots() -> None:
         query = _vector(rng, int(rng.integers(0, 300)), ids)
         others = [_vector(rng, int(rng.integers(0, 200)), ids)
                   for _ in range(int(rng.integers(0, 10)))]
+        if case % 2:  # as the store keeps vectors: leading parts of the rows of wide arrays
+            terms, weights = np.zeros((len(others), 256), np.uint32), np.zeros((len(others), 256),
+                                                                            np.float32)
+            for row, other in enumerate(others):
+                terms[row, :len(other.terms)], weights[row, :len(other.terms)] = other[:2]
+            others = [cluster.Vector(terms[row, :len(other.terms)],
+                                     weights[row, :len(other.terms)], other.norm)
+                      for row, other in enumerate(others)]
         compiled = cluster.cosines(query, others, table)
         saved, kernels.dots = kernels.dots, None
         try:
@@ -105,10 +113,12 @@ def _check_dots() -> None:
         finally:
             kernels.dots = saved
         assert compiled == walked, case
-    with pytest.raises(ValueError, match="sum"):
-        kernels.dots.dots(np.empty(1), np.zeros(1, dtype=np.uint32), np.zeros(1, dtype=np.float32),
-                          np.zeros(2, dtype=np.uint32), np.zeros(2, dtype=np.float32),
-                          np.array([3], dtype=np.intp))
+    query = _vector(rng, 5, 64)
+    with pytest.raises(ValueError, match="differ in length"):
+        kernels.dots.dots(np.empty(1), query.terms, query.weights,
+                          [cluster.Vector(query.terms, query.weights[:2], 1.0)])
+    with pytest.raises(TypeError, match="tuple"):
+        kernels.dots.dots(np.empty(1), query.terms, query.weights, [query.terms])
 
 
 def _check_language() -> None:

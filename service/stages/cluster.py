@@ -324,20 +324,17 @@ def cosines(query: Vector, others: list[Vector], table: TermColumns) -> list[flo
     clip cost more per call than the handful of floats they would work on."""
     if not others or query.norm == 0 or len(query.terms) == 0:
         return [0.0] * len(others)
-    terms = np.concatenate([other.terms for other in others])
-    lengths = [len(other.terms) for other in others]
     if kernels.dots is not None:  # the same sums, with the query's terms in a cached table
         out = np.empty(len(others), dtype=np.float64)
-        kernels.dots.dots(out, query.terms, query.weights, terms,
-                          np.concatenate([other.weights for other in others]),
-                          np.array(lengths, dtype=np.intp))
+        kernels.dots.dots(out, query.terms, query.weights, others)
         dots: list[float] = out.tolist()
     else:
+        terms = np.concatenate([other.terms for other in others])
         with table.numbered(query.terms):
             at = table.columns(terms)
         hit = at >= 0
         weights = np.concatenate([other.weights for other in others])[hit].astype(np.float64)
-        owner = np.repeat(np.arange(len(others)), lengths)
+        owner = np.repeat(np.arange(len(others)), [len(other.terms) for other in others])
         dots = np.bincount(owner[hit], weights=weights * query.weights[at[hit]],
                            minlength=len(others)).tolist()
     return [_unit_quotient(dot, other.norm * query.norm)
