@@ -71,8 +71,8 @@ def _span_hashes(points: tokens.U32, starts: tokens.IntP, ends: tokens.IntP) -> 
     """Hashes of the code point spans [start, end) of ``points``."""
     if kernels.units is not None:
         out = np.empty(len(starts), dtype=np.uint64)
-        kernels.units.span_hashes(out, points, starts, ends, _BASE, int(_LENGTH_MIX),
-                                    _FINALS, int(_SHIFT))
+        kernels.units.span_hashes(out, points, starts, ends, _BASE, int(_LENGTH_MIX), _FINALS,
+                                  int(_SHIFT))
         return out
     powers, inverse_powers = _power_tables(len(points) + 1)
     prefix = np.zeros(len(points) + 1, dtype=np.uint64)

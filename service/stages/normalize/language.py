@@ -54,7 +54,7 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]  # py3langid ships 
         assert kernels.langscore is not None
         scores = np.empty(len(self.nb_pc), dtype=np.float32)
         found = kernels.langscore.score(scores, text, self._window, self._moves, self._rows,
-                                 self._emits32, self.nb_ptc, self.nb_pc)
+                                        self._emits32, self.nb_ptc, self.nb_pc)
         return scores if found else None
 
     def _numpy_score(self, text: bytes) -> np.ndarray | None:
