@@ -15,6 +15,8 @@ import pytest
 
 from service.stages import cluster, dedup, fingerprint, kernels, tokens
 from service.stages.normalize import language
+from service.stages.normalize import lines as line_signals
+from service.stages.normalize import text as text_extractor
 from tests.multilingual import EDITED, OTHER_EVENTS, REPORTS, REWRITES
 from tests.test_language import assert_same_scores, library_score, samples
 
@@ -87,10 +89,19 @@ def _vector(rng: np.random.Generator, size: int, ids: int) -> cluster.Vector:
     return cluster.Vector(terms, weights, norm)
 
 
+@contextmanager
+def _without_terms_kernel() -> Iterator[None]:
+    saved, kernels.terms = kernels.terms, None
+    try:
+        yield
+    finally:
+        kernels.terms = saved
+
+
 def _check_dots() -> None:
     """Cosines of a query with several vectors: the same floats, bit for bit, whatever the
     overlap (term ids drawn from a small range overlap a lot, from a large one hardly)."""
-    assert kernels.dots is not None, "the compiled build has no dots kernel"
+    assert kernels.terms is not None, "the compiled build has no terms kernel"
     rng = np.random.default_rng(3)
     table = cluster.TermColumns()
     for case in range(300):
@@ -107,18 +118,95 @@ def _check_dots() -> None:
                                      weights[row, :len(other.terms)], other.norm)
                       for row, other in enumerate(others)]
         compiled = cluster.cosines(query, others, table)
-        saved, kernels.dots = kernels.dots, None
-        try:
+        with _without_terms_kernel():
             walked = cluster.cosines(query, others, table)
-        finally:
-            kernels.dots = saved
         assert compiled == walked, case
     query = _vector(rng, 5, 64)
     with pytest.raises(ValueError, match="differ in length"):
-        kernels.dots.dots(np.empty(1), query.terms, query.weights,
-                          [cluster.Vector(query.terms, query.weights[:2], 1.0)])
+        kernels.terms.dots(np.empty(1), query.terms, query.weights,
+                           [cluster.Vector(query.terms, query.weights[:2], 1.0)])
     with pytest.raises(TypeError, match="tuple"):
-        kernels.dots.dots(np.empty(1), query.terms, query.weights, [query.terms])
+        kernels.terms.dots(np.empty(1), query.terms, query.weights, [query.terms])
+
+
+def _check_sums() -> None:
+    """Weights summed by term: the same terms and sums, bit for bit, for ids of every width
+    (each radix pass, and skipped ones), many repeats or none, and weights of mixed magnitude
+    whose sum depends on the order they are added in; and so the same term counts and
+    centroid sums."""
+    assert kernels.terms is not None, "the compiled build has no terms kernel"
+    rng = np.random.default_rng(5)
+    for case in range(400):
+        width = int(rng.integers(1, 33))
+        terms = rng.integers(0, 1 << width, int(rng.integers(0, 700)), dtype=np.uint64)
+        if case % 3 == 0:
+            terms |= np.uint64(0xFFFF0000)  # every id shares its top digits
+        weights = rng.random(len(terms)) * 10.0 ** rng.integers(-8, 9, len(terms))
+        compiled = cluster.term_sums(terms.astype(np.uint32), weights)
+        with _without_terms_kernel():
+            walked = cluster.term_sums(terms.astype(np.uint32), weights)
+        for mine, theirs in zip(compiled, walked, strict=True):
+            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), case
+    reports = [*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES]
+    centroid = cluster.Vector(np.zeros(0, np.uint32), np.zeros(0, np.float32), 0.0)
+    for report in reports:
+        hashes = fingerprint.body_hashes(report.text).terms
+        counted = cluster.term_counts(report.title, report.text, hashes, 3.0, 1.5, 2.0)
+        vector = cluster.Vector(counted[0], counted[1].astype(np.float32), 1.0)
+        summed = cluster.add_vectors(centroid, vector, 300)
+        with _without_terms_kernel():
+            walked = cluster.term_counts(report.title, report.text, hashes, 3.0, 1.5, 2.0)
+            walked_sum = cluster.add_vectors(centroid, vector, 300)
+        for mine, theirs in (*zip(counted, walked, strict=True),
+                             *zip(summed[:2], walked_sum[:2], strict=True)):
+            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), report.title
+        assert summed.norm == walked_sum.norm
+        centroid = summed
+    with pytest.raises(ValueError, match="shorter"):
+        kernels.terms.sums(np.empty(1, np.uint32), np.empty(2), np.zeros(2, np.uint32),
+                           np.zeros(2))
+
+
+def _check_spans() -> None:
+    """Names and numbers found where the patterns find them, over the text's classes and over
+    the text itself: texts of every class (capitals, digits in two scripts, other word
+    characters, spaces, separators, apostrophes, hyphens) in random order, reports, and texts
+    past the basic plane that the kernel leaves to the patterns."""
+    assert kernels.terms is not None, "the compiled build has no terms kernel"
+    rng = random.Random(13)
+    alphabet = "AZÉb1٣_ \t\n,.'\u2019-!é"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+             for _ in range(3000)]
+    texts += [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
+    texts += ["1,000.5 and 2.", "A", "7", "Ab 🙂 Cd 12", "Ab \ud800 12,3"]
+    for text in texts:
+        compiled = cluster._spans(text)
+        with _without_terms_kernel():
+            walked = cluster._spans(text)
+        assert compiled == walked, text
+        assert compiled == ([m.span() for m in cluster._NAME.finditer(text)],
+                            [m.span() for m in cluster._NUMBER.finditer(text)]), text
+    with pytest.raises(ValueError, match="basic-plane"):
+        kernels.terms.names_and_numbers("A", b"x" * 10)
+
+
+def _check_lines() -> None:
+    """A line's character counts and title-casing as the Python paths give them, on lines of
+    reports in eleven scripts and random lines of digits of several kinds (superscripts, Arabic,
+    Devanagari), title-case and caseless letters, marks and spaces."""
+    assert kernels.units is not None, "the compiled build has no units kernel"
+    rng = random.Random(17)
+    alphabet = "Ab é É ² ٣ ३ ǅ ß 日 ไ \u0301 \u2019 1 _ - . \U0001d400 \ud800"
+    lines = [line for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)
+             for line in report.text.split("\n")]
+    lines += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+              for _ in range(2000)]
+    for line in [*lines, ""]:
+        words = line.split()
+        compiled = text_extractor._char_counts(line), line_signals.title_case_ratio(words)
+        with _numpy_paths():
+            assert compiled == (text_extractor._char_counts(line),
+                                line_signals.title_case_ratio(words)), line
 
 
 def _check_language() -> None:
@@ -147,7 +235,10 @@ def _check_language() -> None:
 def check_kernels() -> None:
     """Every kernel is built and agrees with its NumPy path (run in the compiled build)."""
     _check_units()
+    _check_lines()
     _check_dots()
+    _check_sums()
+    _check_spans()
     _check_language()
 
 
@@ -156,9 +247,24 @@ def test_the_units_kernel_scans_and_hashes_as_the_numpy_paths() -> None:
     _check_units()
 
 
-@pytest.mark.skipif(kernels.dots is None, reason="a pure checkout: test_compiled runs it")
-def test_the_dots_kernel_sums_as_the_numpy_path() -> None:
+@pytest.mark.skipif(kernels.units is None, reason="a pure checkout: test_compiled runs it")
+def test_the_units_kernel_counts_a_lines_characters_as_python() -> None:
+    _check_lines()
+
+
+@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
+def test_the_terms_kernel_multiplies_as_the_numpy_path() -> None:
     _check_dots()
+
+
+@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
+def test_the_terms_kernel_sums_as_the_numpy_path() -> None:
+    _check_sums()
+
+
+@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
+def test_the_terms_kernel_finds_names_and_numbers_as_the_patterns() -> None:
+    _check_spans()
 
 
 @pytest.mark.skipif(kernels.langscore is None, reason="a pure checkout: test_compiled runs it")

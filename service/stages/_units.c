@@ -1,5 +1,6 @@
 /* The loops over a text's units, in C: their kinds and runs (``tokens``), their hashes and
- * shingles (``fingerprint``), MinHash (``dedup``) and SimHash. The kernel the compiled build adds
+ * shingles (``fingerprint``), MinHash (``dedup``) and SimHash, and a line's character counts and
+ * title-casing (``normalize.text``, ``normalize.lines``). The kernel the compiled build adds
  * (setup.py with ARTICLE_INGEST_COMPILE=1).
  *
  * Each function computes exactly what its NumPy path computes (unsigned 64-bit arithmetic wraps
@@ -19,6 +20,9 @@
  * shingle_hashes(out, hashes, size, mix)
  * minhash(out, shingles, multipliers, increments)
  * simhash(shingles) -> int
+ * char_counts(text) -> (digits, upper-case letters, letters), by str.isdigit, isupper, isalpha
+ * title_case(words, min_letters) -> (words of min_letters or more, not all digits; those of
+ *     them whose first character is upper case)
  */
 #include "_buffers.h"
 #include <stdint.h>
@@ -268,6 +272,75 @@ static PyObject *simhash(PyObject *module, PyObject *args) {
     return PyLong_FromUnsignedLongLong(bits);
 }
 
+/* A line's character counts and title-casing: per character the same tests as ``str.isdigit``,
+ * ``isalpha`` and ``isupper`` make on one character (CPython's own ``Py_UNICODE_IS*``), without
+ * a Python object a character or a word. Those tests are calls into the Unicode database, so a
+ * Latin-1 text (most lines) reads their answers from a table of its 256 characters instead. */
+enum { DIGIT = 1, ALPHA = 2, UPPER = 4 };
+
+static uint8_t char_class(Py_UCS4 c) {
+    return (uint8_t)((Py_UNICODE_ISDIGIT(c) ? DIGIT : 0) | (Py_UNICODE_ISALPHA(c) ? ALPHA : 0)
+                     | (Py_UNICODE_ISUPPER(c) ? UPPER : 0));
+}
+
+static uint8_t latin1_classes[256]; /* filled when the module loads */
+
+static PyObject *char_counts(PyObject *module, PyObject *text) {
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "char_counts: text is not a str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), digits = 0, upper = 0, letters = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint8_t class = kind == PyUnicode_1BYTE_KIND ? latin1_classes[((const Py_UCS1 *)data)[i]]
+                                                     : char_class(PyUnicode_READ(kind, data, i));
+        digits += (class & DIGIT) != 0;
+        if (class & ALPHA) {
+            letters++;
+            upper += (class & UPPER) != 0;
+        }
+    }
+    return Py_BuildValue("(nnn)", digits, upper, letters);
+}
+
+static int all_digits(PyObject *word) {
+    int kind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!Py_UNICODE_ISDIGIT(PyUnicode_READ(kind, data, i))) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+static PyObject *title_case(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *words;
+    Py_ssize_t min_letters;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &words, &min_letters)) {
+        return NULL;
+    }
+    Py_ssize_t eligible = 0, titled = 0;
+    for (Py_ssize_t w = 0; w < PyList_GET_SIZE(words); w++) {
+        PyObject *word = PyList_GET_ITEM(words, w);
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "words: not a list of str");
+            return NULL;
+        }
+        Py_ssize_t length = PyUnicode_GET_LENGTH(word);
+        if (length >= min_letters && length > 0 && !all_digits(word)) {
+            eligible++;
+            titled += Py_UNICODE_ISUPPER(PyUnicode_READ_CHAR(word, 0)) != 0;
+        }
+    }
+    return Py_BuildValue("(nn)", eligible, titled);
+}
+
 static PyMethodDef methods[] = {
     {"kinds", kinds, METH_VARARGS,
      "kinds(out, points, table, astral) -> the largest kind: the kind of each code point, into "
@@ -284,14 +357,25 @@ static PyMethodDef methods[] = {
      "hash, into out (uint16)."},
     {"simhash", simhash, METH_VARARGS,
      "simhash(shingles) -> int: each bit the majority vote of that bit over the shingles."},
+    {"char_counts", char_counts, METH_O,
+     "char_counts(text) -> (digits, upper-case letters, letters)."},
+    {"title_case", title_case, METH_VARARGS,
+     "title_case(words, min_letters) -> (words of min_letters or more that are not all digits, "
+     "those of them opening with an upper-case character)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef definition = {
     PyModuleDef_HEAD_INIT, "_units",
-    "The loops over a text's units: kinds, runs, hashes, shingles, MinHash, SimHash (_units.c).",
+    "The loops over a text's units: kinds, runs, hashes, shingles, MinHash, SimHash, a line's "
+    "character counts and title-casing (_units.c).",
     -1,
     methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__units(void) { return PyModule_Create(&definition); }
+PyMODINIT_FUNC PyInit__units(void) {
+    for (Py_UCS4 c = 0; c < 256; c++) {
+        latin1_classes[c] = char_class(c);
+    }
+    return PyModule_Create(&definition);
+}

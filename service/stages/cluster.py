@@ -120,20 +120,32 @@ def _classes(text: str) -> bytes | None:
     return None if classes.find(b"Z") >= 0 else classes
 
 
+Spans = list[tuple[int, int]]
+
+
+def _spans(text: str) -> tuple[Spans, Spans]:
+    """Where ``text``'s names and numbers are: found over its character classes, or over the
+    text itself when it holds a code point past the basic plane."""
+    found: tuple[Spans, Spans] | None = None
+    if kernels.terms is not None:  # the class patterns, scanned in one pass over the text
+        found = kernels.terms.names_and_numbers(text, _class_table())
+    elif (classes := _classes(text)) is not None:
+        found = ([match.span() for match in _NAME_CLASSES.finditer(classes)],
+                 [match.span() for match in _NUMBER_CLASSES.finditer(classes)])
+    if found is None:
+        return ([match.span() for match in _NAME.finditer(text)],
+                [match.span() for match in _NUMBER.finditer(text)])
+    return found
+
+
 def _names_and_numbers(text: str) -> tuple[list[list[str]], list[str]]:
     """``_names`` and the numbers (separators dropped) of ``text``."""
-    classes = _classes(text)
-    if classes is None:
-        names = [match.span() for match in _NAME.finditer(text)]
-        numbers = [match.span() for match in _NUMBER.finditer(text)]
-    else:
-        names = [match.span() for match in _NAME_CLASSES.finditer(classes)]
-        numbers = [match.span() for match in _NUMBER_CLASSES.finditer(classes)]
+    names, numbers = _spans(text)
     return (_names(text, names),
             [text[start:end].replace(",", "") for start, end in numbers])
 
 
-def _names(text: str, spans: list[tuple[int, int]]) -> list[list[str]]:
+def _names(text: str, spans: Spans) -> list[list[str]]:
     """The names at ``spans`` (capitalized word sequences), case-folded; a lone capital opening
     a sentence is no name."""
     if not spans:
@@ -196,9 +208,20 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
         lengths += [len(hashes), len(units) + len(phrases), len(numbers)]
     if not ids:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float64)
-    unique, inverse = unique_inverse(np.concatenate(ids).astype(np.uint32))
-    summed: F64 = np.bincount(inverse, weights=np.repeat(np.array(weights), lengths),
-                              minlength=len(unique)).astype(np.float64)
+    return term_sums(np.concatenate(ids).astype(np.uint32), np.repeat(np.array(weights), lengths))
+
+
+def term_sums(terms: U32, weights: F64) -> tuple[U32, F64]:
+    """The distinct ``terms``, ascending, and each one's ``weights`` summed in the order they
+    come (as ``np.bincount`` adds them, from 0.0)."""
+    if kernels.terms is not None:  # one radix sort and one pass for a dozen NumPy calls
+        unique = np.empty(len(terms), dtype=np.uint32)
+        sums = np.empty(len(terms), dtype=np.float64)
+        count = kernels.terms.sums(unique, sums, terms, weights)
+        return unique[:count], sums[:count]
+    unique, inverse = unique_inverse(terms)
+    summed: F64 = np.bincount(inverse, weights=weights,
+                              minlength=len(unique)).astype(np.float64, copy=False)
     return unique, summed
 
 
@@ -324,9 +347,9 @@ def cosines(query: Vector, others: list[Vector], table: TermColumns) -> list[flo
     clip cost more per call than the handful of floats they would work on."""
     if not others or query.norm == 0 or len(query.terms) == 0:
         return [0.0] * len(others)
-    if kernels.dots is not None:  # the same sums, with the query's terms in a cached table
+    if kernels.terms is not None:  # the same sums, with the query's terms in a cached table
         out = np.empty(len(others), dtype=np.float64)
-        kernels.dots.dots(out, query.terms, query.weights, others)
+        kernels.terms.dots(out, query.terms, query.weights, others)
         dots: list[float] = out.tolist()
     else:
         terms = np.concatenate([other.terms for other in others])
@@ -348,11 +371,8 @@ def _unit_quotient(dot: float, norms: float) -> float:
 
 def add_vectors(left: Vector, right: Vector, limit: int) -> Vector:
     """Sum of two (unnormalized) centroids, truncated to its ``limit`` strongest terms."""
-    terms = np.concatenate((left.terms, right.terms))
-    weights = np.concatenate((left.weights, right.weights)).astype(np.float64)
-    unique, inverse = unique_inverse(terms)
-    summed = np.bincount(inverse, weights=weights,
-                         minlength=len(unique)).astype(np.float64, copy=False)
+    unique, summed = term_sums(np.concatenate((left.terms, right.terms)),
+                               np.concatenate((left.weights, right.weights)).astype(np.float64))
     if len(unique) > limit:
         keep = strongest(summed, limit)
         unique, summed = unique[keep], summed[keep]

@@ -21,7 +21,8 @@ def _built(name: str) -> ModuleType | None:
 # A text's unit kinds and runs, unit and shingle hashes, MinHash and SimHash (``_units.c``):
 # tokens, fingerprint and dedup.
 units = _built("service.stages._units")
-# Dot products of one sparse vector with several (``_dots.c``): cluster.cosines.
-dots = _built("service.stages._dots")
+# Sparse term vectors (``_terms.c``): dot products for cluster.cosines, sums by term for
+# cluster.term_sums.
+terms = _built("service.stages._terms")
 # The language model's walk and scores (``normalize/_langscore.c``): normalize.language.
 langscore = _built("service.stages.normalize._langscore")

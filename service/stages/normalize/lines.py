@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from service.stages import tokens
+from service.stages import kernels, tokens
 
 _WORD = re.compile(r"\w+")
 # A sentence ends with one of _ENDS, then perhaps closing quotes or brackets: the full stops,
@@ -136,6 +136,9 @@ def is_truncated(text: str, words: int | None = None) -> bool:
 def title_case_ratio(tokens: list[str]) -> float:
     """Share of ``tokens`` (the line's ``\\w+`` runs; those of three letters or more) that start
     with a capital: high for menus."""
+    if kernels.units is not None:  # the same counts, with no list of words in between
+        eligible, titled = kernels.units.title_case(tokens, TITLE_CASE_MIN_LETTERS)
+        return titled / eligible if eligible else 0.0
     words = [w for w in tokens if len(w) >= TITLE_CASE_MIN_LETTERS and not w.isdigit()]
     if not words:
         return 0.0

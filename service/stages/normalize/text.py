@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from service.stages import kernels
 from service.stages import tokens as units
 from service.stages.normalize.lines import (
     is_call_to_action,
@@ -327,6 +328,9 @@ def _address_share(words: list[str], lowered: list[str]) -> float:
 
 def _char_counts(text: str) -> tuple[int, int, int]:
     """The digits, upper-case letters and letters of ``text``."""
+    if kernels.units is not None:  # one pass, by the same character tests
+        counts: tuple[int, int, int] = kernels.units.char_counts(text)
+        return counts
     encoded = units.latin1(text)
     if encoded is not None:
         classes = encoded.translate(_LATIN1_CLASS)

@@ -1,0 +1,367 @@
+/* An article's terms and sparse term vectors in C: the kernels the compiled build adds to
+ * ``cluster`` (setup.py with ARTICLE_INGEST_COMPILE=1): the spans of names and numbers for
+ * ``term_counts``, dot products for ``cosines`` and sums by term for ``term_sums``.
+ *
+ * For dot products, the NumPy path numbers the query's terms in an 8 MB table over every term
+ * id and looks each other term up there: at a large state, those lookups miss the caches
+ * (``bench_state``: cosines cost 25 us a decision at 10k articles and 43 at 100k). Here the
+ * query's terms go into an open-addressing table of a few KB that stays in the first-level
+ * cache, and each other term is looked up in it, read where its vector holds it (no copy of
+ * them all first). Products and sums are the NumPy path's: float64 products of the float32
+ * weights, added per vector in term order, so the results are the same bit for bit.
+ *
+ * dots(out, query_terms, query_weights, vectors)
+ *   out            writable float64[len(vectors)]
+ *   query_terms    uint32[q], query_weights float32[q] (a repeated term: its last weight)
+ *   vectors        a list of ``cluster.Vector``: (terms uint32[n], weights float32[n], norm)
+ */
+#include "_buffers.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EMPTY UINT32_MAX /* no term id reaches it (ids are DF_BITS wide) */
+
+/* The query's terms in an open-addressing table: ``keys`` holds each term (EMPTY where none),
+ * ``columns`` its position in the query (a repeated term: its last, as the NumPy path's table). */
+typedef struct {
+    uint32_t *keys;
+    int32_t *columns;
+    uint32_t mask;
+} QueryTable;
+
+static int build(QueryTable *table, const uint32_t *query, Py_ssize_t q) {
+    Py_ssize_t slots = 16;
+    while (slots < 2 * q) {
+        slots <<= 1;
+    }
+    table->keys = malloc(sizeof(uint32_t) * (size_t)slots);
+    table->columns = malloc(sizeof(int32_t) * (size_t)slots);
+    if (table->keys == NULL || table->columns == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    table->mask = (uint32_t)(slots - 1);
+    for (Py_ssize_t s = 0; s < slots; s++) {
+        table->keys[s] = EMPTY;
+    }
+    for (Py_ssize_t j = 0; j < q; j++) {
+        if (query[j] == EMPTY) {
+            PyErr_SetString(PyExc_ValueError, "a term id of 2**32 - 1");
+            return 0;
+        }
+        uint32_t slot = (query[j] * 2654435761u) & table->mask;
+        while (table->keys[slot] != EMPTY && table->keys[slot] != query[j]) {
+            slot = (slot + 1) & table->mask;
+        }
+        table->keys[slot] = query[j];
+        table->columns[slot] = (int32_t)j;
+    }
+    return 1;
+}
+
+/* The dot product of the query with one vector's (terms, weights), in term order. */
+static double dot_with(const QueryTable *table, const float *query_weight, const uint32_t *term,
+                       const float *weight, Py_ssize_t n) {
+    double sum = 0.0;
+    for (Py_ssize_t at = 0; at < n; at++) {
+        uint32_t slot = (term[at] * 2654435761u) & table->mask;
+        while (table->keys[slot] != EMPTY && table->keys[slot] != term[at]) {
+            slot = (slot + 1) & table->mask;
+        }
+        if (table->keys[slot] == term[at]) {
+            sum += (double)weight[at] * (double)query_weight[table->columns[slot]];
+        }
+    }
+    return sum;
+}
+
+static PyObject *dots(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out, query_terms, query_weights;
+    PyObject *vectors;
+    if (!PyArg_ParseTuple(args, "w*y*y*O!", &out, &query_terms, &query_weights, &PyList_Type,
+                          &vectors)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    QueryTable table = {NULL, NULL, 0};
+    Py_ssize_t count = PyList_GET_SIZE(vectors), q;
+    if (out.len != count * 8 || !items(&query_terms, 4, &q, "query_terms")
+        || query_weights.len != query_terms.len) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "out does not hold a float64 a vector, or the "
+                                              "query's terms and weights differ in length");
+        }
+        goto done;
+    }
+    if (!build(&table, query_terms.buf, q)) {
+        goto done;
+    }
+    double *dot = out.buf;
+    for (Py_ssize_t v = 0; v < count; v++) {
+        /* a Vector: a tuple whose first two items are its terms and weights */
+        PyObject *vector = PyList_GET_ITEM(vectors, v);
+        if (!PyTuple_Check(vector) || PyTuple_GET_SIZE(vector) < 2) {
+            PyErr_SetString(PyExc_TypeError, "a vector is not a (terms, weights, ...) tuple");
+            goto done;
+        }
+        Py_buffer terms, weights;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(vector, 0), &terms, PyBUF_C_CONTIGUOUS) < 0) {
+            goto done;
+        }
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(vector, 1), &weights, PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&terms);
+            goto done;
+        }
+        Py_ssize_t n;
+        int fits = items(&terms, 4, &n, "terms") && weights.len == terms.len;
+        if (fits) {
+            dot[v] = dot_with(&table, query_weights.buf, terms.buf, weights.buf, n);
+        } else if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "a vector's terms and weights differ in length");
+        }
+        PyBuffer_Release(&terms), PyBuffer_Release(&weights);
+        if (!fits) {
+            goto done;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    free(table.keys), free(table.columns);
+    PyBuffer_Release(&out), PyBuffer_Release(&query_terms), PyBuffer_Release(&query_weights);
+    return result;
+}
+
+/* Names and numbers: ``cluster._names_and_numbers`` finds them with two patterns over the
+ * text's class bytes (``_class_table``: "A" a capital, "D" a decimal digit, "W" another word
+ * character, "'" a name's apostrophe or hyphen, "S" whitespace, "," and "." themselves, "x"
+ * anything else, "Z" a code point past the basic plane or a surrogate). Building the class bytes
+ * and iterating the matches cost 40 us an article; here one pass classifies the text and the
+ * patterns are scanned as the regex engine matches them:
+ *   names    A[ADW']*(?:S+A[ADW']*)*            (spaces join a name only before a capital)
+ *   numbers  D(?<![ADW]D)(?:[D,.]*D)?(?![ADW])  (the longest run of digits and separators that
+ *                                                ends in a digit and is not followed by a word
+ *                                                character; else the one digit; else none)
+ * names_and_numbers(text, table) -> ([(start, end)] of names, [(start, end)] of numbers), or
+ * None when the text holds a "Z" (the patterns over the text itself serve it). */
+static int is_word(uint8_t c) { return c == 'A' || c == 'D' || c == 'W'; }
+static int in_name(uint8_t c) { return is_word(c) || c == '\''; }
+static int in_number(uint8_t c) { return c == 'D' || c == ',' || c == '.'; }
+
+static int add_span(PyObject *spans, Py_ssize_t start, Py_ssize_t end) {
+    PyObject *span = Py_BuildValue("(nn)", start, end);
+    int failed = span == NULL || PyList_Append(spans, span) < 0;
+    Py_XDECREF(span);
+    return !failed;
+}
+
+static int scan_names(const uint8_t *classes, Py_ssize_t n, PyObject *spans) {
+    for (Py_ssize_t at = 0; at < n;) {
+        if (classes[at] != 'A') {
+            at++;
+            continue;
+        }
+        Py_ssize_t end = at + 1;
+        for (;;) {
+            while (in_name(classes[end])) {
+                end++;
+            }
+            Py_ssize_t next = end;
+            while (classes[next] == 'S') {
+                next++;
+            }
+            if (next == end || classes[next] != 'A') {
+                break;
+            }
+            end = next + 1;
+        }
+        if (!add_span(spans, at, end)) {
+            return 0;
+        }
+        at = end;
+    }
+    return 1;
+}
+
+static int scan_numbers(const uint8_t *classes, Py_ssize_t n, PyObject *spans) {
+    for (Py_ssize_t at = 0; at < n; at++) {
+        if (classes[at] != 'D' || (at > 0 && is_word(classes[at - 1]))) {
+            continue;
+        }
+        Py_ssize_t run = at + 1;
+        while (in_number(classes[run])) {
+            run++;
+        }
+        Py_ssize_t end = -1;
+        for (Py_ssize_t e = run; e >= at + 2 && end < 0; e--) {
+            if (classes[e - 1] == 'D' && !is_word(classes[e])) {
+                end = e;
+            }
+        }
+        if (end < 0 && !is_word(classes[at + 1])) {
+            end = at + 1;
+        }
+        if (end < 0) {
+            continue;
+        }
+        if (!add_span(spans, at, end)) {
+            return 0;
+        }
+        at = end - 1;
+    }
+    return 1;
+}
+
+static PyObject *names_and_numbers(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *text;
+    Py_buffer table;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &table)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *names = NULL, *numbers = NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    uint8_t *classes = malloc((size_t)n + 1);
+    if (classes == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (table.len != 0x10000) {
+        PyErr_SetString(PyExc_ValueError, "table: not one class for each basic-plane code point");
+        goto done;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const uint8_t *class_of = table.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 point = PyUnicode_READ(kind, data, i);
+        if (point >= 0x10000 || class_of[point] == 'Z') {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        classes[i] = class_of[point];
+    }
+    classes[n] = 0; /* past the end: no class, as the patterns see the end of the text */
+    names = PyList_New(0), numbers = PyList_New(0);
+    if (names != NULL && numbers != NULL && scan_names(classes, n, names)
+        && scan_numbers(classes, n, numbers)) {
+        result = PyTuple_Pack(2, names, numbers);
+    }
+done:
+    free(classes);
+    Py_XDECREF(names), Py_XDECREF(numbers);
+    PyBuffer_Release(&table);
+    return result;
+}
+
+/* Term sums: the NumPy path sorts the ids packed with their positions, marks where each id's
+ * run opens, scatters the run numbers back (``unique_inverse``) and adds the weights with
+ * ``np.bincount``: a dozen calls whose fixed costs are most of the work on an article's few
+ * hundred terms. Here the packed ids are sorted by a stable radix sort on the id (11 bits a
+ * pass; a pass where every id has the same digit is skipped, as the top one is for DF_BITS-wide
+ * ids) and each run's weights are added in position order from 0.0, as ``np.bincount`` adds
+ * them, so the sums are the same bit for bit.
+ *
+ * sums(out_terms, out_sums, terms, weights) -> count
+ *   out_terms  writable uint32[>= n]: the distinct terms, ascending, in the first ``count``
+ *   out_sums   writable float64[>= n]: each one's summed weights
+ *   terms      uint32[n], weights float64[n] */
+#define DIGIT_BITS 11
+#define DIGITS 3 /* 33 bits: every uint32 id */
+#define BUCKETS (1 << DIGIT_BITS)
+
+static PyObject *sums(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out_terms, out_sums, terms, weights;
+    if (!PyArg_ParseTuple(args, "w*w*y*y*", &out_terms, &out_sums, &terms, &weights)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    uint64_t *keys = NULL;
+    uint32_t *counts = NULL;
+    Py_ssize_t n, nw, nterms, nsums;
+    if (!items(&terms, 4, &n, "terms") || !items(&weights, 8, &nw, "weights")
+        || !items(&out_terms, 4, &nterms, "out_terms")
+        || !items(&out_sums, 8, &nsums, "out_sums")) {
+        goto done;
+    }
+    if (nw != n || nterms < n || nsums < n || n > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "terms and weights differ in length, or an out array "
+                                          "is shorter than them");
+        goto done;
+    }
+    Py_ssize_t count = 0;
+    if (n > 0) {
+        keys = malloc(sizeof(uint64_t) * 2 * (size_t)n);
+        counts = calloc(DIGITS * BUCKETS, sizeof(uint32_t));
+        if (keys == NULL || counts == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        const uint32_t *term = terms.buf;
+        uint64_t *from = keys, *to = keys + n;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            from[i] = (uint64_t)term[i] << 32 | (uint64_t)i;
+            for (int d = 0; d < DIGITS; d++) {
+                counts[d * BUCKETS + ((term[i] >> (d * DIGIT_BITS)) & (BUCKETS - 1))]++;
+            }
+        }
+        for (int d = 0; d < DIGITS; d++) {
+            uint32_t *count_of = counts + d * BUCKETS;
+            int shift = 32 + d * DIGIT_BITS;
+            if (count_of[(from[0] >> shift) & (BUCKETS - 1)] == (uint32_t)n) {
+                continue; /* one digit for all: this pass would keep the order */
+            }
+            uint32_t at = 0;
+            for (int b = 0; b < BUCKETS; b++) {
+                uint32_t here = count_of[b];
+                count_of[b] = at;
+                at += here;
+            }
+            for (Py_ssize_t i = 0; i < n; i++) {
+                to[count_of[(from[i] >> shift) & (BUCKETS - 1)]++] = from[i];
+            }
+            uint64_t *swap = from;
+            from = to, to = swap;
+        }
+        const double *weight = weights.buf;
+        uint32_t *unique = out_terms.buf;
+        double *sum = out_sums.buf;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint32_t id = (uint32_t)(from[i] >> 32);
+            if (count == 0 || unique[count - 1] != id) {
+                unique[count] = id;
+                sum[count++] = 0.0;
+            }
+            sum[count - 1] += weight[from[i] & UINT32_MAX];
+        }
+    }
+    result = PyLong_FromSsize_t(count);
+done:
+    free(keys), free(counts);
+    PyBuffer_Release(&out_terms), PyBuffer_Release(&out_sums), PyBuffer_Release(&terms);
+    PyBuffer_Release(&weights);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"names_and_numbers", names_and_numbers, METH_VARARGS,
+     "names_and_numbers(text, table) -> (name spans, number spans), or None for a text with a "
+     "code point past the basic plane or a surrogate."},
+    {"dots", dots, METH_VARARGS,
+     "dots(out, query_terms, query_weights, vectors): the dot product of the query with each "
+     "vector (a cluster.Vector), into out (float64)."},
+    {"sums", sums, METH_VARARGS,
+     "sums(out_terms, out_sums, terms, weights) -> count: the distinct terms, ascending, and "
+     "each one's weights summed in position order."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef definition = {
+    PyModuleDef_HEAD_INIT, "_terms",
+    "An article's terms: name and number spans, dot products, sums by term (_terms.c).", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__terms(void) { return PyModule_Create(&definition); }
