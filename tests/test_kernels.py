@@ -169,25 +169,30 @@ def _check_sums() -> None:
 
 def _check_spans() -> None:
     """Names and numbers found where the patterns find them, over the text's classes and over
-    the text itself: texts of every class (capitals, digits in two scripts, other word
-    characters, spaces, separators, apostrophes, hyphens) in random order, reports, and texts
-    past the basic plane that the kernel leaves to the patterns."""
+    the text itself, and the names' units as the Python path cuts them: texts of every class
+    (capitals, digits in two scripts, other word characters, spaces, separators, apostrophes,
+    hyphens, sentence ends) in random order, reports, and texts past the basic plane that the
+    kernel leaves to the patterns."""
     assert kernels.terms is not None, "the compiled build has no terms kernel"
     rng = random.Random(13)
-    alphabet = "AZÉb1٣_ \t\n,.'\u2019-!é"
+    alphabet = "AZÉb1٣_ \t\n,.'\u2019-!é?\"\u201d\u00a0ǅ"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
              for _ in range(3000)]
     texts += [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
     texts += ["1,000.5 and 2.", "A", "7", "Ab 🙂 Cd 12", "Ab \ud800 12,3"]
     for text in texts:
         compiled = cluster._spans(text)
+        names = cluster._names(text, compiled[0])
         with _without_terms_kernel():
             walked = cluster._spans(text)
+            assert names == cluster._names(text, compiled[0]), text
         assert compiled == walked, text
         assert compiled == ([m.span() for m in cluster._NAME.finditer(text)],
                             [m.span() for m in cluster._NUMBER.finditer(text)]), text
     with pytest.raises(ValueError, match="basic-plane"):
         kernels.terms.names_and_numbers("A", b"x" * 10)
+    with pytest.raises(ValueError, match="within the text"):
+        kernels.terms.name_units("Ab", [(1, 3)], ".", 3)
 
 
 def _check_lines() -> None:

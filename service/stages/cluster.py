@@ -56,7 +56,8 @@ _BASIC_PLANE = 0x10000
 _SURROGATES, _SURROGATE = slice(0xD800, 0xE000), ord("Z")  # half of a code point past the plane
 # Where a sentence opens: after a full stop, a question or exclamation mark or a closing quote
 # and at most three spaces (a name there may be a capitalized first word).
-_SENTENCE_ENDS = frozenset(".!?\"\u201d")
+_SENTENCE_END_CHARS = ".!?\"\u201d"
+_SENTENCE_ENDS = frozenset(_SENTENCE_END_CHARS)
 _SENTENCE_GAP = 3
 
 
@@ -150,17 +151,20 @@ def _names(text: str, spans: Spans) -> list[list[str]]:
     a sentence is no name."""
     if not spans:
         return []
+    if kernels.terms is not None:  # the ASCII names (nearly all) in C, the others below
+        found: list[list[str] | None] = kernels.terms.name_units(text, spans, _SENTENCE_END_CHARS,
+                                                                 _SENTENCE_GAP)
+    else:
+        found = [None] * len(spans)
     # a name is word characters, apostrophes, hyphens and spaces: its units are what it holds
     # of words. Every name is folded and cut into units in one pass (case folding maps each
     # character on its own, and no name holds a NUL).
-    folded = "\0".join([text[start:end] for start, end in spans]).casefold()
-    found: list[list[str]] = []
-    for (start, _), units in zip(spans, tokens.units_of_parts(folded), strict=True):
-        if _opens_sentence(text, start):
-            units = units[1:]
-        if units:
-            found.append(units)
-    return found
+    rest = [at for at, units in enumerate(found) if units is None]
+    if rest:
+        folded = "\0".join([text[spans[at][0]:spans[at][1]] for at in rest]).casefold()
+        for at, units in zip(rest, tokens.units_of_parts(folded), strict=True):
+            found[at] = units[1:] if _opens_sentence(text, spans[at][0]) else units
+    return [units for units in found if units]
 
 
 def _opens_sentence(text: str, at: int) -> bool:
