@@ -47,6 +47,7 @@ COMPILED = [
 # that a pure checkout runs, and tests/test_compiled.py checks that both give the same results.
 # service/stages/kernels.py loads them.
 KERNELS = {"service.stages._units": "service/stages/_units.c",
+           "service.stages._bands": "service/stages/_bands.c",
            "service.stages._terms": "service/stages/_terms.c",
            "service.stages.normalize._langscore": "service/stages/normalize/_langscore.c"}
 KERNEL_HEADER = "service/stages/_buffers.h"  # what they share

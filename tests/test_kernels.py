@@ -214,6 +214,34 @@ def _check_lines() -> None:
                                 line_signals.title_case_ratio(words)), line
 
 
+def _check_bands() -> None:
+    """Band lookups as the NumPy path answers them: tables small enough that rows fill and
+    evict, based at 0 and far past it, queried with inserted and random keys and every oldest
+    live serial (empty entries whose check matches a key included)."""
+    assert kernels.bands is not None, "the compiled build has no bands kernel"
+    rng = np.random.default_rng(7)
+    for case in range(60):
+        base = 0 if case % 2 else 2**40
+        index = dedup.BandIndex(int(rng.choice([1, 16, 256])), base=base)
+        keys = rng.integers(0, 2**64, (int(rng.integers(1, 400)), dedup.BANDS), dtype=np.uint64)
+        keys[:, :3] &= np.uint64(0xFFFF)  # check 0, as an empty entry's, in some bands
+        for serial, row in enumerate(keys):
+            index.insert(row, base + serial)
+        queries = [*keys[rng.integers(0, len(keys), 20)],
+                   *rng.integers(0, 2**64, (5, dedup.BANDS), dtype=np.uint64)]
+        for query in queries:
+            for oldest in (0, base, base + len(keys) // 2, base + len(keys)):
+                compiled = index.candidates(query, oldest)
+                saved, kernels.bands = kernels.bands, None
+                try:
+                    assert compiled == index.candidates(query, oldest), case
+                finally:
+                    kernels.bands = saved
+    with pytest.raises(ValueError, match="power of two"):
+        kernels.bands.candidates(np.zeros(12, np.uint32), np.zeros(12, np.uint32),
+                                 np.zeros(1, np.uint64), 4, 0, 0)
+
+
 def _check_language() -> None:
     """Scores as the NumPy walk and py3langid do; tables that do not fit together are refused
     instead of read past."""
@@ -244,6 +272,7 @@ def check_kernels() -> None:
     _check_dots()
     _check_sums()
     _check_spans()
+    _check_bands()
     _check_language()
 
 
@@ -270,6 +299,11 @@ def test_the_terms_kernel_sums_as_the_numpy_path() -> None:
 @pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
 def test_the_terms_kernel_finds_names_and_numbers_as_the_patterns() -> None:
     _check_spans()
+
+
+@pytest.mark.skipif(kernels.bands is None, reason="a pure checkout: test_compiled runs it")
+def test_the_bands_kernel_finds_candidates_as_the_numpy_path() -> None:
+    _check_bands()
 
 
 @pytest.mark.skipif(kernels.langscore is None, reason="a pure checkout: test_compiled runs it")

@@ -18,10 +18,13 @@ def _built(name: str) -> ModuleType | None:
         return None
 
 
-# A text's unit kinds and runs, unit and shingle hashes, MinHash and SimHash (``_units.c``):
-# tokens, fingerprint and dedup.
+# A text's unit kinds and runs, unit and shingle hashes, MinHash and SimHash, a line's character
+# counts and title-casing (``_units.c``): tokens, fingerprint, dedup and normalize's lines.
 units = _built("service.stages._units")
-# Sparse term vectors (``_terms.c``): dot products for cluster.cosines, sums by term for
+# The LSH band table's lookup (``_bands.c``): dedup.BandIndex.candidates.
+bands = _built("service.stages._bands")
+# An article's terms and sparse term vectors (``_terms.c``): name and number spans and name
+# units for cluster.term_counts, dot products for cluster.cosines, sums by term for
 # cluster.term_sums.
 terms = _built("service.stages._terms")
 # The language model's walk and scores (``normalize/_langscore.c``): normalize.language.
