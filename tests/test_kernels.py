@@ -175,7 +175,7 @@ def _check_spans() -> None:
     kernel leaves to the patterns."""
     assert kernels.terms is not None, "the compiled build has no terms kernel"
     rng = random.Random(13)
-    alphabet = "AZÉb1٣_ \t\n,.'\u2019-!é?\"\u201d\u00a0ǅ"
+    alphabet = "AZÉb1٣_ \t\n,.'\u2019-!é?\"\u201d\u00a0ǅ\u2014\u00ab\u2026"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
              for _ in range(3000)]
     texts += [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
@@ -192,7 +192,7 @@ def _check_spans() -> None:
     with pytest.raises(ValueError, match="basic-plane"):
         kernels.terms.names_and_numbers("A", b"x" * 10)
     with pytest.raises(ValueError, match="within the text"):
-        kernels.terms.name_units("Ab", [(1, 3)], ".", 3)
+        kernels.terms.name_units("Ab", [(1, 3)], ".", 3, "")
 
 
 def _check_lines() -> None:

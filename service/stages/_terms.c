@@ -255,14 +255,15 @@ done:
     return result;
 }
 
-/* The units of each name (``cluster._names``), for a name written in ASCII (nearly all): its
- * runs of ASCII word characters, lower-cased (ASCII's case folding), without the first when the
- * name opens a sentence: after the text's start, or after one of ``ends`` and at most ``gap``
- * whitespace characters (``str.isspace``). The Python path folds the names, cuts them into units
- * and looks around each one: 50 us an article of a hundred names, where this makes only the
- * lists and their strings.
- * name_units(text, spans, ends, gap) -> for each (start, end) span, the list of its units, or
- * None when the name holds a character past ASCII (the Python path serves it). */
+/* The units of each name (``cluster._names``), for a name written in ASCII and typographic
+ * marks (``tokens.TYPOGRAPHIC_MARKS``: "Trump\u2019s"), nearly all: its runs of ASCII word
+ * characters, lower-cased (ASCII's case folding; the marks are gaps, as ``plain_punctuation``
+ * makes them), without the first when the name opens a sentence: after the text's start, or
+ * after one of ``ends`` and at most ``gap`` whitespace characters (``str.isspace``). The Python
+ * path folds the names, cuts them into units and looks around each one: 50 us an article of a
+ * hundred names, where this makes only the lists and their strings.
+ * name_units(text, spans, ends, gap, marks) -> for each (start, end) span, the list of its
+ * units, or None when the name holds another character (the Python path serves it). */
 static int is_ascii_word(Py_UCS4 c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -283,11 +284,12 @@ static int opens_sentence(int kind, const void *data, Py_ssize_t at, PyObject *e
     return PyUnicode_FindChar(ends, end, 0, PyUnicode_GET_LENGTH(ends), 1) >= 0;
 }
 
-/* The units of an ASCII name at [start, end), or Py_None when it is not ASCII. */
+/* The units of a name at [start, end) of ASCII and ``marks``, or Py_None when it is not one. */
 static PyObject *units_of_name(int kind, const void *data, Py_ssize_t start, Py_ssize_t end,
-                               int drop_first) {
+                               int drop_first, PyObject *marks) {
     for (Py_ssize_t i = start; i < end; i++) {
-        if (PyUnicode_READ(kind, data, i) > 127) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c > 127 && PyUnicode_FindChar(marks, c, 0, PyUnicode_GET_LENGTH(marks), 1) < 0) {
             return Py_NewRef(Py_None);
         }
     }
@@ -325,9 +327,9 @@ static PyObject *units_of_name(int kind, const void *data, Py_ssize_t start, Py_
 
 static PyObject *name_units(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *text, *spans, *ends;
+    PyObject *text, *spans, *ends, *marks;
     Py_ssize_t gap;
-    if (!PyArg_ParseTuple(args, "UO!Un", &text, &PyList_Type, &spans, &ends, &gap)) {
+    if (!PyArg_ParseTuple(args, "UO!UnU", &text, &PyList_Type, &spans, &ends, &gap, &marks)) {
         return NULL;
     }
     Py_ssize_t count = PyList_GET_SIZE(spans), length = PyUnicode_GET_LENGTH(text);
@@ -346,7 +348,7 @@ static PyObject *name_units(PyObject *module, PyObject *args) {
             break;
         }
         PyObject *units = units_of_name(kind, data, start, end,
-                                        opens_sentence(kind, data, start, ends, gap));
+                                        opens_sentence(kind, data, start, ends, gap), marks);
         if (units == NULL) {
             Py_CLEAR(found);
             break;
@@ -451,8 +453,8 @@ static PyMethodDef methods[] = {
      "names_and_numbers(text, table) -> (name spans, number spans), or None for a text with a "
      "code point past the basic plane or a surrogate."},
     {"name_units", name_units, METH_VARARGS,
-     "name_units(text, spans, ends, gap) -> the units of each ASCII name (lower-cased, the first "
-     "dropped where the name opens a sentence), None for a name past ASCII."},
+     "name_units(text, spans, ends, gap, marks) -> the units of each name of ASCII and marks "
+     "(lower-cased, the first dropped where the name opens a sentence), None for another."},
     {"dots", dots, METH_VARARGS,
      "dots(out, query_terms, query_weights, vectors): the dot product of the query with each "
      "vector (a cluster.Vector), into out (float64)."},

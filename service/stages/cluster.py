@@ -151,9 +151,9 @@ def _names(text: str, spans: Spans) -> list[list[str]]:
     a sentence is no name."""
     if not spans:
         return []
-    if kernels.terms is not None:  # the ASCII names (nearly all) in C, the others below
-        found: list[list[str] | None] = kernels.terms.name_units(text, spans, _SENTENCE_END_CHARS,
-                                                                 _SENTENCE_GAP)
+    if kernels.terms is not None:  # names in ASCII and marks (nearly all) in C, others below
+        found: list[list[str] | None] = kernels.terms.name_units(
+            text, spans, _SENTENCE_END_CHARS, _SENTENCE_GAP, tokens.TYPOGRAPHIC_MARKS)
     else:
         found = [None] * len(spans)
     # a name is word characters, apostrophes, hyphens and spaces: its units are what it holds

@@ -80,7 +80,9 @@ _ASCII_IS_WORD = (np.frombuffer(_LATIN1_WORD[:128], dtype=np.uint8) != ord(" "))
 # to U+205E, none of them a space) and guillemets. Like "'", each is a gap that is not
 # whitespace, so a text with them as "'" has the same units, unit spans and words; most
 # otherwise-ASCII news text then takes the ASCII paths (tests/test_tokens.py holds the kinds).
-TYPOGRAPHIC = re.compile("[\u00ab\u00bb\u2010-\u2027\u2030-\u205e]")
+TYPOGRAPHIC_MARKS = "\u00ab\u00bb" + "".join(map(chr, [*range(0x2010, 0x2028),
+                                                      *range(0x2030, 0x205F)]))
+TYPOGRAPHIC = re.compile(f"[{TYPOGRAPHIC_MARKS}]")
 
 
 @lru_cache(maxsize=1)
