@@ -242,6 +242,27 @@ def _check_bands() -> None:
                                  np.zeros(1, np.uint64), 4, 0, 0)
 
 
+def _check_strongest() -> None:
+    """The strongest positions as the NumPy path picks them, in float32 and float64, with many
+    ties at the cut (weights from a few values) or none, for every count; a NaN weight is left
+    to the NumPy path."""
+    assert kernels.terms is not None, "the compiled build has no terms kernel"
+    rng = np.random.default_rng(9)
+    for case in range(600):
+        n = int(rng.integers(2, 400))
+        dtype = np.float32 if case % 2 else np.float64
+        weights = (rng.integers(0, int(rng.choice([2, 5, 1000])), n) * rng.random()).astype(dtype)
+        if case % 7 == 0:
+            weights[int(rng.integers(0, n))] = np.nan
+        for count in {1, int(rng.integers(1, n)), n - 1}:
+            compiled = cluster.strongest(weights, count)
+            with _without_terms_kernel():
+                walked = cluster.strongest(weights, count)
+            assert compiled.dtype == walked.dtype and np.array_equal(compiled, walked), case
+    with pytest.raises(ValueError, match="float32 or float64"):
+        kernels.terms.strongest(np.empty(1, np.intp), np.zeros(3, np.int64))
+
+
 def _check_language() -> None:
     """Scores as the NumPy walk and py3langid do; tables that do not fit together are refused
     instead of read past."""
@@ -271,6 +292,7 @@ def check_kernels() -> None:
     _check_lines()
     _check_dots()
     _check_sums()
+    _check_strongest()
     _check_spans()
     _check_bands()
     _check_language()
@@ -294,6 +316,11 @@ def test_the_terms_kernel_multiplies_as_the_numpy_path() -> None:
 @pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
 def test_the_terms_kernel_sums_as_the_numpy_path() -> None:
     _check_sums()
+
+
+@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
+def test_the_terms_kernel_picks_the_strongest_as_the_numpy_path() -> None:
+    _check_strongest()
 
 
 @pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")

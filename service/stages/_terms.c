@@ -1,6 +1,7 @@
 /* An article's terms and sparse term vectors in C: the kernels the compiled build adds to
  * ``cluster`` (setup.py with ARTICLE_INGEST_COMPILE=1): the spans of names and numbers for
- * ``term_counts``, dot products for ``cosines`` and sums by term for ``term_sums``.
+ * ``term_counts``, the strongest terms (``strongest``), dot products for ``cosines`` and sums by
+ * term for ``term_sums``.
  *
  * For dot products, the NumPy path numbers the query's terms in an 8 MB table over every term
  * id and looks each other term up there: at a large state, those lookups miss the caches
@@ -358,6 +359,99 @@ static PyObject *name_units(PyObject *module, PyObject *args) {
     return found;
 }
 
+/* The strongest terms: ``cluster.strongest`` partitions the weights for the cut (the
+ * ``count``-th largest), then marks those above it and the first tied ones at it, in five NumPy
+ * calls on a few hundred weights. Here a quickselect on a copy finds the same cut and one pass
+ * writes the same positions, ascending: a tie at the cut goes to the lower positions.
+ * strongest(out, weights) -> True, or None for a NaN weight (the NumPy path serves it)
+ *   out      writable intp[count], 0 < count < len(weights)
+ *   weights  float32 or float64 */
+static double kth_smallest(double *value, Py_ssize_t n, Py_ssize_t k) {
+    Py_ssize_t low = 0, high = n - 1;
+    while (low < high) {
+        double a = value[low], b = value[low + (high - low) / 2], c = value[high];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        Py_ssize_t i = low, j = high;
+        while (i <= j) {
+            while (value[i] < pivot) {
+                i++;
+            }
+            while (value[j] > pivot) {
+                j--;
+            }
+            if (i <= j) {
+                double swap = value[i];
+                value[i++] = value[j], value[j--] = swap;
+            }
+        }
+        if (k <= j) {
+            high = j;
+        } else if (k >= i) {
+            low = i;
+        } else {
+            break; /* between the two parts: every value there is the pivot */
+        }
+    }
+    return value[k];
+}
+
+static PyObject *strongest(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out;
+    PyObject *source;
+    if (!PyArg_ParseTuple(args, "w*O", &out, &source)) {
+        return NULL;
+    }
+    Py_buffer weights = {0};
+    PyObject *result = NULL;
+    double *value = NULL;
+    Py_ssize_t count, n;
+    if (PyObject_GetBuffer(source, &weights, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    int wide = weights.format != NULL && strcmp(weights.format, "d") == 0;
+    int narrow = weights.format != NULL && strcmp(weights.format, "f") == 0;
+    if (!(wide || narrow) || !items(&weights, wide ? 8 : 4, &n, "weights")
+        || !items(&out, sizeof(Py_ssize_t), &count, "out") || count <= 0 || count >= n) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "weights are not float32 or float64, or out does "
+                                              "not hold fewer positions than there are weights");
+        }
+        goto done;
+    }
+    value = malloc(sizeof(double) * (size_t)n);
+    if (value == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        value[i] = wide ? ((const double *)weights.buf)[i] : ((const float *)weights.buf)[i];
+        if (value[i] != value[i]) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    double cut = kth_smallest(value, n, n - count);
+    Py_ssize_t above = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double weight = wide ? ((const double *)weights.buf)[i] : ((const float *)weights.buf)[i];
+        above += weight > cut;
+    }
+    Py_ssize_t tied = count - above, *position = out.buf, kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double weight = wide ? ((const double *)weights.buf)[i] : ((const float *)weights.buf)[i];
+        if (weight > cut || (weight == cut && tied-- > 0)) {
+            position[kept++] = i;
+        }
+    }
+    result = Py_NewRef(Py_True);
+done:
+    free(value);
+    PyBuffer_Release(&out), PyBuffer_Release(&weights);
+    return result;
+}
+
 /* Term sums: the NumPy path sorts the ids packed with their positions, marks where each id's
  * run opens, scatters the run numbers back (``unique_inverse``) and adds the weights with
  * ``np.bincount``: a dozen calls whose fixed costs are most of the work on an article's few
@@ -455,6 +549,9 @@ static PyMethodDef methods[] = {
     {"name_units", name_units, METH_VARARGS,
      "name_units(text, spans, ends, gap, marks) -> the units of each name of ASCII and marks "
      "(lower-cased, the first dropped where the name opens a sentence), None for another."},
+    {"strongest", strongest, METH_VARARGS,
+     "strongest(out, weights) -> True: the positions of the len(out) largest weights, "
+     "ascending, a tie at the cut to the lower positions; None for a NaN weight."},
     {"dots", dots, METH_VARARGS,
      "dots(out, query_terms, query_weights, vectors): the dot product of the query with each "
      "vector (a cluster.Vector), into out (float64)."},

@@ -290,6 +290,10 @@ def strongest(weights: npt.NDArray[np.floating], count: int) -> npt.NDArray[np.i
     """
     if len(weights) <= count:
         return np.arange(len(weights))
+    if kernels.terms is not None and count > 0:  # a quickselect and a pass, same positions
+        found = np.empty(count, dtype=np.intp)
+        if kernels.terms.strongest(found, weights) is not None:
+            return found
     cut = np.partition(weights, len(weights) - count)[len(weights) - count]
     keep = weights > cut
     tied = (weights == cut).nonzero()[0]
