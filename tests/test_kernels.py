@@ -7,7 +7,7 @@ A pure checkout has no kernel, so here the tests skip; ``tests/test_compiled.py`
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -286,53 +286,23 @@ def _check_language() -> None:
                                 identifier.nb_pc)
 
 
+# Each kernel's checks: the kernels module attribute that holds it, and the check.
+_CHECKS = [("units", _check_units), ("units", _check_lines), ("terms", _check_dots),
+           ("terms", _check_sums), ("terms", _check_strongest), ("terms", _check_spans),
+           ("bands", _check_bands), ("langscore", _check_language)]
+
+
 def check_kernels() -> None:
-    """Every kernel is built and agrees with its NumPy path (run in the compiled build)."""
-    _check_units()
-    _check_lines()
-    _check_dots()
-    _check_sums()
-    _check_strongest()
-    _check_spans()
-    _check_bands()
-    _check_language()
+    """Every kernel is built and agrees with the path it stands in for (run in the compiled
+    build)."""
+    for _, check in _CHECKS:
+        check()
 
 
-@pytest.mark.skipif(kernels.units is None, reason="a pure checkout: test_compiled runs it")
-def test_the_units_kernel_scans_and_hashes_as_the_numpy_paths() -> None:
-    _check_units()
-
-
-@pytest.mark.skipif(kernels.units is None, reason="a pure checkout: test_compiled runs it")
-def test_the_units_kernel_counts_a_lines_characters_as_python() -> None:
-    _check_lines()
-
-
-@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
-def test_the_terms_kernel_multiplies_as_the_numpy_path() -> None:
-    _check_dots()
-
-
-@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
-def test_the_terms_kernel_sums_as_the_numpy_path() -> None:
-    _check_sums()
-
-
-@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
-def test_the_terms_kernel_picks_the_strongest_as_the_numpy_path() -> None:
-    _check_strongest()
-
-
-@pytest.mark.skipif(kernels.terms is None, reason="a pure checkout: test_compiled runs it")
-def test_the_terms_kernel_finds_names_and_numbers_as_the_patterns() -> None:
-    _check_spans()
-
-
-@pytest.mark.skipif(kernels.bands is None, reason="a pure checkout: test_compiled runs it")
-def test_the_bands_kernel_finds_candidates_as_the_numpy_path() -> None:
-    _check_bands()
-
-
-@pytest.mark.skipif(kernels.langscore is None, reason="a pure checkout: test_compiled runs it")
-def test_the_language_kernel_scores_as_the_numpy_walk() -> None:
-    _check_language()
+@pytest.mark.parametrize(("kernel", "check"), _CHECKS,
+                         ids=[check.__name__.removeprefix("_check_") for _, check in _CHECKS])
+def test_each_kernel_agrees_with_the_path_it_stands_in_for(kernel: str,
+                                                          check: Callable[[], None]) -> None:
+    if getattr(kernels, kernel) is None:
+        pytest.skip("a pure checkout: test_compiled runs it")
+    check()

@@ -563,8 +563,9 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef definition = {
     PyModuleDef_HEAD_INIT, "_terms",
-    "An article's terms: name and number spans, dot products, sums by term (_terms.c).", -1,
-    methods, NULL, NULL, NULL, NULL,
+    "An article's terms: name and number spans, name units, the strongest terms, dot products, "
+    "sums by term (_terms.c).",
+    -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__terms(void) { return PyModule_Create(&definition); }
