@@ -121,13 +121,13 @@ def _classes(text: str) -> bytes | None:
     return None if classes.find(b"Z") >= 0 else classes
 
 
-Spans = list[tuple[int, int]]
+_Spans = list[tuple[int, int]]
 
 
-def _spans(text: str) -> tuple[Spans, Spans]:
+def _spans(text: str) -> tuple[_Spans, _Spans]:
     """Where ``text``'s names and numbers are: found over its character classes, or over the
     text itself when it holds a code point past the basic plane."""
-    found: tuple[Spans, Spans] | None = None
+    found: tuple[_Spans, _Spans] | None = None
     if kernels.terms is not None:  # the class patterns, scanned in one pass over the text
         found = kernels.terms.names_and_numbers(text, _class_table())
     elif (classes := _classes(text)) is not None:
@@ -146,7 +146,7 @@ def _names_and_numbers(text: str) -> tuple[list[list[str]], list[str]]:
             [text[start:end].replace(",", "") for start, end in numbers])
 
 
-def _names(text: str, spans: Spans) -> list[list[str]]:
+def _names(text: str, spans: _Spans) -> list[list[str]]:
     """The names at ``spans`` (capitalized word sequences), case-folded; a lone capital opening
     a sentence is no name."""
     if not spans:
@@ -157,8 +157,8 @@ def _names(text: str, spans: Spans) -> list[list[str]]:
     else:
         found = [None] * len(spans)
     # a name is word characters, apostrophes, hyphens and spaces: its units are what it holds
-    # of words. Every name is folded and cut into units in one pass (case folding maps each
-    # character on its own, and no name holds a NUL).
+    # of words. The names left (all of them in a checkout) are folded and cut into units in one
+    # pass (case folding maps each character on its own, and no name holds a NUL).
     rest = [at for at, units in enumerate(found) if units is None]
     if rest:
         folded = "\0".join([text[spans[at][0]:spans[at][1]] for at in rest]).casefold()
