@@ -43,9 +43,9 @@ COMPILED = [
 
 
 # Kernels written in C, where a loop over bytes and table rows is the whole work and mypyc's
-# boxed integers and NumPy's temporaries cost more than it: each has the NumPy path beside it
-# that a pure checkout runs, and tests/test_compiled.py checks that both give the same results.
-# service/stages/kernels.py loads them.
+# boxed integers and NumPy's temporaries cost more than it: each has its NumPy or Python path
+# beside it that a pure checkout runs, and tests/test_compiled.py checks that both give the same
+# results. service/stages/kernels.py loads them.
 KERNELS = {"service.stages._units": "service/stages/_units.c",
            "service.stages._bands": "service/stages/_bands.c",
            "service.stages._terms": "service/stages/_terms.c",

@@ -22,14 +22,16 @@ from tests.test_language import assert_same_scores, library_score, samples
 
 
 @contextmanager
-def _numpy_paths() -> Iterator[None]:
-    """The stages' NumPy paths, with the units kernel set aside."""
-    saved, kernels.units = kernels.units, None
-    fingerprint._cache.clear()  # word_hashes' memo: hash again, on this path
+def _without(kernel: str) -> Iterator[None]:
+    """The paths the named kernel (an attribute of ``kernels``) stands in for, with it set
+    aside; word_hashes' memo emptied on the way in and out, so each path hashes for itself."""
+    saved = getattr(kernels, kernel)
+    setattr(kernels, kernel, None)
+    fingerprint._cache.clear()
     try:
         yield
     finally:
-        kernels.units = saved
+        setattr(kernels, kernel, saved)
         fingerprint._cache.clear()
 
 
@@ -50,7 +52,7 @@ def _check_units() -> None:
     for text in _texts():
         scanned = tokens.scan(text)
         counted = tokens.word_count(text), tokens.unit_words(text), tokens.terms(text)
-        with _numpy_paths():
+        with _without("units"):
             for mine, theirs in zip(scanned, tokens.scan(text), strict=True):
                 assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), text
             assert counted == (tokens.word_count(text), tokens.unit_words(text),
@@ -58,7 +60,7 @@ def _check_units() -> None:
         compiled = fingerprint.body_hashes(text)
         words = fingerprint.words(text)
         compiled_words = fingerprint.word_hashes(words)
-        with _numpy_paths():
+        with _without("units"):
             walked = fingerprint.body_hashes(text)
             walked_words = fingerprint.word_hashes(words)
             walked_signature = dedup.minhash(walked.shingles)
@@ -73,7 +75,7 @@ def _check_units() -> None:
         hashes = rng.integers(0, 2**64, size=length, dtype=np.uint64)
         for size in range(1, 5):
             compiled_shingles = fingerprint.shingle_hashes(hashes, size)
-            with _numpy_paths():
+            with _without("units"):
                 assert np.array_equal(compiled_shingles, fingerprint.shingle_hashes(hashes, size))
     points = np.zeros(3, dtype=np.uint32)
     with pytest.raises(ValueError, match="outside"):
@@ -87,15 +89,6 @@ def _vector(rng: np.random.Generator, size: int, ids: int) -> cluster.Vector:
     weights = rng.random(len(terms), dtype=np.float32)
     norm = float(np.sqrt(np.square(weights, dtype=np.float64).sum()))
     return cluster.Vector(terms, weights, norm)
-
-
-@contextmanager
-def _without_terms_kernel() -> Iterator[None]:
-    saved, kernels.terms = kernels.terms, None
-    try:
-        yield
-    finally:
-        kernels.terms = saved
 
 
 def _check_dots() -> None:
@@ -118,7 +111,7 @@ def _check_dots() -> None:
                                      weights[row, :len(other.terms)], other.norm)
                       for row, other in enumerate(others)]
         compiled = cluster.cosines(query, others, table)
-        with _without_terms_kernel():
+        with _without("terms"):
             walked = cluster.cosines(query, others, table)
         assert compiled == walked, case
     query = _vector(rng, 5, 64)
@@ -143,7 +136,7 @@ def _check_sums() -> None:
             terms |= np.uint64(0xFFFF0000)  # every id shares its top digits
         weights = rng.random(len(terms)) * 10.0 ** rng.integers(-8, 9, len(terms))
         compiled = cluster.term_sums(terms.astype(np.uint32), weights)
-        with _without_terms_kernel():
+        with _without("terms"):
             walked = cluster.term_sums(terms.astype(np.uint32), weights)
         for mine, theirs in zip(compiled, walked, strict=True):
             assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), case
@@ -154,7 +147,7 @@ def _check_sums() -> None:
         counted = cluster.term_counts(report.title, report.text, hashes, 3.0, 1.5, 2.0)
         vector = cluster.Vector(counted[0], counted[1].astype(np.float32), 1.0)
         summed = cluster.add_vectors(centroid, vector, 300)
-        with _without_terms_kernel():
+        with _without("terms"):
             walked = cluster.term_counts(report.title, report.text, hashes, 3.0, 1.5, 2.0)
             walked_sum = cluster.add_vectors(centroid, vector, 300)
         for mine, theirs in (*zip(counted, walked, strict=True),
@@ -183,7 +176,7 @@ def _check_spans() -> None:
     for text in texts:
         compiled = cluster._spans(text)
         names = cluster._names(text, compiled[0])
-        with _without_terms_kernel():
+        with _without("terms"):
             walked = cluster._spans(text)
             assert names == cluster._names(text, compiled[0]), text
         assert compiled == walked, text
@@ -192,7 +185,9 @@ def _check_spans() -> None:
     with pytest.raises(ValueError, match="basic-plane"):
         kernels.terms.names_and_numbers("A", b"x" * 10)
     with pytest.raises(ValueError, match="within the text"):
-        kernels.terms.name_units("Ab", [(1, 3)], ".", 3, "")
+        kernels.terms.name_units("Ab", [(1, 3)], ".", 3, "", tokens.ASCII_IS_WORD)
+    with pytest.raises(ValueError, match="ASCII character"):
+        kernels.terms.name_units("Ab", [(0, 2)], ".", 3, "", tokens.ASCII_IS_WORD[:64])
 
 
 def _check_lines() -> None:
@@ -209,7 +204,7 @@ def _check_lines() -> None:
     for line in [*lines, ""]:
         words = line.split()
         compiled = text_extractor._char_counts(line), line_signals.title_case_ratio(words)
-        with _numpy_paths():
+        with _without("units"):
             assert compiled == (text_extractor._char_counts(line),
                                 line_signals.title_case_ratio(words)), line
 
@@ -232,11 +227,8 @@ def _check_bands() -> None:
         for query in queries:
             for oldest in (0, base, base + len(keys) // 2, base + len(keys)):
                 compiled = index.candidates(query, oldest)
-                saved, kernels.bands = kernels.bands, None
-                try:
+                with _without("bands"):
                     assert compiled == index.candidates(query, oldest), case
-                finally:
-                    kernels.bands = saved
     with pytest.raises(ValueError, match="power of two"):
         kernels.bands.candidates(np.zeros(12, np.uint32), np.zeros(12, np.uint32),
                                  np.zeros(1, np.uint64), 4, 0, 0)
@@ -256,7 +248,7 @@ def _check_strongest() -> None:
             weights[int(rng.integers(0, n))] = np.nan
         for count in {1, int(rng.integers(1, n)), n - 1}:
             compiled = cluster.strongest(weights, count)
-            with _without_terms_kernel():
+            with _without("terms"):
                 walked = cluster.strongest(weights, count)
             assert compiled.dtype == walked.dtype and np.array_equal(compiled, walked), case
     with pytest.raises(ValueError, match="float32 or float64"):

@@ -258,16 +258,21 @@ done:
 
 /* The units of each name (``cluster._names``), for a name written in ASCII and typographic
  * marks (``tokens.TYPOGRAPHIC_MARKS``: "Trump\u2019s"), nearly all: its runs of ASCII word
- * characters, lower-cased (ASCII's case folding; the marks are gaps, as ``plain_punctuation``
- * makes them), without the first when the name opens a sentence: after the text's start, or
- * after one of ``ends`` and at most ``gap`` whitespace characters (``str.isspace``). The Python
- * path folds the names, cuts them into units and looks around each one: 50 us an article of a
- * hundred names, where this makes only the lists and their strings.
- * name_units(text, spans, ends, gap, marks) -> for each (start, end) span, the list of its
- * units, or None when the name holds another character (the Python path serves it). */
-static int is_ascii_word(Py_UCS4 c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+ * characters (``tokens.ASCII_IS_WORD``), lower-cased (ASCII's case folding; the marks are gaps,
+ * as ``plain_punctuation`` makes them), without the first when the name opens a sentence: after
+ * the text's start, or after one of ``ends`` and at most ``gap`` whitespace characters
+ * (``str.isspace``). The Python path folds the names, cuts them into units and looks around
+ * each one: 50 us an article of a hundred names, where this makes only the lists and their
+ * strings.
+ * name_units(text, spans, ends, gap, marks, ascii_word) -> for each (start, end) span, the
+ * list of its units, or None when the name holds another character (the Python path serves
+ * it); ``ascii_word`` int8[128], nonzero for a word character. */
+static int holds(PyObject *characters, Py_UCS4 c) {
+    return PyUnicode_FindChar(characters, c, 0, PyUnicode_GET_LENGTH(characters), 1) >= 0;
 }
+
+/* Whether ``c`` is an ASCII word character, by ``ascii_word`` (``tokens``' table of them). */
+static int is_word_in(const int8_t *ascii_word, Py_UCS4 c) { return c < 128 && ascii_word[c]; }
 
 static int opens_sentence(int kind, const void *data, Py_ssize_t at, PyObject *ends,
                           Py_ssize_t gap) {
@@ -281,27 +286,26 @@ static int opens_sentence(int kind, const void *data, Py_ssize_t at, PyObject *e
     if (spaces == before) { /* only spaces as far as it looks: no sentence end */
         return 0;
     }
-    Py_UCS4 end = PyUnicode_READ(kind, data, at - 1 - spaces);
-    return PyUnicode_FindChar(ends, end, 0, PyUnicode_GET_LENGTH(ends), 1) >= 0;
+    return holds(ends, PyUnicode_READ(kind, data, at - 1 - spaces));
 }
 
 /* The units of a name at [start, end) of ASCII and ``marks``, or Py_None when it is not one. */
 static PyObject *units_of_name(int kind, const void *data, Py_ssize_t start, Py_ssize_t end,
-                               int drop_first, PyObject *marks) {
+                               int drop_first, PyObject *marks, const int8_t *ascii_word) {
     for (Py_ssize_t i = start; i < end; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c > 127 && PyUnicode_FindChar(marks, c, 0, PyUnicode_GET_LENGTH(marks), 1) < 0) {
+        if (c > 127 && !holds(marks, c)) {
             return Py_NewRef(Py_None);
         }
     }
     PyObject *units = PyList_New(0);
     for (Py_ssize_t i = start; units != NULL && i < end;) {
-        if (!is_ascii_word(PyUnicode_READ(kind, data, i))) {
+        if (!is_word_in(ascii_word, PyUnicode_READ(kind, data, i))) {
             i++;
             continue;
         }
         Py_ssize_t first = i;
-        while (i < end && is_ascii_word(PyUnicode_READ(kind, data, i))) {
+        while (i < end && is_word_in(ascii_word, PyUnicode_READ(kind, data, i))) {
             i++;
         }
         if (drop_first) {
@@ -330,7 +334,14 @@ static PyObject *name_units(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *text, *spans, *ends, *marks;
     Py_ssize_t gap;
-    if (!PyArg_ParseTuple(args, "UO!UnU", &text, &PyList_Type, &spans, &ends, &gap, &marks)) {
+    Py_buffer ascii_word;
+    if (!PyArg_ParseTuple(args, "UO!UnUy*", &text, &PyList_Type, &spans, &ends, &gap, &marks,
+                          &ascii_word)) {
+        return NULL;
+    }
+    if (ascii_word.len != 128) {
+        PyErr_SetString(PyExc_ValueError, "ascii_word: not one flag for each ASCII character");
+        PyBuffer_Release(&ascii_word);
         return NULL;
     }
     Py_ssize_t count = PyList_GET_SIZE(spans), length = PyUnicode_GET_LENGTH(text);
@@ -349,13 +360,15 @@ static PyObject *name_units(PyObject *module, PyObject *args) {
             break;
         }
         PyObject *units = units_of_name(kind, data, start, end,
-                                        opens_sentence(kind, data, start, ends, gap), marks);
+                                        opens_sentence(kind, data, start, ends, gap), marks,
+                                        ascii_word.buf);
         if (units == NULL) {
             Py_CLEAR(found);
             break;
         }
         PyList_SET_ITEM(found, s, units);
     }
+    PyBuffer_Release(&ascii_word);
     return found;
 }
 
@@ -420,7 +433,7 @@ static PyObject *strongest(PyObject *module, PyObject *args) {
         }
         goto done;
     }
-    value = malloc(sizeof(double) * (size_t)n);
+    value = malloc(sizeof(double) * 2 * (size_t)n); /* the weights, then a copy to select in */
     if (value == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -432,16 +445,15 @@ static PyObject *strongest(PyObject *module, PyObject *args) {
             goto done;
         }
     }
-    double cut = kth_smallest(value, n, n - count);
+    memcpy(value + n, value, sizeof(double) * (size_t)n);
+    double cut = kth_smallest(value + n, n, n - count);
     Py_ssize_t above = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        double weight = wide ? ((const double *)weights.buf)[i] : ((const float *)weights.buf)[i];
-        above += weight > cut;
+        above += value[i] > cut;
     }
     Py_ssize_t tied = count - above, *position = out.buf, kept = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        double weight = wide ? ((const double *)weights.buf)[i] : ((const float *)weights.buf)[i];
-        if (weight > cut || (weight == cut && tied-- > 0)) {
+        if (value[i] > cut || (value[i] == cut && tied-- > 0)) {
             position[kept++] = i;
         }
     }
@@ -547,7 +559,8 @@ static PyMethodDef methods[] = {
      "names_and_numbers(text, table) -> (name spans, number spans), or None for a text with a "
      "code point past the basic plane or a surrogate."},
     {"name_units", name_units, METH_VARARGS,
-     "name_units(text, spans, ends, gap, marks) -> the units of each name of ASCII and marks "
+     "name_units(text, spans, ends, gap, marks, ascii_word) -> the units of each name of ASCII "
+     "and marks "
      "(lower-cased, the first dropped where the name opens a sentence), None for another."},
     {"strongest", strongest, METH_VARARGS,
      "strongest(out, weights) -> True: the positions of the len(out) largest weights, "

@@ -153,7 +153,8 @@ def _names(text: str, spans: _Spans) -> list[list[str]]:
         return []
     if kernels.terms is not None:  # names in ASCII and marks (nearly all) in C, others below
         found: list[list[str] | None] = kernels.terms.name_units(
-            text, spans, _SENTENCE_END_CHARS, _SENTENCE_GAP, tokens.TYPOGRAPHIC_MARKS)
+            text, spans, _SENTENCE_END_CHARS, _SENTENCE_GAP, tokens.TYPOGRAPHIC_MARKS,
+            tokens.ASCII_IS_WORD)
     else:
         found = [None] * len(spans)
     # a name is word characters, apostrophes, hyphens and spaces: its units are what it holds

@@ -75,7 +75,8 @@ _LATIN1_WORD = bytes(c if chr(c).isalnum() or c == ord("_") else ord(" ") for c 
 _LATIN1_WORD_MARK = bytes(ord(" ") if byte == ord(" ") else ord("w") for byte in _LATIN1_WORD)
 # ... NUL too, kept, to part the texts ``units_of_parts`` splits at once.
 _LATIN1_WORD_OR_NUL = b"\0" + _LATIN1_WORD[1:]
-_ASCII_IS_WORD = (np.frombuffer(_LATIN1_WORD[:128], dtype=np.uint8) != ord(" ")).astype(np.int8)
+# ... and for ASCII, 1 for a word character and 0 for the others (the kernels read it too).
+ASCII_IS_WORD = (np.frombuffer(_LATIN1_WORD[:128], dtype=np.uint8) != ord(" ")).astype(np.int8)
 # Typographic punctuation: curly quotes, dashes, bullets, ellipses (U+2010 to U+2027 and U+2030
 # to U+205E, none of them a space) and guillemets. Like "'", each is a gap that is not
 # whitespace, so a text with them as "'" has the same units, unit spans and words; most
@@ -235,7 +236,7 @@ def scan(text: str) -> Units:
     has the runs of its word characters as units, found in a few array passes."""
     if text.isascii():
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        return _word_runs(codes.astype(np.uint32), _ASCII_IS_WORD.take(codes))
+        return _word_runs(codes.astype(np.uint32), ASCII_IS_WORD.take(codes))
     points = code_points(text)
     kinds, largest = _kinds(points)
     if largest <= WORD:
