@@ -207,6 +207,34 @@ def _check_lines() -> None:
         with _without("units"):
             assert compiled == (text_extractor._char_counts(line),
                                 line_signals.title_case_ratio(words)), line
+    _check_word_signals(lines)
+
+
+def _check_word_signals(lines: list[str]) -> None:
+    """An ASCII line's word signals as the Python path gives them, on the plain forms of
+    ``lines`` and on random ASCII lines of call verbs, words addressing the reader ("US" and
+    "Us" among them), words around the content and title-case lengths, digits, underscores and
+    punctuation, from none to past the repeat key's length."""
+    rng = random.Random(19)
+    vocabulary = [*sorted(line_signals.CALL_VERBS)[:12], "You", "Yours", "WE", "US", "Us", "us",
+                  "ours", "Rates", "rate", "Ab", "ABC", "12", "2024", "1a", "_", "a_b", "x",
+                  "Minister", "Zurich", "zoo", "it's", "e-mail", "U.S.", "...", ",", "!", "\t",
+                  "  ", "\x1f"]
+    plain = [line_signals.plain_form(line) for line in lines]
+    plain += ["".join(rng.choice(vocabulary) + rng.choice(" ,.-") for _ in range(count))
+              for count in (rng.randrange(0, 3 * text_extractor.REPEAT_MAX_WORDS // 2)
+                            for _ in range(2000))]
+    for line in [*plain, "", " ", "US", "_"]:
+        if not line.isascii():
+            continue
+        compiled = text_extractor._word_signals(line)
+        with _without("units"):
+            assert compiled == text_extractor._word_signals(line), line
+    with pytest.raises(ValueError, match="not ASCII"):
+        kernels.units.ascii_line("é", tokens.ASCII_IS_WORD, 5, 20, 3, frozenset(), frozenset())
+    with pytest.raises(ValueError, match="128 flags"):
+        kernels.units.ascii_line("a", tokens.ASCII_IS_WORD[:64], 5, 20, 3, frozenset(),
+                                 frozenset())
 
 
 def _check_bands() -> None:

@@ -23,6 +23,12 @@
  * char_counts(text) -> (digits, upper-case letters, letters), by str.isdigit, isupper, isalpha
  * title_case(words, min_letters) -> (words of min_letters or more, not all digits; those of
  *     them whose first character is upper case)
+ * ascii_line(text, is_word, content_min, repeat_max, title_min, call_verbs, address)
+ *     -> (words, eligible, titled, has_call_verb, address_hits, content, repeat_key): an ASCII
+ *     line's words (runs of is_word[c]), lower-cased; title_case's counts over them; whether
+ *     one is in call_verbs; how many are in address, "US" (upper case) aside; the frozenset of
+ *     those of content_min characters or more; and, for at most repeat_max words, the words
+ *     joined by single spaces (else "")
  */
 #include "_buffers.h"
 #include <stdint.h>
@@ -341,6 +347,86 @@ static PyObject *title_case(PyObject *module, PyObject *args) {
     return Py_BuildValue("(nn)", eligible, titled);
 }
 
+/* An ASCII line's word signals in one pass over its characters: the words (runs of
+ * ``is_word`` characters, as ``str.split`` gives them once the others are spaces), lower-cased
+ * into one buffer that is also the repeat key, and each lower-cased word made a str once for
+ * the set lookups and the content set. */
+static PyObject *ascii_line(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *text, *call_verbs, *address;
+    Py_buffer table;
+    Py_ssize_t content_min, repeat_max, title_min;
+    if (!PyArg_ParseTuple(args, "Uy*nnnO!O!", &text, &table, &content_min, &repeat_max,
+                          &title_min, &PyFrozenSet_Type, &call_verbs, &PyFrozenSet_Type,
+                          &address)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *content = NULL;
+    char *lowered = NULL;
+    if (table.len != 128 || !PyUnicode_IS_ASCII(text)) {
+        PyErr_SetString(PyExc_ValueError, table.len != 128 ? "is_word: not 128 flags"
+                                                           : "text is not ASCII");
+        goto done;
+    }
+    const char *chars = (const char *)PyUnicode_1BYTE_DATA(text);
+    const int8_t *is_word = table.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t words = 0, eligible = 0, titled = 0, hits = 0, used = 0;
+    int call_verb = 0;
+    lowered = PyMem_Malloc((size_t)n + 1);
+    content = PyFrozenSet_New(NULL);
+    if (lowered == NULL || content == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n;) {
+        if (!is_word[(uint8_t)chars[i]]) {
+            i++;
+            continue;
+        }
+        if (words++ > 0) {
+            lowered[used++] = ' ';  /* the words joined by single spaces: the repeat key */
+        }
+        Py_ssize_t start = i, digits = 0;
+        char *word = lowered + used;
+        for (; i < n && is_word[(uint8_t)chars[i]]; i++) {
+            char c = chars[i];
+            digits += c >= '0' && c <= '9';
+            word[i - start] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+        }
+        Py_ssize_t length = i - start;
+        used += length;
+        if (length >= title_min && digits < length) {
+            eligible++;
+            titled += chars[start] >= 'A' && chars[start] <= 'Z';
+        }
+        PyObject *folded = PyUnicode_New(length, 127);
+        if (folded == NULL) {
+            goto done;
+        }
+        memcpy(PyUnicode_1BYTE_DATA(folded), word, (size_t)length);
+        int verb = call_verb ? 0 : PySet_Contains(call_verbs, folded);
+        int addressing = PySet_Contains(address, folded);
+        int added = length >= content_min ? PySet_Add(content, folded) : 0;
+        Py_DECREF(folded);
+        if (verb < 0 || addressing < 0 || added < 0) {
+            goto done;
+        }
+        call_verb |= verb;
+        hits += addressing && !(length == 2 && chars[start] == 'U' && chars[start + 1] == 'S');
+    }
+    PyObject *key = PyUnicode_FromStringAndSize(lowered, words <= repeat_max ? used : 0);
+    if (key != NULL) {
+        result = Py_BuildValue("(nnnOnON)", words, eligible, titled,
+                               call_verb ? Py_True : Py_False, hits, content, key);
+    }
+done:
+    PyMem_Free(lowered);
+    Py_XDECREF(content);
+    PyBuffer_Release(&table);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"kinds", kinds, METH_VARARGS,
      "kinds(out, points, table, astral) -> the largest kind: the kind of each code point, into "
@@ -362,6 +448,10 @@ static PyMethodDef methods[] = {
     {"title_case", title_case, METH_VARARGS,
      "title_case(words, min_letters) -> (words of min_letters or more that are not all digits, "
      "those of them opening with an upper-case character)."},
+    {"ascii_line", ascii_line, METH_VARARGS,
+     "ascii_line(text, is_word, content_min, repeat_max, title_min, call_verbs, address) -> "
+     "(words, title-case eligible, titled, has a call verb, reader address hits, content words, "
+     "repeat key) of an ASCII line."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,7 +19,8 @@ def _built(name: str) -> ModuleType | None:
 
 
 # A text's unit kinds and runs, unit and shingle hashes, MinHash and SimHash, a line's character
-# counts and title-casing (``_units.c``): tokens, fingerprint, dedup and normalize's lines.
+# counts, title-casing and an ASCII line's word signals (``_units.c``): tokens, fingerprint,
+# dedup and normalize's lines.
 units = _built("service.stages._units")
 # The LSH band table's lookup (``_bands.c``): dedup.BandIndex.candidates.
 bands = _built("service.stages._bands")

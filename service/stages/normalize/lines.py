@@ -59,7 +59,7 @@ _TRUNCATED = ("...", "\u2026")
 
 # Verbs that open calls to action on web pages (English and the commonest European languages);
 # a line opening with one is furniture only when it is also short or addresses the reader.
-_CTA_VERBS = frozenset({
+CALL_VERBS = frozenset({
     "subscribe", "sign", "share", "follow", "download", "click", "tap", "join", "support",
     "donate", "listen", "watch", "get", "register", "log", "login", "skip", "continue",
     "remind", "read", "back", "explore", "discover", "install", "tweet", "email", "print",
@@ -70,7 +70,7 @@ _CTA_VERBS = frozenset({
 })
 # "You can sign up…", "Vous pouvez vous abonner…": an invitation phrased as a possibility.
 _MODAL_OPENERS = frozenset({"you", "vous", "sie", "puoi", "puedes"})
-_CTA_OPENERS = _CTA_VERBS | _MODAL_OPENERS
+_CTA_OPENERS = CALL_VERBS | _MODAL_OPENERS
 # Where a sentence ends: a full stop, question or exclamation mark, and the space after it.
 _SENTENCE_END = re.compile(r"[.!?]\s+")
 _READER = frozenset({
@@ -149,9 +149,9 @@ def _is_cta_sentence(words: list[str]) -> bool:
     """'Sign up…', 'Share this…', 'Download our apps', 'You can sign up…'."""
     if not words or len(words) > CTA_MAX_WORDS:
         return False
-    if words[0] in _MODAL_OPENERS and len(words) > 2 and words[2] in _CTA_VERBS:
+    if words[0] in _MODAL_OPENERS and len(words) > 2 and words[2] in CALL_VERBS:
         return True
-    if words[0] not in _CTA_VERBS:
+    if words[0] not in CALL_VERBS:
         return False
     return len(words) <= CTA_SHORT_WORDS or any(w in _READER for w in words)
 
@@ -166,11 +166,9 @@ def _sentence_spans(text: str) -> Iterator[tuple[int, int]]:
     yield start, len(text)
 
 
-def is_call_to_action(text: str, lowered: list[str] | None = None) -> bool:
-    """A line that is mostly imperatives aimed at the reader (by sentence). ``lowered``: the
-    ``\\w+`` runs of ``text.lower()``, when known: without a call verb among them it is not one."""
-    if lowered is not None and _CTA_VERBS.isdisjoint(lowered):
-        return False
+def is_call_to_action(text: str) -> bool:
+    """A line that is mostly imperatives aimed at the reader (by sentence). Never one without a
+    word of ``CALL_VERBS``: a caller that has the line's words tests that first."""
     sentences = 0
     openers: list[str] = []  # the lowered sentences that open with a call verb or "you"
     for start, end in _sentence_spans(text):

@@ -22,6 +22,8 @@ from typing import Final
 from service.stages import kernels
 from service.stages import tokens as units
 from service.stages.normalize.lines import (
+    CALL_VERBS,
+    TITLE_CASE_MIN_LETTERS,
     is_call_to_action,
     is_truncated,
     looks_like_sentence,
@@ -224,8 +226,7 @@ def candidate(text: str, furniture: bool = False) -> Line:
 
     Memoized: a source repeats its page furniture on every page."""
     plain = plain_form(text)
-    tokens, lowered, lower_tokens = _tokens(plain)
-    words = len(tokens) if plain.isascii() else units.unit_words(plain)
+    words, title_case, call_verb, reader_address, content, repeat_key = _word_signals(plain)
     sentence = looks_like_sentence(text, words)
     clock = ":" in text and _CLOCK.match(text) is not None  # the test spares most lines a regex
     digits, upper, letters = _char_counts(plain)
@@ -235,20 +236,43 @@ def candidate(text: str, furniture: bool = False) -> Line:
         sentence=sentence,
         long_sentence=sentence and words >= LONG_SENTENCE_WORDS,
         furniture=furniture,
-        call_to_action=is_call_to_action(text, lower_tokens),
+        call_to_action=call_verb and is_call_to_action(text),
         truncated=is_truncated(text, words),
         clock=clock,
         furniture_shape=clock or _is_furniture_shape(text, words, digits),
-        title_case=title_case_ratio(tokens),
-        reader_address=_address_share(tokens, lowered),
+        title_case=title_case,
+        reader_address=reader_address,
         digits=digits / max(1, len(text)),
         upper_case=upper / max(1, letters),
         linkish=_is_linkish(text),
         ends_colon=text.rstrip().endswith(":"),
-        content=frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN] if plain.isascii()
-                          else units.topic_terms(plain.casefold(), CONTENT_MIN)),
-        # only a short line's key is ever compared (``_repeated``): a paragraph's is not built
-        repeat_key=" ".join(lower_tokens) if words <= REPEAT_MAX_WORDS else "",
+        content=content,
+        repeat_key=repeat_key,
+    )
+
+
+def _word_signals(plain: str) -> tuple[int, float, bool, float, frozenset[str], str]:
+    """The signals of ``plain`` (a line's ``plain_form``) read from its words: how many; the
+    title-case share; whether one is a call verb; the share addressing the reader; its content
+    words; its repeat key (its words case-folded, for a short line; a paragraph's is never
+    compared by ``_repeated``, so not built)."""
+    if kernels.units is not None and plain.isascii():  # one pass, no list of words
+        words, eligible, titled, call_verb, hits, content, key = kernels.units.ascii_line(
+            plain, units.ASCII_IS_WORD, CONTENT_MIN, REPEAT_MAX_WORDS, TITLE_CASE_MIN_LETTERS,
+            CALL_VERBS, _ADDRESS)
+        return words, titled / eligible if eligible else 0.0, call_verb, hits / max(1, words), \
+            content, key
+    tokens, lowered, lower_tokens = _tokens(plain)
+    is_ascii = plain.isascii()
+    words = len(tokens) if is_ascii else units.unit_words(plain)
+    return (
+        words,
+        title_case_ratio(tokens),
+        not CALL_VERBS.isdisjoint(lower_tokens),
+        _address_share(tokens, lowered),
+        frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN] if is_ascii
+                  else units.topic_terms(plain.casefold(), CONTENT_MIN)),
+        " ".join(lower_tokens) if words <= REPEAT_MAX_WORDS else "",
     )
 
 
