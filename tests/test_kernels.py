@@ -16,6 +16,7 @@ import pytest
 from service.stages import cluster, dedup, fingerprint, kernels, tokens
 from service.stages.normalize import language
 from service.stages.normalize import lines as line_signals
+from service.stages.normalize import memory as furniture_memory
 from service.stages.normalize import text as text_extractor
 from tests.multilingual import EDITED, OTHER_EVENTS, REPORTS, REWRITES
 from tests.test_language import assert_same_scores, library_score, samples
@@ -211,10 +212,10 @@ def _check_lines() -> None:
 
 
 def _check_word_signals(lines: list[str]) -> None:
-    """An ASCII line's word signals as the Python path gives them, on the plain forms of
-    ``lines`` and on random ASCII lines of call verbs, words addressing the reader ("US" and
-    "Us" among them), words around the content and title-case lengths, digits, underscores and
-    punctuation, from none to past the repeat key's length."""
+    """An ASCII line's word signals and furniture key as the Python paths give them, on the
+    plain forms of ``lines`` and on random ASCII lines of call verbs, words addressing the
+    reader ("US" and "Us" among them), words around the content and title-case lengths, digits,
+    underscores and punctuation, from none to past the repeat key's length."""
     rng = random.Random(19)
     vocabulary = [*sorted(line_signals.CALL_VERBS)[:12], "You", "Yours", "WE", "US", "Us", "us",
                   "ours", "Rates", "rate", "Ab", "ABC", "12", "2024", "1a", "_", "a_b", "x",
@@ -227,11 +228,14 @@ def _check_word_signals(lines: list[str]) -> None:
     for line in [*plain, "", " ", "US", "_"]:
         if not line.isascii():
             continue
-        compiled = text_extractor._word_signals(line)
+        compiled = text_extractor._word_signals(line), furniture_memory._fold(line)
         with _without("units"):
-            assert compiled == text_extractor._word_signals(line), line
+            assert compiled == (text_extractor._word_signals(line),
+                                furniture_memory._fold(line)), line
     with pytest.raises(ValueError, match="not ASCII"):
         kernels.units.ascii_line("é", tokens.ASCII_IS_WORD, 5, 20, 3, frozenset(), frozenset())
+    with pytest.raises(ValueError, match="not an ASCII str"):
+        kernels.units.ascii_fold("é")
     with pytest.raises(ValueError, match="128 flags"):
         kernels.units.ascii_line("a", tokens.ASCII_IS_WORD[:64], 5, 20, 3, frozenset(),
                                  frozenset())

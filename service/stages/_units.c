@@ -29,6 +29,8 @@
  *     one is in call_verbs; how many are in address, "US" (upper case) aside; the frozenset of
  *     those of content_min characters or more; and, for at most repeat_max words, the words
  *     joined by single spaces (else "")
+ * ascii_fold(text) -> an ASCII line lower-cased, each run of digits one "0", each run of other
+ *     characters one space, none at the ends (the furniture memory's line key)
  */
 #include "_buffers.h"
 #include <stdint.h>
@@ -427,6 +429,40 @@ done:
     return result;
 }
 
+/* An ASCII line folded as the furniture memory keys it, in one pass: letters lower-cased, each
+ * run of digits one "0", each run of other characters one space, none at the ends. */
+static PyObject *ascii_fold(PyObject *module, PyObject *text) {
+    (void)module;
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text)) {
+        PyErr_SetString(PyExc_ValueError, "ascii_fold: text is not an ASCII str");
+        return NULL;
+    }
+    const char *chars = (const char *)PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), used = 0;
+    char *folded = PyMem_Malloc((size_t)n + 1);
+    if (folded == NULL) {
+        return PyErr_NoMemory();
+    }
+    char last = ' ';  /* as if a space came first: none opens the result */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = chars[i];
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c + ('a' - 'A'));
+        } else if (c >= '0' && c <= '9') {
+            c = '0';
+        } else if (!(c >= 'a' && c <= 'z')) {
+            c = ' ';
+        }
+        if (c != last || (c != ' ' && c != '0')) {
+            folded[used++] = last = c;
+        }
+    }
+    used -= used > 0 && last == ' ';  /* none closes it either */
+    PyObject *result = PyUnicode_FromStringAndSize(folded, used);
+    PyMem_Free(folded);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"kinds", kinds, METH_VARARGS,
      "kinds(out, points, table, astral) -> the largest kind: the kind of each code point, into "
@@ -452,6 +488,9 @@ static PyMethodDef methods[] = {
      "ascii_line(text, is_word, content_min, repeat_max, title_min, call_verbs, address) -> "
      "(words, title-case eligible, titled, has a call verb, reader address hits, content words, "
      "repeat key) of an ASCII line."},
+    {"ascii_fold", ascii_fold, METH_O,
+     "ascii_fold(text) -> text lower-cased, digit runs as one 0, other runs as one space, "
+     "stripped."},
     {NULL, NULL, 0, NULL},
 };
 

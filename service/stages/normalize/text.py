@@ -11,10 +11,8 @@ and inside it improbable lines and lines the source repeats in every article are
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -371,8 +369,11 @@ def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     signatures = [item.content for item in items]
     anchor_words = _content_words(anchor)
     on_topic = [len(words & anchor_words) >= TOPIC_SHARED for words in signatures]
-    support = Counter(itertools.chain.from_iterable(
-        words for words, flag in zip(signatures, on_topic, strict=True) if flag))
+    support: dict[str, int] = {}  # a dict, not a Counter, whose counting runs as Python
+    for words, flag in zip(signatures, on_topic, strict=True):
+        if flag:
+            for word in words:
+                support[word] = support.get(word, 0) + 1
     # The story's words: the headline's, and those of enough lines that mention the headline,
     # a line that mentions it not counting its own.
     story = anchor_words | {w for w, lines in support.items() if lines >= TOPIC_SUPPORT}
