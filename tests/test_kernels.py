@@ -192,22 +192,26 @@ def _check_spans() -> None:
 
 
 def _check_lines() -> None:
-    """A line's character counts and title-casing as the Python paths give them, on lines of
-    reports in eleven scripts and random lines of digits of several kinds (superscripts, Arabic,
-    Devanagari), title-case and caseless letters, marks and spaces."""
+    """A line's character counts, title-casing and typographic marks made plain as the Python
+    paths give them, on lines of reports in eleven scripts and random lines of digits of several
+    kinds (superscripts, Arabic, Devanagari), title-case and caseless letters, marks and
+    spaces."""
     assert kernels.units is not None, "the compiled build has no units kernel"
     rng = random.Random(17)
-    alphabet = "Ab é É ² ٣ ३ ǅ ß 日 ไ \u0301 \u2019 1 _ - . \U0001d400 \ud800"
+    alphabet = "Ab é É ² ٣ ३ ǅ ß 日 ไ \u0301 \u2019 « — … \u00a0 © \u20cf 1 _ - . \U0001d400 \ud800"
     lines = [line for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)
              for line in report.text.split("\n")]
     lines += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
               for _ in range(2000)]
     for line in [*lines, ""]:
         words = line.split()
-        compiled = text_extractor._char_counts(line), line_signals.title_case_ratio(words)
+        compiled = (text_extractor._char_counts(line), line_signals.title_case_ratio(words),
+                    line_signals.plain_form(line), tokens.plain_punctuation(line))
         with _without("units"):
             assert compiled == (text_extractor._char_counts(line),
-                                line_signals.title_case_ratio(words)), line
+                                line_signals.title_case_ratio(words),
+                                line_signals.plain_form(line),
+                                tokens.plain_punctuation(line)), line
     _check_word_signals(lines)
 
 

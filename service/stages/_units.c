@@ -31,6 +31,8 @@
  *     joined by single spaces (else "")
  * ascii_fold(text) -> an ASCII line lower-cased, each run of digits one "0", each run of other
  *     characters one space, none at the ends (the furniture memory's line key)
+ * marks_as(text, marks, replacement) -> text with each character of marks as replacement, as
+ *     re.sub of a class of the marks gives it (text itself when it holds none)
  */
 #include "_buffers.h"
 #include <stdint.h>
@@ -463,6 +465,58 @@ static PyObject *ascii_fold(PyObject *module, PyObject *text) {
     return result;
 }
 
+/* ``text`` with each of ``marks`` as ``replacement``: what a regex class of the marks would
+ * substitute, in one pass that reads each character's membership from a bitmap of the marks
+ * (built per call: the marks are few, a text may hold thousands of other characters). */
+static PyObject *marks_as(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *text, *marks;
+    int replacement;
+    if (!PyArg_ParseTuple(args, "UUC", &text, &marks, &replacement)) {
+        return NULL;
+    }
+    if (PyUnicode_IS_ASCII(text)) {
+        return Py_NewRef(text);
+    }
+    Py_ssize_t count = PyUnicode_GET_LENGTH(marks), n = PyUnicode_GET_LENGTH(text), found = 0;
+    Py_UCS4 top = 0, widest = (Py_UCS4)replacement;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_UCS4 mark = PyUnicode_READ_CHAR(marks, i);
+        top = mark > top ? mark : top;
+    }
+    uint8_t *is_mark = PyMem_Calloc((size_t)top / 8 + 1, 1);
+    if (is_mark == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_UCS4 mark = PyUnicode_READ_CHAR(marks, i);
+        is_mark[mark / 8] |= (uint8_t)(1u << (mark % 8));
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+#define IS_MARK(c) ((c) <= top && (is_mark[(c) / 8] >> ((c) % 8) & 1))
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (IS_MARK(c)) {
+            found++;
+        } else {
+            widest = c > widest ? c : widest;
+        }
+    }
+    PyObject *result = found ? PyUnicode_New(n, widest) : Py_NewRef(text);
+    if (found && result != NULL) {
+        int out_kind = PyUnicode_KIND(result);
+        void *out = PyUnicode_DATA(result);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            PyUnicode_WRITE(out_kind, out, i, IS_MARK(c) ? (Py_UCS4)replacement : c);
+        }
+    }
+#undef IS_MARK
+    PyMem_Free(is_mark);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"kinds", kinds, METH_VARARGS,
      "kinds(out, points, table, astral) -> the largest kind: the kind of each code point, into "
@@ -491,6 +545,9 @@ static PyMethodDef methods[] = {
     {"ascii_fold", ascii_fold, METH_O,
      "ascii_fold(text) -> text lower-cased, digit runs as one 0, other runs as one space, "
      "stripped."},
+    {"marks_as", marks_as, METH_VARARGS,
+     "marks_as(text, marks, replacement) -> text with each character of marks as replacement "
+     "(text itself when it holds none)."},
     {NULL, NULL, 0, NULL},
 };
 

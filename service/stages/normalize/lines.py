@@ -88,8 +88,9 @@ def _is_caseless_mark(char: str) -> bool:
 
 
 # Typographic marks: Latin-1 punctuation and symbols, general punctuation, currency signs.
-_TYPOGRAPHY = re.compile("[" + "".join(
-    filter(_is_caseless_mark, map(chr, [*range(0xA0, 0x100), *range(0x2000, 0x20D0)]))) + "]")
+_TYPOGRAPHY_MARKS = "".join(
+    filter(_is_caseless_mark, map(chr, [*range(0xA0, 0x100), *range(0x2000, 0x20D0)])))
+_TYPOGRAPHY = re.compile(f"[{_TYPOGRAPHY_MARKS}]")
 
 
 def plain_form(text: str) -> str:
@@ -99,7 +100,8 @@ def plain_form(text: str) -> str:
     mark, as Greek final sigma does, so a mark turned space would change its words.)"""
     if text.isascii():
         return text
-    plain = _TYPOGRAPHY.sub(" ", text)
+    plain: str = (_TYPOGRAPHY.sub(" ", text) if kernels.units is None
+                  else kernels.units.marks_as(text, _TYPOGRAPHY_MARKS, " "))
     return plain if plain.isascii() else text
 
 
