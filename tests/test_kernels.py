@@ -6,6 +6,7 @@ A pure checkout has no kernel, so here the tests skip; ``tests/test_compiled.py`
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -245,6 +246,24 @@ def _check_word_signals(lines: list[str]) -> None:
                                  frozenset())
 
 
+def _check_repair() -> None:
+    """Line breaks, invisible characters and odd spaces made plain as repair's substitutions
+    make them, on random texts of each kind of them (runs, runs broken by an invisible
+    character, "\\r\\n" and lone "\\r"), plain spaces, letters of three widths, an astral
+    code point and a lone surrogate."""
+    assert kernels.units is not None, "the compiled build has no units kernel"
+    repair = importlib.import_module("service.stages.normalize.repair")
+    rng = random.Random(23)
+    alphabet = ["\r", "\n", "\r\n", "\u2028", "\u0085", "\x0b", "\x0c", "\t", "\x00", "\u00a0",
+                "\u200b", "\u2060", "\u3000", "\u2009", " ", "a", "é", "日", "\U0001f642", "\ud800"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+             for _ in range(3000)]
+    for text in [*texts, "", "\r", "\u00a0"]:
+        compiled = repair.repair(text)
+        with _without("units"):
+            assert compiled == repair.repair(text), repr(text)
+
+
 def _check_bands() -> None:
     """Band lookups as the NumPy path answers them: tables small enough that rows fill and
     evict, based at 0 and far past it, queried with inserted and random keys and every oldest
@@ -315,9 +334,9 @@ def _check_language() -> None:
 
 
 # Each kernel's checks: the kernels module attribute that holds it, and the check.
-_CHECKS = [("units", _check_units), ("units", _check_lines), ("terms", _check_dots),
-           ("terms", _check_sums), ("terms", _check_strongest), ("terms", _check_spans),
-           ("bands", _check_bands), ("langscore", _check_language)]
+_CHECKS = [("units", _check_units), ("units", _check_lines), ("units", _check_repair),
+           ("terms", _check_dots), ("terms", _check_sums), ("terms", _check_strongest),
+           ("terms", _check_spans), ("bands", _check_bands), ("langscore", _check_language)]
 
 
 def check_kernels() -> None:

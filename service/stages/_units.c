@@ -33,6 +33,8 @@
  *     characters one space, none at the ends (the furniture memory's line key)
  * marks_as(text, marks, replacement) -> text with each character of marks as replacement, as
  *     re.sub of a class of the marks gives it (text itself when it holds none)
+ * plain_characters(text, line_breaks, invisible, spaces) -> text with "\r\n" and each of
+ *     line_breaks as "\n", each of invisible deleted, then each run of spaces one space
  */
 #include "_buffers.h"
 #include <stdint.h>
@@ -465,9 +467,39 @@ static PyObject *ascii_fold(PyObject *module, PyObject *text) {
     return result;
 }
 
+/* Membership in a set of characters (a str), read from a bitmap of them as far as the largest:
+ * a text may hold thousands of characters, the sets are tens, and a bitmap is built in less
+ * time than a search of the set for a few characters takes. */
+typedef struct {
+    uint8_t *bits;
+    Py_UCS4 top;
+} CharSet;
+
+static int char_set(PyObject *chars, CharSet *set) {
+    Py_ssize_t count = PyUnicode_GET_LENGTH(chars);
+    set->top = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(chars, i);
+        set->top = c > set->top ? c : set->top;
+    }
+    set->bits = PyMem_Calloc((size_t)set->top / 8 + 1, 1);
+    if (set->bits == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(chars, i);
+        set->bits[c / 8] |= (uint8_t)(1u << (c % 8));
+    }
+    return 1;
+}
+
+static inline int in_set(const CharSet *set, Py_UCS4 c) {
+    return c <= set->top && (set->bits[c / 8] >> (c % 8) & 1);
+}
+
 /* ``text`` with each of ``marks`` as ``replacement``: what a regex class of the marks would
- * substitute, in one pass that reads each character's membership from a bitmap of the marks
- * (built per call: the marks are few, a text may hold thousands of other characters). */
+ * substitute, in one pass. */
 static PyObject *marks_as(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *text, *marks;
@@ -478,26 +510,17 @@ static PyObject *marks_as(PyObject *module, PyObject *args) {
     if (PyUnicode_IS_ASCII(text)) {
         return Py_NewRef(text);
     }
-    Py_ssize_t count = PyUnicode_GET_LENGTH(marks), n = PyUnicode_GET_LENGTH(text), found = 0;
-    Py_UCS4 top = 0, widest = (Py_UCS4)replacement;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        Py_UCS4 mark = PyUnicode_READ_CHAR(marks, i);
-        top = mark > top ? mark : top;
+    CharSet is_mark;
+    if (!char_set(marks, &is_mark)) {
+        return NULL;
     }
-    uint8_t *is_mark = PyMem_Calloc((size_t)top / 8 + 1, 1);
-    if (is_mark == NULL) {
-        return PyErr_NoMemory();
-    }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        Py_UCS4 mark = PyUnicode_READ_CHAR(marks, i);
-        is_mark[mark / 8] |= (uint8_t)(1u << (mark % 8));
-    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), found = 0;
+    Py_UCS4 widest = (Py_UCS4)replacement;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-#define IS_MARK(c) ((c) <= top && (is_mark[(c) / 8] >> ((c) % 8) & 1))
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (IS_MARK(c)) {
+        if (in_set(&is_mark, c)) {
             found++;
         } else {
             widest = c > widest ? c : widest;
@@ -509,11 +532,76 @@ static PyObject *marks_as(PyObject *module, PyObject *args) {
         void *out = PyUnicode_DATA(result);
         for (Py_ssize_t i = 0; i < n; i++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            PyUnicode_WRITE(out_kind, out, i, IS_MARK(c) ? (Py_UCS4)replacement : c);
+            PyUnicode_WRITE(out_kind, out, i, in_set(&is_mark, c) ? (Py_UCS4)replacement : c);
         }
     }
-#undef IS_MARK
-    PyMem_Free(is_mark);
+    PyMem_Free(is_mark.bits);
+    return result;
+}
+
+/* One pass of ``plain_characters`` over ``text``: the length and widest character of the
+ * result, and when ``out`` is given, the result written into it. */
+static Py_ssize_t plain_pass(PyObject *text, const CharSet sets[3], int out_kind, void *out,
+                             Py_UCS4 *widest) {
+    const CharSet *line_breaks = &sets[0], *invisible = &sets[1], *spaces = &sets[2];
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), used = 0;
+    int in_spaces = 0;  /* an invisible character between spaces leaves one run */
+    *widest = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '\r' && i + 1 < n && PyUnicode_READ(kind, data, i + 1) == '\n') {
+            continue;  /* "\r\n" is one line break */
+        }
+        int space = 0;
+        if (in_set(line_breaks, c)) {
+            c = '\n';
+        } else if (in_set(invisible, c)) {
+            continue;
+        } else if (in_set(spaces, c)) {
+            if (in_spaces) {
+                continue;
+            }
+            c = ' ';
+            space = 1;
+        }
+        in_spaces = space;
+        if (out != NULL) {
+            PyUnicode_WRITE(out_kind, out, used, c);
+        }
+        used++;
+        *widest = c > *widest ? c : *widest;
+    }
+    return used;
+}
+
+/* ``text`` with "\r\n" and each of ``line_breaks`` as "\n", each of ``invisible`` deleted, then
+ * each run of ``spaces`` one space: repair's three substitutions, in two passes (one to size
+ * the result, one to write it) for their three. */
+static PyObject *plain_characters(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *text, *chars[3];
+    if (!PyArg_ParseTuple(args, "UUUU", &text, &chars[0], &chars[1], &chars[2])) {
+        return NULL;
+    }
+    CharSet sets[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+    PyObject *result = NULL;
+    for (int k = 0; k < 3; k++) {
+        if (!char_set(chars[k], &sets[k])) {
+            goto done;
+        }
+    }
+    Py_UCS4 widest;
+    Py_ssize_t length = plain_pass(text, sets, 0, NULL, &widest);
+    result = PyUnicode_New(length, widest);
+    if (result != NULL) {
+        plain_pass(text, sets, PyUnicode_KIND(result), PyUnicode_DATA(result), &widest);
+    }
+done:
+    for (int k = 0; k < 3; k++) {
+        PyMem_Free(sets[k].bits);
+    }
     return result;
 }
 
@@ -548,6 +636,9 @@ static PyMethodDef methods[] = {
     {"marks_as", marks_as, METH_VARARGS,
      "marks_as(text, marks, replacement) -> text with each character of marks as replacement "
      "(text itself when it holds none)."},
+    {"plain_characters", plain_characters, METH_VARARGS,
+     "plain_characters(text, line_breaks, invisible, spaces) -> text with \\r\\n and line breaks "
+     "as \\n, invisible characters deleted, then each run of spaces one space."},
     {NULL, NULL, 0, NULL},
 };
 

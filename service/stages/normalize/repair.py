@@ -12,6 +12,8 @@ import unicodedata
 
 import ftfy
 
+from service.stages import kernels
+
 # Mojibake's signature ("Ã©", "â€™"): a lead byte of a UTF-8 sequence seen as Latin-1/cp1252
 # (U+00C2..U+00F4), then a continuation byte seen the same way (one of these).
 _CONTINUATIONS = re.compile(
@@ -31,16 +33,20 @@ _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,
 # C0/C1 controls (except tab and newline), zero-width space and bidi marks, soft hyphen, BOM.
 # Not the zero-width (non-)joiners U+200C/U+200D: Persian and Indic words and emoji sequences
 # are spelled with them.
-_INVISIBLE = re.compile(
-    "[\u0000-\u0008\u000b\u000e-\u001f\u007f-\u009f\u00ad\u200b\u2060-\u2064"
-    "\u206a-\u206f\ufeff\ufff9-\ufffb\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_INVISIBLE_CHARS = "".join(map(chr, [
+    *range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), *range(0x7F, 0xA0), 0xAD, 0x200B,
+    *range(0x2060, 0x2065), *range(0x206A, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFC), 0x200E,
+    0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+]))
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
 # Typographic spaces (no-break, thin, em, ideographic, ...) become a plain space.
 # (Written as a class then a repeat, not "[...]+", and line breaks as one class after "\r\n" is
 # replaced: patterns that open with a plain character class are scanned several times faster.)
-_SPACE = "[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]"
-_SPACES = re.compile(f"{_SPACE}{_SPACE}*")
-_LINE_BREAKS = re.compile("[\r\u2028\u2029\u0085]")
+_SPACE_CHARS = "".join(map(chr, [0x09, 0x0C, 0x0B, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F,
+                                  0x205F, 0x3000]))
+_SPACES = re.compile(f"[{_SPACE_CHARS}][{_SPACE_CHARS}]*")
+_LINE_BREAK_CHARS = "\r\u2028\u2029\u0085"
+_LINE_BREAKS = re.compile(f"[{_LINE_BREAK_CHARS}]")
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False,
     fix_character_width=False, normalization=None, explain=False,
@@ -64,6 +70,10 @@ def repair(text: str) -> str:
         # The common case, told by one fast scan: no control, invisible, line-breaking or odd
         # space character (none of them is printable), so only NFC is left to do.
         return unicodedata.normalize("NFC", text)
+    if kernels.units is not None:  # the three substitutions below, in one pass (and a count)
+        plain: str = kernels.units.plain_characters(text, _LINE_BREAK_CHARS, _INVISIBLE_CHARS,
+                                                    _SPACE_CHARS)
+        return unicodedata.normalize("NFC", plain)
     text = _LINE_BREAKS.sub("\n", text.replace("\r\n", "\n"))
     text = _INVISIBLE.sub("", text)
     text = _SPACES.sub(" ", text)
