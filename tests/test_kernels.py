@@ -39,26 +39,38 @@ def _without(kernel: str) -> Iterator[None]:
 
 def _texts() -> list[str]:
     """Reports in eleven scripts (joiners, marks, ideographs, syllables), and edge cases: empty,
-    one unit, fewer units than a shingle, astral and lone-surrogate code points."""
+    one unit, fewer units than a shingle, astral and lone-surrogate code points, whitespace of
+    several kinds and runs."""
     texts = [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
     rng = random.Random(11)
-    alphabet = ("ab Éé ß ñ 日本 ไทย क्षि \u200d 🙂 \ud800 , . 12 \U00020000 \U000e0100 "
-                "\U0010fffd")
+    alphabet = ("ab Éé ß ñ 日本 ไทย क्षि \u200d 🙂 \ud800 , . \u2019 \u201c \u2014 12 \U00020000 "
+                "\U000e0100 \U0010fffd \n\n\t\u3000\u00a0\x1c\x01")
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80)))
               for _ in range(200)]
-    return [*texts, "", "one", "one two", "one two three", "x" * 5000]
+    return [*texts, "", " ", "one", "one two", " one two three\n", "x" * 5000]
+
+
+def _content_hash(text: str) -> str | None:
+    """``fingerprint.content_hash``, None for a text UTF-8 cannot encode (a lone surrogate,
+    which no decoded message holds)."""
+    try:
+        return fingerprint.content_hash(text)
+    except UnicodeEncodeError:
+        return None
 
 
 def _check_units() -> None:
     assert kernels.units is not None, "the compiled build has no units kernel"
     for text in _texts():
         scanned = tokens.scan(text)
-        counted = tokens.word_count(text), tokens.unit_words(text), tokens.terms(text)
+        counted = (tokens.word_count(text), tokens.unit_words(text), tokens.terms(text),
+                   tokens.single_spaced(text), _content_hash(text))
         with _without("units"):
             for mine, theirs in zip(scanned, tokens.scan(text), strict=True):
                 assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), text
             assert counted == (tokens.word_count(text), tokens.unit_words(text),
-                               tokens.terms(text)), text
+                               tokens.terms(text), tokens.single_spaced(text),
+                               _content_hash(text)), text
         compiled = fingerprint.body_hashes(text)
         words = fingerprint.words(text)
         compiled_words = fingerprint.word_hashes(words)
