@@ -35,7 +35,6 @@
  *     re.sub of a class of the marks gives it (text itself when it holds none)
  * plain_characters(text, line_breaks, invisible, spaces) -> text with "\r\n" and each of
  *     line_breaks as "\n", each of invisible deleted, then each run of spaces one space
- * single_spaced(text) -> " ".join(text.split()), text itself when that is text
  */
 #include "_buffers.h"
 #include <stdint.h>
@@ -606,56 +605,6 @@ done:
     return result;
 }
 
-/* ``" ".join(text.split())``: one pass to tell whether ``text`` is single-spaced already (no
- * whitespace but single spaces between words, as ``str.split`` reads whitespace), and when it
- * is not, one to write it so, without a list of its words. */
-static PyObject *single_spaced(PyObject *module, PyObject *text) {
-    (void)module;
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "single_spaced: text is not a str");
-        return NULL;
-    }
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), used = 0;
-    Py_UCS4 widest = 0;
-    int gap = 1, plain = 1;  /* as if whitespace came first: none opens the result */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (Py_UNICODE_ISSPACE(c)) {
-            plain &= !gap && c == ' ';
-            gap = 1;
-        } else {
-            used += gap && used > 0;  /* the space before each word but the first */
-            used++, gap = 0;
-            widest = c > widest ? c : widest;
-        }
-    }
-    if (plain && !gap) {
-        return Py_NewRef(text);
-    }
-    PyObject *result = PyUnicode_New(used, widest);  /* a space is no wider than ASCII */
-    if (result == NULL) {
-        return NULL;
-    }
-    int out_kind = PyUnicode_KIND(result);
-    void *out = PyUnicode_DATA(result);
-    used = 0, gap = 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (Py_UNICODE_ISSPACE(c)) {
-            gap = 1;
-            continue;
-        }
-        if (gap && used > 0) {
-            PyUnicode_WRITE(out_kind, out, used++, ' ');
-        }
-        PyUnicode_WRITE(out_kind, out, used++, c);
-        gap = 0;
-    }
-    return result;
-}
-
 static PyMethodDef methods[] = {
     {"kinds", kinds, METH_VARARGS,
      "kinds(out, points, table, astral) -> the largest kind: the kind of each code point, into "
@@ -690,8 +639,6 @@ static PyMethodDef methods[] = {
     {"plain_characters", plain_characters, METH_VARARGS,
      "plain_characters(text, line_breaks, invisible, spaces) -> text with \\r\\n and line breaks "
      "as \\n, invisible characters deleted, then each run of spaces one space."},
-    {"single_spaced", single_spaced, METH_O,
-     "single_spaced(text) -> \" \".join(text.split()) (text itself when that is text)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -179,11 +179,9 @@ def simhash(shingles: U64) -> int:
 
 
 def content_hash(text: str) -> str:
-    """xxh3-128 of the body with whitespace folded: the identity of an exact duplicate. (Without
-    the kernel, a clean body's paragraph breaks are made spaces first: it is then most often
-    single-spaced already, which single_spaced's fast scan tells.)"""
-    folded = tokens.single_spaced(text if kernels.units is not None
-                                  else text.replace("\n\n", " "))
+    """xxh3-128 of the body with whitespace folded: the identity of an exact duplicate. (A
+    clean body's paragraph breaks made spaces, it is most often single-spaced already.)"""
+    folded = tokens.single_spaced(text.replace("\n\n", " "))
     return xxhash.xxh3_128_hexdigest(folded.encode("utf-8"))
 
 

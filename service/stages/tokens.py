@@ -311,9 +311,6 @@ def single_spaced(text: str) -> str:
     """``text`` with each run of whitespace one space and none at its ends (``" ".join(
     text.split())``): ``text`` itself when one scan finds no other space character (none is
     printable) and no double or outer space, as in a clean body's paragraphs."""
-    if kernels.units is not None:  # one pass for the scan, with no list of words to join
-        spaced: str = kernels.units.single_spaced(text)
-        return spaced
     if (text.isprintable() and "  " not in text
             and not text.startswith(" ") and not text.endswith(" ")):
         return text
