@@ -38,15 +38,17 @@ def _without(kernel: str) -> Iterator[None]:
 
 
 def _texts() -> list[str]:
-    """Reports in eleven scripts (joiners, marks, ideographs, syllables), and edge cases: empty,
-    one unit, fewer units than a shingle, astral and lone-surrogate code points, whitespace of
-    several kinds and runs."""
+    """Reports in eleven scripts (joiners, marks, ideographs, syllables), random texts over
+    them and over ASCII alone, and edge cases: empty, one unit, fewer units than a shingle,
+    astral and lone-surrogate code points, whitespace of several kinds and runs."""
     texts = [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
     rng = random.Random(11)
     alphabet = ("ab Éé ß ñ 日本 ไทย क्षि \u200d 🙂 \ud800 , . \u2019 \u201c \u2014 12 \U00020000 "
                 "\U000e0100 \U0010fffd \n\n\t\u3000\u00a0\x1c\x01")
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80)))
               for _ in range(200)]
+    texts += ["".join(rng.choice("aZ_09 .,'-\n") for _ in range(rng.randrange(1, 80)))
+              for _ in range(200)]  # ASCII, which body_hashes hashes as it finds the units
     return [*texts, "", " ", "one", "one two", " one two three\n", "x" * 5000]
 
 
@@ -85,6 +87,9 @@ def _check_units() -> None:
         kernels.units.span_hashes(np.empty(1, dtype=np.uint64), points,
                                     np.array([1], dtype=np.intp), np.array([4], dtype=np.intp),
                                     3, 5, fingerprint._FINALS, 33)
+    with pytest.raises(ValueError, match="half the characters"):  # "a a a" holds 3 units
+        kernels.units.ascii_unit_hashes(np.empty(2, dtype=np.uint64), "a a a",
+                                        tokens.ASCII_IS_WORD, 3, 5, fingerprint._FINALS, 33)
 
 
 def _vector(rng: np.random.Generator, size: int, ids: int) -> cluster.Vector:

@@ -17,6 +17,8 @@
  * span_hashes(out, points, starts, ends, base, length_mix, finals, shift)
  *     out[i] = fmix(sum(points[j] * base ** (j - starts[i]) for j in [starts[i], ends[i]))
  *                   ^ (ends[i] - starts[i]) * length_mix)
+ * ascii_unit_hashes(out, text, is_word, base, length_mix, finals, shift) -> units
+ *     span_hashes' hash of each run of is_word[c] of an ASCII text, lower-cased, into out
  * shingle_hashes(out, hashes, size, mix)
  * minhash(out, shingles, multipliers, increments)
  * simhash(shingles) -> int
@@ -119,6 +121,17 @@ done:
     return result;
 }
 
+/* A span's polynomial hash made final: its length mixed in, then the finalizer's rounds. */
+static inline uint64_t finished(uint64_t hash, Py_ssize_t length, uint64_t length_mix,
+                                const uint64_t *fin, Py_ssize_t nfinals, int shift) {
+    hash ^= (uint64_t)length * length_mix;
+    for (Py_ssize_t f = 0; f < nfinals; f++) {
+        hash ^= hash >> shift;
+        hash *= fin[f];
+    }
+    return hash ^ (hash >> shift);
+}
+
 static PyObject *span_hashes(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer out, points, starts, ends, finals;
@@ -156,17 +169,62 @@ static PyObject *span_hashes(PyObject *module, PyObject *args) {
             hash += (uint64_t)code[at] * power;
             power *= base;
         }
-        hash ^= (uint64_t)(last[i] - first[i]) * length_mix;
-        for (Py_ssize_t f = 0; f < nfinals; f++) {
-            hash ^= hash >> shift;
-            hash *= fin[f];
-        }
-        hashes[i] = hash ^ (hash >> shift);
+        hashes[i] = finished(hash, last[i] - first[i], length_mix, fin, nfinals, shift);
     }
     result = Py_NewRef(Py_None);
 done:
     PyBuffer_Release(&out), PyBuffer_Release(&points), PyBuffer_Release(&starts);
     PyBuffer_Release(&ends), PyBuffer_Release(&finals);
+    return result;
+}
+
+/* The unit hashes of an ASCII text as ``span_hashes`` gives them for its case-folded code points
+ * and its runs of ``is_word`` characters (its units): found and hashed in one pass over the
+ * text's bytes, with no code point, start or end array. */
+static PyObject *ascii_unit_hashes(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out, table, finals;
+    PyObject *text;
+    unsigned long long base, length_mix;
+    int shift;
+    if (!PyArg_ParseTuple(args, "w*Uy*KKy*i", &out, &text, &table, &base, &length_mix, &finals,
+                          &shift)) {
+        return NULL;
+    }
+    Py_ssize_t capacity, nfinals, count = 0;
+    PyObject *result = NULL;
+    if (!items(&out, 8, &capacity, "out") || !items(&finals, 8, &nfinals, "finals")) {
+        goto done;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (!PyUnicode_IS_ASCII(text) || table.len != 128 || capacity < (n + 1) / 2
+        || shift < 0 || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "text is not ASCII, is_word not 128 flags, out holds "
+                                          "fewer than half the characters, or the shift is not "
+                                          "0 to 63");
+        goto done;
+    }
+    const uint8_t *chars = PyUnicode_1BYTE_DATA(text);
+    const int8_t *is_word = table.buf;
+    const uint64_t *fin = finals.buf;
+    uint64_t *hashes = out.buf;
+    for (Py_ssize_t i = 0; i < n;) {
+        if (!is_word[chars[i]]) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        uint64_t hash = 0, power = 1;
+        for (; i < n && is_word[chars[i]]; i++) {
+            uint8_t c = chars[i];
+            hash += (uint64_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) * power;
+            power *= base;
+        }
+        hashes[count++] = finished(hash, i - start, length_mix, fin, nfinals, shift);
+    }
+    result = PyLong_FromSsize_t(count);
+done:
+    PyBuffer_Release(&out), PyBuffer_Release(&table), PyBuffer_Release(&finals);
     return result;
 }
 
@@ -614,6 +672,9 @@ static PyMethodDef methods[] = {
     {"span_hashes", span_hashes, METH_VARARGS,
      "span_hashes(out, points, starts, ends, base, length_mix, finals, shift): the hash of each "
      "code point span, into out (uint64)."},
+    {"ascii_unit_hashes", ascii_unit_hashes, METH_VARARGS,
+     "ascii_unit_hashes(out, text, is_word, base, length_mix, finals, shift) -> units: the "
+     "span hash of each case-folded run of is_word characters of an ASCII text, into out."},
     {"shingle_hashes", shingle_hashes, METH_VARARGS,
      "shingle_hashes(out, hashes, size, mix): the hash of each run of size hashes, into out."},
     {"minhash", minhash, METH_VARARGS,

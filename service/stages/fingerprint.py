@@ -104,6 +104,12 @@ def body_hashes(text: str) -> BodyHashes:
     (74 against 65)."""
     if kernels.units is not None:
         text = tokens.plain_punctuation(text)
+        if text.isascii():  # its units are its runs of word characters: found as they are hashed
+            units = np.empty((len(text) + 1) // 2, dtype=np.uint64)
+            count = kernels.units.ascii_unit_hashes(units, text, tokens.ASCII_IS_WORD, _BASE,
+                                                    int(_LENGTH_MIX), _FINALS, int(_SHIFT))
+            hashes = units[:count]
+            return BodyHashes(hashes, hashes, shingle_hashes(hashes))
     found = tokens.scan(text.casefold())
     hashes = _span_hashes(found.points, found.starts, found.ends)
     starts, ends = tokens.term_spans(found)

@@ -100,8 +100,8 @@ def plain_form(text: str) -> str:
     mark, as Greek final sigma does, so a mark turned space would change its words.)"""
     if text.isascii():
         return text
-    plain: str = (_TYPOGRAPHY.sub(" ", text) if kernels.units is None
-                  else kernels.units.marks_as(text, _TYPOGRAPHY_MARKS, " "))
+    plain: str = (kernels.units.marks_as(text, _TYPOGRAPHY_MARKS, " ") if kernels.units is not None
+                  else _TYPOGRAPHY.sub(" ", text))
     return plain if plain.isascii() else text
 
 

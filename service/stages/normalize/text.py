@@ -258,8 +258,8 @@ def _word_signals(plain: str) -> tuple[int, float, bool, float, frozenset[str], 
         words, eligible, titled, call_verb, hits, content, key = kernels.units.ascii_line(
             plain, units.ASCII_IS_WORD, CONTENT_MIN, REPEAT_MAX_WORDS, TITLE_CASE_MIN_LETTERS,
             CALL_VERBS, _ADDRESS)
-        return words, titled / eligible if eligible else 0.0, call_verb, hits / max(1, words), \
-            content, key
+        return (words, titled / eligible if eligible else 0.0, call_verb, hits / max(1, words),
+                content, key)
     tokens, lowered, lower_tokens = _tokens(plain)
     is_ascii = plain.isascii()
     words = len(tokens) if is_ascii else units.unit_words(plain)
