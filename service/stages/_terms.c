@@ -320,7 +320,7 @@ static PyObject *units_of_name(int kind, const void *data, Py_ssize_t start, Py_
         Py_UCS1 *out = PyUnicode_1BYTE_DATA(word);
         for (Py_ssize_t j = first; j < i; j++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, j);
-            out[j - first] = (Py_UCS1)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            out[j - first] = (Py_UCS1)ascii_lower(c);
         }
         if (PyList_Append(units, word) < 0) {
             Py_CLEAR(units);

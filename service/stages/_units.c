@@ -1,6 +1,8 @@
 /* The loops over a text's units, in C: their kinds and runs (``tokens``), their hashes and
- * shingles (``fingerprint``), MinHash (``dedup``) and SimHash, and a line's character counts and
- * title-casing (``normalize.text``, ``normalize.lines``). The kernel the compiled build adds
+ * shingles (``fingerprint``), MinHash (``dedup``) and SimHash; a line's character counts,
+ * title-casing, word signals and furniture key (``normalize.text``, ``normalize.lines``,
+ * ``normalize.memory``); and character sets made plain (``tokens``, ``normalize.lines``,
+ * ``normalize.repair``). The kernel the compiled build adds
  * (setup.py with ARTICLE_INGEST_COMPILE=1).
  *
  * Each function computes exactly what its NumPy path computes (unsigned 64-bit arithmetic wraps
@@ -216,8 +218,7 @@ static PyObject *ascii_unit_hashes(PyObject *module, PyObject *args) {
         Py_ssize_t start = i;
         uint64_t hash = 0, power = 1;
         for (; i < n && is_word[chars[i]]; i++) {
-            uint8_t c = chars[i];
-            hash += (uint64_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) * power;
+            hash += (uint64_t)ascii_lower(chars[i]) * power;
             power *= base;
         }
         hashes[count++] = finished(hash, i - start, length_mix, fin, nfinals, shift);
@@ -456,13 +457,13 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
         for (; i < n && is_word[(uint8_t)chars[i]]; i++) {
             char c = chars[i];
             digits += c >= '0' && c <= '9';
-            word[i - start] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+            word[i - start] = (char)ascii_lower((uint8_t)c);
         }
         Py_ssize_t length = i - start;
         used += length;
         if (length >= title_min && digits < length) {
             eligible++;
-            titled += chars[start] >= 'A' && chars[start] <= 'Z';
+            titled += is_ascii_upper((uint8_t)chars[start]);
         }
         PyObject *folded = PyUnicode_New(length, 127);
         if (folded == NULL) {
@@ -507,10 +508,8 @@ static PyObject *ascii_fold(PyObject *module, PyObject *text) {
     }
     char last = ' ';  /* as if a space came first: none opens the result */
     for (Py_ssize_t i = 0; i < n; i++) {
-        char c = chars[i];
-        if (c >= 'A' && c <= 'Z') {
-            c = (char)(c + ('a' - 'A'));
-        } else if (c >= '0' && c <= '9') {
+        char c = (char)ascii_lower((uint8_t)chars[i]);
+        if (c >= '0' && c <= '9') {
             c = '0';
         } else if (!(c >= 'a' && c <= 'z')) {
             c = ' ';
@@ -705,8 +704,9 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef definition = {
     PyModuleDef_HEAD_INIT, "_units",
-    "The loops over a text's units: kinds, runs, hashes, shingles, MinHash, SimHash, a line's "
-    "character counts and title-casing (_units.c).",
+    "The loops over a text's units: kinds, runs, hashes, shingles, MinHash, SimHash; a line's "
+    "character counts, title-casing, word signals and furniture key; character sets made plain "
+    "(_units.c).",
     -1,
     methods, NULL, NULL, NULL, NULL,
 };
