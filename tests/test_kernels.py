@@ -130,6 +130,39 @@ def _check_dots() -> None:
         kernels.terms.dots(np.empty(1), query.terms, query.weights, [query.terms])
 
 
+def _check_candidates() -> None:
+    """Candidate stories as the Python path ranks them: indexes of a few to 3,000 stories over
+    few or many terms (postings of one story, of several, trimmed), stories re-indexed and
+    removed, queries of up to 128 terms and limits past the stories found (ties broken by the
+    story)."""
+    assert kernels.terms is not None, "the compiled build has no terms kernel"
+    rng = np.random.default_rng(11)
+    for case in range(40):
+        ids = int(rng.choice([8, 64, 4096, 1 << cluster.DF_BITS]))
+        index = cluster.TermIndex(terms_per_story=int(rng.integers(1, 13)),
+                                  postings_read=int(rng.choice([0, 1, 3, 32])))
+        stories = int(rng.choice([3, 300, 3000]))
+        for step in range(stories * 2):
+            story = int(rng.integers(0, stories)) if step >= stories else step
+            if step % 7 == 3:
+                index.remove(story)
+            else:
+                index.update(story, _vector(rng, int(rng.integers(1, 40)), ids))
+        for _ in range(20):
+            query = _vector(rng, int(rng.integers(0, 200)), ids)
+            terms, limit = int(rng.choice([1, 16, 128])), int(rng.choice([0, 1, 8, 10**6]))
+            compiled = index.candidates(query, terms, limit)
+            with _without("terms"):
+                assert compiled == index.candidates(query, terms, limit), case
+    terms = np.array([5], np.uint32)
+    with pytest.raises(ValueError, match="story serial"):
+        kernels.terms.candidates(np.full(8, 1 << 48, np.int64) + 1, {}, terms, 1, 1)
+    with pytest.raises(IndexError, match="past"):
+        kernels.terms.candidates(np.zeros(4, np.int64), {}, terms, 1, 1)
+    with pytest.raises(ValueError, match="at least 1"):
+        kernels.terms.candidates(np.zeros(8, np.int64), {}, terms, 0, 1)
+
+
 def _check_sums() -> None:
     """Weights summed by term: the same terms and sums, bit for bit, for ids of every width
     (each radix pass, and skipped ones), many repeats or none, and weights of mixed magnitude
@@ -341,8 +374,9 @@ def _check_language() -> None:
 
 # Each kernel's checks: the kernels module attribute that holds it, and the check.
 _CHECKS = [("units", _check_units), ("units", _check_lines), ("units", _check_repair),
-           ("terms", _check_dots), ("terms", _check_sums), ("terms", _check_strongest),
-           ("terms", _check_spans), ("bands", _check_bands), ("langscore", _check_language)]
+           ("terms", _check_dots), ("terms", _check_candidates), ("terms", _check_sums),
+           ("terms", _check_strongest), ("terms", _check_spans), ("bands", _check_bands),
+           ("langscore", _check_language)]
 
 
 def check_kernels() -> None:

@@ -1,7 +1,7 @@
 /* An article's terms and sparse term vectors in C: the kernels the compiled build adds to
  * ``cluster`` (setup.py with ARTICLE_INGEST_COMPILE=1): the spans of names and numbers for
- * ``term_counts``, the strongest terms (``strongest``), dot products for ``cosines`` and sums by
- * term for ``term_sums``.
+ * ``term_counts``, the strongest terms (``strongest``), dot products for ``cosines``, sums by
+ * term for ``term_sums`` and the term index's candidate stories (``TermIndex.candidates``).
  *
  * For dot products, the NumPy path numbers the query's terms in an 8 MB table over every term
  * id and looks each other term up there: at a large state, those lookups miss the caches
@@ -554,6 +554,180 @@ done:
     return result;
 }
 
+/* Candidate stories: ``TermIndex.candidates`` counts a vote for each story among the newest
+ * ``read`` of each query term's posting and ranks them by (votes, story), both descending. In
+ * Python a vote is an int object hashed into a ``Counter``, and the ranking sorts a list of
+ * packed ints: at a full index (16 terms of 32 stories each) that was most of the lookup. Here
+ * the votes go into an open-addressing table of a few KB, and the packed (votes << 48 | story)
+ * are sorted in C; the stories returned are the same, in the same order.
+ *
+ * candidates(lone, postings, terms, read, limit) -> [story]
+ *   lone      int64[2**DF_BITS]: a term's one story + 1, 0 where it has none or several
+ *   postings  dict: term id -> array('q') of its stories, oldest first (two or more)
+ *   terms     uint32[q]: the query's terms
+ *   read, limit  the newest stories read of a posting (at least one), the stories returned
+ *                at most */
+#define STORY_BITS 48
+#define NO_STORY INT64_MIN
+
+typedef struct {
+    int64_t *story;
+    uint64_t *votes;
+    uint64_t mask;
+    Py_ssize_t count;
+} Votes;
+
+/* An empty table of ``slots`` (a power of two); 0 on no memory. */
+static int make_votes(Votes *table, Py_ssize_t slots) {
+    table->story = malloc(sizeof(int64_t) * (size_t)slots);
+    table->votes = calloc((size_t)slots, sizeof(uint64_t));
+    table->mask = (uint64_t)(slots - 1);
+    table->count = 0;
+    if (table->story == NULL || table->votes == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    for (Py_ssize_t s = 0; s < slots; s++) {
+        table->story[s] = NO_STORY;
+    }
+    return 1;
+}
+
+static uint64_t *slot_of(const Votes *table, int64_t story) {
+    uint64_t slot = ((uint64_t)story * 0x9E3779B97F4A7C15u >> 20) & table->mask;
+    while (table->story[slot] != NO_STORY && table->story[slot] != story) {
+        slot = (slot + 1) & table->mask;
+    }
+    table->story[slot] = story;
+    return &table->votes[slot];
+}
+
+/* The table at twice its slots, when it is half full: its probes stay short. */
+static int grow(Votes *table) {
+    Votes old = *table;
+    Py_ssize_t slots = (Py_ssize_t)(old.mask + 1);
+    if (2 * (old.count + 1) <= slots) {
+        return 1;
+    }
+    if (!make_votes(table, 2 * slots)) {
+        free(table->story), free(table->votes);
+        *table = old;
+        return 0;
+    }
+    for (Py_ssize_t s = 0; s < slots; s++) {
+        if (old.story[s] != NO_STORY) {
+            *slot_of(table, old.story[s]) = old.votes[s];
+        }
+    }
+    table->count = old.count;
+    free(old.story), free(old.votes);
+    return 1;
+}
+
+static int vote(Votes *table, int64_t story) {
+    if (story < 0 || story >= ((int64_t)1 << STORY_BITS)) {
+        PyErr_SetString(PyExc_ValueError, "a story serial outside [0, 2**48)");
+        return 0;
+    }
+    if (!grow(table)) {
+        return 0;
+    }
+    uint64_t *votes = slot_of(table, story);
+    table->count += *votes == 0;
+    *votes += 1;
+    return 1;
+}
+
+static int descending(const void *left, const void *right) {
+    uint64_t a = *(const uint64_t *)left, b = *(const uint64_t *)right;
+    return (a < b) - (a > b);
+}
+
+/* Vote for the newest ``read`` stories of the term's posting (an array of int64). */
+static int vote_posting(Votes *table, PyObject *postings, uint32_t term, Py_ssize_t read) {
+    PyObject *key = PyLong_FromUnsignedLong(term);
+    if (key == NULL) {
+        return 0;
+    }
+    PyObject *posting = PyDict_GetItemWithError(postings, key); /* borrowed */
+    Py_DECREF(key);
+    if (posting == NULL) {
+        return !PyErr_Occurred();
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(posting, &view, PyBUF_C_CONTIGUOUS) < 0) {
+        return 0;
+    }
+    Py_ssize_t n;
+    int fine = items(&view, 8, &n, "posting");
+    const int64_t *story = view.buf;
+    for (Py_ssize_t at = n > read ? n - read : 0; fine && at < n; at++) {
+        fine = vote(table, story[at]);
+    }
+    PyBuffer_Release(&view);
+    return fine;
+}
+
+static PyObject *candidates(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer lone, terms;
+    PyObject *postings;
+    Py_ssize_t read, limit;
+    if (!PyArg_ParseTuple(args, "y*O!y*nn", &lone, &PyDict_Type, &postings, &terms, &read,
+                          &limit)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Votes table = {NULL, NULL, 0, 0};
+    Py_ssize_t q, stories;
+    if (!items(&lone, 8, &stories, "lone") || !items(&terms, 4, &q, "terms")) {
+        goto done;
+    }
+    if (read < 1) {
+        PyErr_SetString(PyExc_ValueError, "read must be at least 1");
+        goto done;
+    }
+    if (!make_votes(&table, 64)) {
+        goto done;
+    }
+    const int64_t *one = lone.buf;
+    const uint32_t *term = terms.buf;
+    for (Py_ssize_t j = 0; j < q; j++) {
+        if ((Py_ssize_t)term[j] >= stories) {
+            PyErr_SetString(PyExc_IndexError, "a term id past the lone-story table");
+            goto done;
+        }
+        if (one[term[j]] ? !vote(&table, one[term[j]] - 1)
+                         : !vote_posting(&table, postings, term[j], read)) {
+            goto done;
+        }
+    }
+    /* packed over the votes: a slot's votes << 48 | its story, then sorted */
+    uint64_t *packed = table.votes;
+    Py_ssize_t kept = 0, slots = (Py_ssize_t)(table.mask + 1);
+    for (Py_ssize_t s = 0; s < slots; s++) {
+        if (table.story[s] != NO_STORY) {
+            packed[kept++] = table.votes[s] << STORY_BITS | (uint64_t)table.story[s];
+        }
+    }
+    qsort(packed, (size_t)kept, sizeof(uint64_t), descending);
+    kept = limit < kept ? (limit > 0 ? limit : 0) : kept;
+    result = PyList_New(kept);
+    for (Py_ssize_t at = 0; result != NULL && at < kept; at++) {
+        PyObject *story = PyLong_FromLongLong(
+            (long long)(packed[at] & (((uint64_t)1 << STORY_BITS) - 1)));
+        if (story == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, at, story);
+    }
+done:
+    free(table.story), free(table.votes);
+    PyBuffer_Release(&lone), PyBuffer_Release(&terms);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"names_and_numbers", names_and_numbers, METH_VARARGS,
      "names_and_numbers(text, table) -> (name spans, number spans), or None for a text with a "
@@ -568,6 +742,9 @@ static PyMethodDef methods[] = {
     {"dots", dots, METH_VARARGS,
      "dots(out, query_terms, query_weights, vectors): the dot product of the query with each "
      "vector (a cluster.Vector), into out (float64)."},
+    {"candidates", candidates, METH_VARARGS,
+     "candidates(lone, postings, terms, read, limit) -> the stories with the most votes among "
+     "the newest read stories of each term's posting, most votes first, then the latest."},
     {"sums", sums, METH_VARARGS,
      "sums(out_terms, out_sums, terms, weights) -> count: the distinct terms, ascending, and "
      "each one's weights summed in position order."},
@@ -577,7 +754,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef definition = {
     PyModuleDef_HEAD_INIT, "_terms",
     "An article's terms: name and number spans, name units, the strongest terms, dot products, "
-    "sums by term (_terms.c).",
+    "sums by term, candidate stories (_terms.c).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 

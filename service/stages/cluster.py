@@ -453,20 +453,21 @@ class TermIndex:
 
     A posting keeps at most ``POSTINGS_KEPT_PER_READ * postings_read`` stories (the most recently
     updated), so a common term costs bounded memory and time; only the newest ``postings_read``
-    are read. The content of a posting depends only on the stories' update order, which a restore
-    replays.
+    (at least one) are read. The content of a posting depends only on the stories' update order,
+    which a restore replays.
 
     Most postings hold one story (most of a story's top terms are its own names and figures): such
     a posting is that story in a table over all term ids, 8 bytes, where a list in a dict cost
-    about 200 (the list, the entry, an int for the term). Longer postings are lists in a dict.
+    about 200 (the list, the entry, an int for the term). Longer postings are arrays in a dict:
+    8 bytes a story where a list held an int object for each, read in one place.
     """
 
     def __init__(self, terms_per_story: int, postings_read: int) -> None:
         self.terms_per_story = terms_per_story
-        self.postings_read = postings_read
-        self._kept = POSTINGS_KEPT_PER_READ * max(1, postings_read)
+        self.postings_read = max(1, postings_read)
+        self._kept = POSTINGS_KEPT_PER_READ * self.postings_read
         self._lone = np.zeros(1 << DF_BITS, dtype=np.int64)  # the one story + 1; 0: none or more
-        self._postings: dict[int, list[int]] = {}  # two stories or more
+        self._postings: dict[int, array[int]] = {}  # two stories or more
         self._indexed: dict[int, array[int]] = {}
 
     def update(self, story: int, vector: Vector) -> None:
@@ -477,7 +478,7 @@ class TermIndex:
             lone = int(self._lone[term])
             if lone:
                 self._lone[term] = 0
-                self._postings[term] = [lone - 1, story]
+                self._postings[term] = array("q", (lone - 1, story))
             elif (posting := self._postings.get(term)) is not None:
                 posting.append(story)
                 if len(posting) > self._kept:
@@ -500,8 +501,13 @@ class TermIndex:
 
     def candidates(self, query: Vector, query_terms: int, limit: int) -> list[int]:
         """Stories sharing the most of the query's strongest terms (ties: most recent first)."""
+        terms = query.terms[strongest(query.weights, query_terms)]
+        if kernels.terms is not None:  # the votes counted and ranked in C
+            found: list[int] = kernels.terms.candidates(self._lone, self._postings, terms,
+                                                        self.postings_read, limit)
+            return found
         votes: Counter[int] = Counter()
-        for term in top_terms(query, query_terms):
+        for term in terms.tolist():
             lone = int(self._lone[term])
             if lone:
                 votes[lone - 1] += 1

@@ -26,7 +26,7 @@ units = _built("service.stages._units")
 bands = _built("service.stages._bands")
 # An article's terms and sparse term vectors (``_terms.c``): name and number spans and name
 # units for cluster.term_counts, the strongest terms for cluster.strongest, dot products for
-# cluster.cosines, sums by term for cluster.term_sums.
+# cluster.cosines, sums by term for cluster.term_sums, votes for cluster.TermIndex.candidates.
 terms = _built("service.stages._terms")
 # The language model's walk and scores (``normalize/_langscore.c``): normalize.language.
 langscore = _built("service.stages.normalize._langscore")
