@@ -34,12 +34,16 @@ def test_adds_and_removes_answer_as_a_dict_of_lists() -> None:
         if serial % 3 == 0:
             gone_key = rng.choice([k for k, held in model.items() if held])
             gone = rng.choice(sorted(model[gone_key]))
-            table.remove(gone_key, gone)
+            assert table.remove(gone_key, gone)
             model[gone_key].discard(gone)
         if serial % 300 == 0:
             _held(table, model)
     _held(table, model)
     assert table.serials(12345) == []
+    held_key = next(key for key, held in model.items() if held)
+    key_of_serial[10**6] = held_key
+    assert not table.remove(held_key, 10**6)  # not held: nothing changes
+    _held(table, model)
 
 
 def test_many_added_at_once_answer_as_added_one_by_one() -> None:

@@ -71,11 +71,14 @@ class SerialTable:
             homes *= 2
         self._place(serials, homes)
 
-    def remove(self, key: int, serial: int) -> None:
-        """Forget a held serial (``key``: its key), shifting back the entries it displaced."""
+    def remove(self, key: int, serial: int) -> bool:
+        """Forget ``serial`` if it is held (``key``: its key), shifting back the entries it
+        displaced; whether it was held."""
         serials, key_of = self._serials, self._key_of
         at = key & self._mask
-        while int(serials[at]) != serial:
+        while (held := int(serials[at])) != serial:
+            if held == _EMPTY:
+                return False
             at += 1
         hole, at = at, at + 1
         while (moving := int(serials[at])) != _EMPTY:
@@ -85,6 +88,7 @@ class SerialTable:
             at += 1
         serials[hole] = _EMPTY
         self.count -= 1
+        return True
 
     def _rebuild(self, homes: int) -> None:
         self._place(self._serials[self._serials != _EMPTY], homes)

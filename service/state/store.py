@@ -420,9 +420,8 @@ class Store:
         slot = serial % self.capacity
         article_id = self.ids[slot]
         self._by_id.remove(_id_hash(article_id), serial)
-        content = int(self.contents[slot])
-        if self.exact_copy(content) == serial:
-            self._by_content.remove(content, serial)
+        # the content table holds one serial a content, its first: gone if it is this one
+        self._by_content.remove(int(self.contents[slot]), serial)
         story = self.live.get(int(self.stories[slot]))
         if story is not None and story.members and story.members[0] == serial:
             story.members.pop(0)
