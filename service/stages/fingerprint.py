@@ -46,6 +46,8 @@ _LENGTH_MIX = np.uint64(0xD6E8FEB86659FD93)
 _FINAL = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))  # MurmurHash3's fmix64
 _FINALS = np.array(_FINAL, dtype=np.uint64)
 _SHIFT = np.uint64(33)
+# The same constants as the kernels take them (Python ints, the finals as an array), made once.
+_KERNEL_HASH = (_BASE, int(_LENGTH_MIX), _FINALS, int(_SHIFT))
 _powers = np.ones(1, dtype=np.uint64)
 _inverse_powers = np.ones(1, dtype=np.uint64)
 
@@ -71,8 +73,7 @@ def _span_hashes(points: tokens.U32, starts: tokens.IntP, ends: tokens.IntP) -> 
     """Hashes of the code point spans [start, end) of ``points``."""
     if kernels.units is not None:
         out = np.empty(len(starts), dtype=np.uint64)
-        kernels.units.span_hashes(out, points, starts, ends, _BASE, int(_LENGTH_MIX), _FINALS,
-                                  int(_SHIFT))
+        kernels.units.span_hashes(out, points, starts, ends, *_KERNEL_HASH)
         return out
     powers, inverse_powers = _power_tables(len(points) + 1)
     prefix = np.zeros(len(points) + 1, dtype=np.uint64)
@@ -106,8 +107,8 @@ def body_hashes(text: str) -> BodyHashes:
         text = tokens.plain_punctuation(text)
         if text.isascii():  # its units are its runs of word characters: found as they are hashed
             units = np.empty((len(text) + 1) // 2, dtype=np.uint64)
-            count = kernels.units.ascii_unit_hashes(units, text, tokens.ASCII_IS_WORD, _BASE,
-                                                    int(_LENGTH_MIX), _FINALS, int(_SHIFT))
+            count = kernels.units.ascii_unit_hashes(units, text, tokens.ASCII_IS_WORD,
+                                                    *_KERNEL_HASH)
             hashes = units[:count]
             return BodyHashes(hashes, hashes, shingle_hashes(hashes))
     found = tokens.scan(text.casefold())
