@@ -433,9 +433,14 @@ def member_similarities(centroids: list[Vector], terms: U32, weights: F32,
     return np.clip(without, -1.0, 1.0), np.clip(to_all, 0.0, 1.0)
 
 
+def top_term_ids(vector: Vector, count: int) -> U32:
+    """Ids of the vector's ``count`` strongest terms, ascending, as an array."""
+    return vector.terms[strongest(vector.weights, count)]
+
+
 def top_terms(vector: Vector, count: int) -> list[int]:
-    """Ids of the vector's ``count`` strongest terms, ascending."""
-    terms: list[int] = vector.terms[strongest(vector.weights, count)].tolist()
+    """``top_term_ids`` as a list of ints."""
+    terms: list[int] = top_term_ids(vector, count).tolist()
     return terms
 
 
@@ -501,7 +506,7 @@ class TermIndex:
 
     def candidates(self, query: Vector, query_terms: int, limit: int) -> list[int]:
         """Stories sharing the most of the query's strongest terms (ties: most recent first)."""
-        terms = query.terms[strongest(query.weights, query_terms)]
+        terms = top_term_ids(query, query_terms)
         if kernels.terms is not None:  # the votes counted and ranked in C
             found: list[int] = kernels.terms.candidates(self._lone, self._postings, terms,
                                                         self.postings_read, limit)
