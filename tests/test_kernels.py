@@ -64,10 +64,11 @@ def _check_units() -> None:
                                tokens.terms(text)), text
         compiled = fingerprint.body_hashes(text)
         words = fingerprint.words(text)
-        compiled_words = fingerprint.word_hashes(words)
+        whole = [text, text[::-1], *words]  # any string hashes, not only units
+        compiled_words = fingerprint.word_hashes(whole)
         with _without("units"):
             walked = fingerprint.body_hashes(text)
-            walked_words = fingerprint.word_hashes(words)
+            walked_words = fingerprint.word_hashes(whole)
             walked_signature = dedup.minhash(walked.shingles)
             walked_simhash = fingerprint.simhash(walked.shingles)
         for mine, theirs in zip(compiled, walked, strict=True):

@@ -19,6 +19,8 @@
  * span_hashes(out, points, starts, ends, base, length_mix, finals, shift)
  *     out[i] = fmix(sum(points[j] * base ** (j - starts[i]) for j in [starts[i], ends[i]))
  *                   ^ (ends[i] - starts[i]) * length_mix)
+ * string_hashes(out, strings, base, length_mix, finals, shift)
+ *     out[i] = span_hashes' hash of the code points of strings[i] (a list of str)
  * ascii_unit_hashes(out, text, is_word, base, length_mix, finals, shift) -> units
  *     span_hashes' hash of each run of is_word[c] of an ASCII text, lower-cased, into out
  * shingle_hashes(out, hashes, size, mix)
@@ -177,6 +179,52 @@ static PyObject *span_hashes(PyObject *module, PyObject *args) {
 done:
     PyBuffer_Release(&out), PyBuffer_Release(&points), PyBuffer_Release(&starts);
     PyBuffer_Release(&ends), PyBuffer_Release(&finals);
+    return result;
+}
+
+/* span_hashes' hash of each string of a list, read from the string itself: what span_hashes
+ * gives for its code points, with no code point, start or end array to build. */
+static PyObject *string_hashes(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out, finals;
+    PyObject *strings;
+    unsigned long long base, length_mix;
+    int shift;
+    if (!PyArg_ParseTuple(args, "w*O!KKy*i", &out, &PyList_Type, &strings, &base, &length_mix,
+                          &finals, &shift)) {
+        return NULL;
+    }
+    Py_ssize_t count, nfinals;
+    PyObject *result = NULL;
+    if (!items(&out, 8, &count, "out") || !items(&finals, 8, &nfinals, "finals")) {
+        goto done;
+    }
+    if (count != PyList_GET_SIZE(strings) || shift < 0 || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "out and strings differ in length, or the shift is "
+                                          "not 0 to 63");
+        goto done;
+    }
+    const uint64_t *fin = finals.buf;
+    uint64_t *hashes = out.buf;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *text = PyList_GET_ITEM(strings, i);
+        if (!PyUnicode_Check(text)) {
+            PyErr_Format(PyExc_TypeError, "strings[%zd] is not a str", i);
+            goto done;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        uint64_t hash = 0, power = 1;
+        for (Py_ssize_t at = 0; at < length; at++) {
+            hash += (uint64_t)PyUnicode_READ(kind, data, at) * power;
+            power *= base;
+        }
+        hashes[i] = finished(hash, length, length_mix, fin, nfinals, shift);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&out), PyBuffer_Release(&finals);
     return result;
 }
 
@@ -671,6 +719,9 @@ static PyMethodDef methods[] = {
     {"span_hashes", span_hashes, METH_VARARGS,
      "span_hashes(out, points, starts, ends, base, length_mix, finals, shift): the hash of each "
      "code point span, into out (uint64)."},
+    {"string_hashes", string_hashes, METH_VARARGS,
+     "string_hashes(out, strings, base, length_mix, finals, shift): the span hash of each "
+     "string's code points, into out (uint64)."},
     {"ascii_unit_hashes", ascii_unit_hashes, METH_VARARGS,
      "ascii_unit_hashes(out, text, is_word, base, length_mix, finals, shift) -> units: the "
      "span hash of each case-folded run of is_word characters of an ASCII text, into out."},

@@ -129,8 +129,13 @@ _cache: dict[str, int] = {}
 
 def word_hashes(units: list[str]) -> U64:
     """The hash of each unit or term, hashed whole (``words`` gives units; any string hashes as
-    a span of its code points would). For the short lists this serves (titles, names) a bounded
-    memo beats the array passes' fixed cost."""
+    a span of its code points would). The kernel reads each string where it lies; without it,
+    for the short lists this serves (titles, names), a bounded memo beats the array passes'
+    fixed cost."""
+    if kernels.units is not None:
+        out = np.empty(len(units), dtype=np.uint64)
+        kernels.units.string_hashes(out, units, *_KERNEL_HASH)
+        return out
     get = _cache.get
     values = [get(unit) for unit in units]
     if None in values:
