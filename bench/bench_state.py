@@ -6,7 +6,10 @@ vocabulary; three stories in ten are siblings of a recent one (another event of 
 one in ten articles is a lightly edited copy of an earlier one; event time advances so stories
 go dormant as a real feed's do. At each checkpoint (10k, 100k, 1M articles in the window) it
 times a batch of decisions (CPU time, median over slices), reports resident memory, and times
-settling the state (what a pause in the feed costs).
+settling the state (what a pause in the feed costs). The cost ratio compares the last
+checkpoint with a 10k-article state that the helper process holds, timed in slices that
+alternate with the last checkpoint's: a shared machine's speed drifts over the minutes between
+checkpoints, and the ratio should measure the state's size, not the drift.
 Usage: python -m bench.bench_state [--quick]   (--quick stops at 100k and extrapolates to 1M)
 """
 
@@ -34,6 +37,7 @@ from service.stages.fingerprint import body_hashes, fingerprint
 from service.state.stories import StorySettings, StoryState
 
 _START = datetime(2026, 1, 1, tzinfo=UTC)
+_SETTINGS = StorySettings(max_articles=1_000_000, window_hours=24 * 30, retention_hours=24 * 30)
 _CHUNK = 1000
 _SLICE = 250  # decisions per timed slice at a checkpoint
 _VECTOR_TERM_BYTES = 8  # a kept vector's term id and weight (service.state.store)
@@ -147,34 +151,84 @@ def _prepare(articles: list[Article], weights: tuple[float, float, float]) -> li
     return prepared
 
 
+def _timed(state: StoryState, batch: list[Article]) -> tuple[list[float], float]:
+    """CPU seconds of each decision of ``batch`` (this thread's: the decision runs on it alone),
+    and the wall seconds of them all.
+
+    Each decision follows its article's stateless work, as in the service, whose shard takes a
+    few prepared records at a time between the stateless work of its own partitions. (Timed
+    back to back instead, decisions at 10k cost 218 us, not ~350: the small state stays in
+    cache, which the service's shard does not get.)"""
+    cpu: list[float] = []
+    wall = 0.0
+    for article in batch:
+        hashes = body_hashes(article.text)
+        fp = fingerprint(article.text, hashes)
+        features = story_features(article, state.settings.term_weights, hashes)
+        started, started_cpu = time.perf_counter(), time.thread_time()
+        state.decide(article, fp, features)
+        cpu.append(time.thread_time() - started_cpu)
+        wall += time.perf_counter() - started
+    return cpu, wall
+
+
+# The helper process's 10k-article state and its feed: the reference the last checkpoint's
+# slices alternate with.
+_reference: tuple[StoryState, Iterator[Article]] | None = None
+
+
+def _fill_reference(count: int) -> None:
+    """Fill the helper process's reference state with the feed's first ``count`` articles."""
+    global _reference
+    state, articles = StoryState(_SETTINGS), Feed().articles(10**9)
+    weights = _SETTINGS.term_weights
+    for article in itertools.islice(articles, count):
+        hashes = body_hashes(article.text)
+        state.decide(article, fingerprint(article.text, hashes),
+                     story_features(article, weights, hashes))
+    state.drain_changes()
+    gc.collect()
+    _reference = state, articles
+
+
+def _reference_slice(size: int) -> float:
+    """Mean CPU seconds of ``size`` decisions in the reference state (its next articles)."""
+    assert _reference is not None, "the reference state was not filled"
+    state, articles = _reference
+    cpu, _ = _timed(state, list(itertools.islice(articles, size)))
+    state.drain_changes()
+    return statistics.fmean(cpu)
+
+
 def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int, done: int,
                 size: int, costs: dict[int, float], memory: dict[int, float],
-                resident: dict[int, float]) -> int:
+                resident: dict[int, float], reference: Executor | None = None) -> int:
     """Time ``size`` decisions and one settle at this fill; the articles decided so far.
 
-    The cost is CPU time of this thread per decision (the decision runs on it alone), as the
-    median over slices of ``_SLICE`` decisions: on a shared machine, wall time also counts
-    what the other processes got of the cores, and one slice's burst of that should not be
-    read as cost. Wall time is printed beside it."""
+    The cost is CPU time per decision as the median over slices of ``_SLICE`` decisions: on a
+    shared machine, wall time also counts what the other processes got of the cores, and one
+    slice's burst of that should not be read as cost. Wall time is printed beside it. With
+    ``reference`` (the helper process holding the reference state), a slice there follows each
+    slice here, and ``costs[-checkpoint]`` is the median of the slices' ratios."""
     settings = state.settings
     batch = [next(articles) for _ in range(size)]
     gc.collect()
     cpu: list[float] = []
     wall = 0.0
-    # Each decision follows its article's stateless work, as in the service, whose shard takes a
-    # few prepared records at a time between the stateless work of its own partitions. (Timed
-    # back to back instead, decisions at 10k cost 218 us, not ~350: the small state stays in
-    # cache, which the service's shard does not get.)
-    for article in batch:
-        hashes = body_hashes(article.text)
-        fp = fingerprint(article.text, hashes)
-        features = story_features(article, settings.term_weights, hashes)
-        started, started_cpu = time.perf_counter(), time.thread_time()
-        state.decide(article, fp, features)
-        cpu.append(time.thread_time() - started_cpu)
-        wall += time.perf_counter() - started
+    references: list[float] = []
+    for at in range(0, size, _SLICE):
+        took, waited = _timed(state, batch[at:at + _SLICE])
+        cpu += took
+        wall += waited
+        if reference is not None:
+            references.append(reference.submit(_reference_slice, _SLICE).result())
     slices = [statistics.fmean(cpu[at:at + _SLICE]) for at in range(0, size, _SLICE)]
     costs[checkpoint] = statistics.median(slices) * 1e6
+    if references:
+        costs[-checkpoint] = statistics.median(
+            mine / theirs for mine, theirs in zip(slices, references, strict=True))
+        print(f"  the reference state's slices between these: "
+              f"{statistics.median(references) * 1e6:.1f} us/article CPU", flush=True)
     done += size
     state.drain_changes()
     memory[checkpoint] = rss_mb()
@@ -197,15 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=2000, help="decisions timed per checkpoint")
     args = parser.parse_args(argv)
     checkpoints = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
-    settings = StorySettings(max_articles=1_000_000, window_hours=24 * 30,
-                             retention_hours=24 * 30)
+    settings = _SETTINGS
     state, feed = StoryState(settings), Feed()
     articles = feed.articles(checkpoints[-1] + args.batch)
     done = 0
     costs: dict[int, float] = {}
     memory: dict[int, float] = {}
     resident: dict[int, float] = {}
+    first, last = checkpoints[0], checkpoints[-1]
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_fill_reference, first)  # ahead of the chunks this process fills with
         for checkpoint in checkpoints:
             for article, fp, features in _prepared(articles, checkpoint - done,
                                                     settings.term_weights, pool):
@@ -214,9 +269,11 @@ def main(argv: list[str] | None = None) -> int:
                 if done % 5000 == 0:
                     state.drain_changes()
             done = _checkpoint(state, articles, checkpoint, done, args.batch, costs, memory,
-                               resident)
-    first, last = checkpoints[0], checkpoints[-1]
-    print(f"cost ratio {last:,} vs {first:,}: {costs[last] / costs[first]:.2f}x")
+                               resident, pool if checkpoint == last else None)
+    print(f"cost {last:,} vs {first:,} at their own checkpoints, minutes apart: "
+          f"{costs[last] / costs[first]:.2f}x")
+    print(f"cost ratio {last:,} vs {first:,}: {costs[-last]:.2f}x (median over slices "
+          f"alternating with the {first:,}-article reference state's)")
     if args.quick:
         # Fixed allocations (the DF counters) are in place by the first checkpoint. Two tables
         # fill up to a cap instead: the band table doubles with the articles, and the ring of
