@@ -1,5 +1,5 @@
 """CPU per text article through the pipeline alone (no Kafka): prepare, then decide the prepared
-record's bytes in a shard's state, as ``process`` and the worker do.
+article in a shard's state, as ``process`` and a worker that owns the shard do.
 
 ``bench/run`` measures the whole service on a noisy shared machine; this isolates the
 pipeline's share, in CPU time (``time.process_time``), each round on a fresh pipeline and state
@@ -37,9 +37,7 @@ from bench.corpus import TextCorpus
 from service.app import build_pipeline
 from service.config import load_config
 from service.metrics import Metrics
-from service.pipeline import Sink
 from service.records import Origin
-from service.runtime.routing import decide_record
 
 ROOT = Path(__file__).resolve().parents[1]
 # The tree whose ``service`` this process runs. Not ``ROOT``: a compiled tree (bench/build.py)
@@ -72,10 +70,9 @@ def round_us(values: list[bytes]) -> dict[str, float]:
     state = pipeline.new_state()
     started = time.process_time()
     for offset, value in enumerate(values):
-        origin = Origin("raw", 0, offset)
-        for output in pipeline.prepare(value, origin).outputs:
-            if output.sink is Sink.PREPARED:
-                decide_record(pipeline, state, output.value, origin)
+        prepared = pipeline.prepare(value, Origin("raw", 0, offset)).prepared
+        if prepared is not None:  # decided where it was prepared, as by the shard's owner
+            pipeline.decide(state, prepared)
     stages[CPU] = time.process_time() - started
     return {stage: 1e6 * seconds / len(values) for stage, seconds in stages.items()}
 

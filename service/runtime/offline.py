@@ -17,7 +17,7 @@ from service.edges.fetch import Fetcher
 from service.pipeline import Output, Pipeline, Sink
 from service.records import Origin
 from service.runtime.flow import Message, prepare_batch
-from service.runtime.routing import decide_record, route
+from service.runtime.routing import route
 from service.state.stories import StoryState
 
 # Messages fetched and prepared together; fetches of a batch run concurrently.
@@ -83,13 +83,13 @@ async def _process_batch(config: Config, pipeline: Pipeline, fetcher: Fetcher | 
                          shards: dict[int, StoryState], batch: list[Message],
                          outputs: _Outputs) -> None:
     results = await prepare_batch(pipeline, fetcher, batch, config.limits.message_deadline_s)
-    for (_, origin), result in zip(batch, results, strict=True):
+    for result in results:
         for routed in route(result, config.kafka.state_shards):
-            if routed.shard is None:
+            if routed.shard is None or result.prepared is None:  # a prepared article has one
                 outputs.write((routed.output,))
                 continue
             state = shards.get(routed.shard)
             if state is None:
                 state = shards[routed.shard] = pipeline.new_state()
-            outputs.write(decide_record(pipeline, state, routed.output.value, origin).outputs)
+            outputs.write(pipeline.decide(state, result.prepared).outputs)
     outputs.counts["consumed"] += len(batch)

@@ -1,10 +1,12 @@
 """The routing both runners share: where each record of a message goes, and a shard's step.
 
 A raw message's stateless step yields records for the clean and dead-letter sinks and, for an
-article, one prepared record addressed to the state shard of its language. ``run`` sends that
-record through the shard's partition of ``topics.prepared`` and the partition's owner decides
-it; ``process`` hands it to the shard's state at once. Both decide the same bytes with
-``decide_record``, so the two paths emit the same records for the same input.
+article, one prepared record addressed to the state shard of its language. ``process``, and a
+worker of ``run`` that owns that shard, hand the prepared article to the shard's state at once;
+otherwise ``run`` sends the record through the shard's partition of ``topics.prepared`` and the
+partition's owner decides its bytes with ``decide_record``. A prepared record reads back as the
+article it was written from, so every path emits the same records for the same input
+(tests/test_local_decisions.py).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from service.config import Config
 from service.metrics import Metrics
-from service.pipeline import Pipeline, Result
+from service.pipeline import Pipeline, Prepared, Result
 from service.records import Origin
 from service.runtime.checkpoint import Batch, Checkpoint
 from service.runtime.delivery import Delivery
@@ -61,21 +61,23 @@ class Shards:
             await self._decide_one(state, message.value, origin, batch)
         await self.decided(tp.partition, batch)
 
-    async def decide_here(self, shard: int, value: bytes, origin: Origin, batch: Batch) -> bool:
-        """Decide a prepared record at once when this worker owns ``shard`` and has restored
-        it: the record then skips its round trip through ``topics.prepared`` (one record
-        produced, one consumed and its bytes written, per article). False: it must take the
-        hop. The caller holds the handling lock, so ownership cannot change meanwhile, and
-        calls ``decided`` for the shard once its batch is decided."""
+    async def decide_here(self, shard: int, prepared: Prepared, batch: Batch) -> bool:
+        """Decide a prepared article at once when this worker owns ``shard`` and has restored
+        it: its record then skips the round trip through ``topics.prepared`` (one record
+        produced, one consumed and its bytes written, per article) and is not read back.
+        False: it must take the hop. The caller holds the handling lock, so ownership cannot
+        change meanwhile, and calls ``decided`` for the shard once its batch is decided."""
         state = self.recovery.shards.get(shard)
         if state is None:
             return False
-        await self._decide_one(state, value, origin, batch)
+        await self._add(self.pipeline.decide(state, prepared), batch)
         return True
 
     async def _decide_one(self, state: StoryState, value: bytes | None, origin: Origin,
                           batch: Batch) -> None:
-        result = decide_record(self.pipeline, state, value, origin)
+        await self._add(decide_record(self.pipeline, state, value, origin), batch)
+
+    async def _add(self, result: Result, batch: Batch) -> None:
         batch.results.append(result)
         await self._send_outputs(result, batch)
 

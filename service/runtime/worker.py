@@ -217,8 +217,8 @@ class Worker:
             origin = Origin(tp.topic, tp.partition, message.offset, message.key)
             for routed in route(result, self.config.kafka.state_shards):
                 output, shard = routed.output, routed.shard
-                if decide_here and shard is not None and await self.shards.decide_here(
-                        shard, output.value, origin, batch):
+                if (decide_here and shard is not None and result.prepared is not None
+                        and await self.shards.decide_here(shard, result.prepared, batch)):
                     decided.add(shard)
                     continue
                 batch.sends.append(await self.delivery.send(
