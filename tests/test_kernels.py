@@ -49,6 +49,9 @@ def _texts() -> list[str]:
               for _ in range(200)]
     texts += ["".join(rng.choice("aZ_09 .,'-\n") for _ in range(rng.randrange(1, 80)))
               for _ in range(200)]  # ASCII, which body_hashes hashes as it finds the units
+    latin1 = "aZ_09 .,'-\n\u00c9\u00e9\u00f1\u00e7\u00c0\u00d7\u00b5\u00ff\u00a0\u00aa\u00b2"
+    texts += ["".join(rng.choice(latin1) for _ in range(rng.randrange(1, 80)))
+              for _ in range(200)]  # Latin-1 (its micro sign folds outside it), hashed likewise
     return [*texts, "", " ", "one", "one two", " one two three\n", "x" * 5000]
 
 
@@ -89,8 +92,13 @@ def _check_units() -> None:
                                     np.array([1], dtype=np.intp), np.array([4], dtype=np.intp),
                                     3, 5, fingerprint._FINALS, 33)
     with pytest.raises(ValueError, match="half the characters"):  # "a a a" holds 3 units
-        kernels.units.ascii_unit_hashes(np.empty(2, dtype=np.uint64), "a a a",
-                                        tokens.ASCII_IS_WORD, 3, 5, fingerprint._FINALS, 33)
+        kernels.units.latin1_unit_hashes(np.empty(2, dtype=np.uint64), "a a a",
+                                         tokens.LATIN1_IS_WORD, tokens.LATIN1_FOLD, 3, 5,
+                                         fingerprint._FINALS, 33)
+    for beyond in ("Stra\u00dfe", "\u0101", "a\U0001f642"):  # folds to two; not Latin-1
+        assert kernels.units.latin1_unit_hashes(np.empty(8, dtype=np.uint64), beyond,
+                                                tokens.LATIN1_IS_WORD, tokens.LATIN1_FOLD,
+                                                *fingerprint._KERNEL_HASH) == -1
 
 
 def _vector(rng: np.random.Generator, size: int, ids: int) -> cluster.Vector:

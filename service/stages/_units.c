@@ -21,8 +21,10 @@
  *                   ^ (ends[i] - starts[i]) * length_mix)
  * string_hashes(out, strings, base, length_mix, finals, shift)
  *     out[i] = span_hashes' hash of the code points of strings[i] (a list of str)
- * ascii_unit_hashes(out, text, is_word, base, length_mix, finals, shift) -> units
- *     span_hashes' hash of each run of is_word[c] of an ASCII text, lower-cased, into out
+ * latin1_unit_hashes(out, text, is_word, fold, base, length_mix, finals, shift) -> units
+ *     span_hashes' hash of each run of is_word[c] of a Latin-1 text, each character as
+ *     fold[c] (its case-folded code point), into out; -1 for a text that is not Latin-1 or
+ *     holds a character that folds to several (fold[c] == 0)
  * shingle_hashes(out, hashes, size, mix)
  * minhash(out, shingles, multipliers, increments)
  * simhash(shingles) -> int
@@ -228,17 +230,20 @@ done:
     return result;
 }
 
-/* The unit hashes of an ASCII text as ``span_hashes`` gives them for its case-folded code points
- * and its runs of ``is_word`` characters (its units): found and hashed in one pass over the
- * text's bytes, with no code point, start or end array. */
-static PyObject *ascii_unit_hashes(PyObject *module, PyObject *args) {
+/* The unit hashes of a Latin-1 text (one byte a character: every ASCII text, most western
+ * European ones) as ``span_hashes`` gives them for its case-folded code points and its runs of
+ * ``is_word`` characters (its units): found and hashed in one pass over the text's bytes, with
+ * no folded copy and no code point, start or end array. ``fold`` holds each byte's case-folded
+ * code point, 0 where that is more than one ("\u00df" folds to "ss"): such a text, or one
+ * that is not Latin-1, is left to the caller (-1). */
+static PyObject *latin1_unit_hashes(PyObject *module, PyObject *args) {
     (void)module;
-    Py_buffer out, table, finals;
+    Py_buffer out, table, fold, finals;
     PyObject *text;
     unsigned long long base, length_mix;
     int shift;
-    if (!PyArg_ParseTuple(args, "w*Uy*KKy*i", &out, &text, &table, &base, &length_mix, &finals,
-                          &shift)) {
+    if (!PyArg_ParseTuple(args, "w*Uy*y*KKy*i", &out, &text, &table, &fold, &base, &length_mix,
+                          &finals, &shift)) {
         return NULL;
     }
     Py_ssize_t capacity, nfinals, count = 0;
@@ -247,15 +252,20 @@ static PyObject *ascii_unit_hashes(PyObject *module, PyObject *args) {
         goto done;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    if (!PyUnicode_IS_ASCII(text) || table.len != 128 || capacity < (n + 1) / 2
-        || shift < 0 || shift > 63) {
-        PyErr_SetString(PyExc_ValueError, "text is not ASCII, is_word not 128 flags, out holds "
-                                          "fewer than half the characters, or the shift is not "
-                                          "0 to 63");
+    if (table.len != 256 || fold.len != 256 * 4 || capacity < (n + 1) / 2 || shift < 0
+        || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "is_word not 256 flags, fold not 256 code points, out "
+                                          "holds fewer than half the characters, or the shift "
+                                          "is not 0 to 63");
+        goto done;
+    }
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND) {
+        result = PyLong_FromLong(-1);
         goto done;
     }
     const uint8_t *chars = PyUnicode_1BYTE_DATA(text);
     const int8_t *is_word = table.buf;
+    const uint32_t *folded = fold.buf;
     const uint64_t *fin = finals.buf;
     uint64_t *hashes = out.buf;
     for (Py_ssize_t i = 0; i < n;) {
@@ -266,14 +276,20 @@ static PyObject *ascii_unit_hashes(PyObject *module, PyObject *args) {
         Py_ssize_t start = i;
         uint64_t hash = 0, power = 1;
         for (; i < n && is_word[chars[i]]; i++) {
-            hash += (uint64_t)ascii_lower(chars[i]) * power;
+            uint32_t point = folded[chars[i]];
+            if (point == 0) {
+                result = PyLong_FromLong(-1);
+                goto done;
+            }
+            hash += (uint64_t)point * power;
             power *= base;
         }
         hashes[count++] = finished(hash, i - start, length_mix, fin, nfinals, shift);
     }
     result = PyLong_FromSsize_t(count);
 done:
-    PyBuffer_Release(&out), PyBuffer_Release(&table), PyBuffer_Release(&finals);
+    PyBuffer_Release(&out), PyBuffer_Release(&table), PyBuffer_Release(&fold);
+    PyBuffer_Release(&finals);
     return result;
 }
 
@@ -722,9 +738,10 @@ static PyMethodDef methods[] = {
     {"string_hashes", string_hashes, METH_VARARGS,
      "string_hashes(out, strings, base, length_mix, finals, shift): the span hash of each "
      "string's code points, into out (uint64)."},
-    {"ascii_unit_hashes", ascii_unit_hashes, METH_VARARGS,
-     "ascii_unit_hashes(out, text, is_word, base, length_mix, finals, shift) -> units: the "
-     "span hash of each case-folded run of is_word characters of an ASCII text, into out."},
+    {"latin1_unit_hashes", latin1_unit_hashes, METH_VARARGS,
+     "latin1_unit_hashes(out, text, is_word, fold, base, length_mix, finals, shift) -> units: "
+     "the span hash of each case-folded run of is_word characters of a Latin-1 text, into out; "
+     "-1 when the text is not Latin-1 or holds a character that folds to several."},
     {"shingle_hashes", shingle_hashes, METH_VARARGS,
      "shingle_hashes(out, hashes, size, mix): the hash of each run of size hashes, into out."},
     {"minhash", minhash, METH_VARARGS,

@@ -77,6 +77,11 @@ _LATIN1_WORD_MARK = bytes(ord(" ") if byte == ord(" ") else ord("w") for byte in
 _LATIN1_WORD_OR_NUL = b"\0" + _LATIN1_WORD[1:]
 # ... and for ASCII, 1 for a word character and 0 for the others (the kernels read it too).
 ASCII_IS_WORD = (np.frombuffer(_LATIN1_WORD[:128], dtype=np.uint8) != ord(" ")).astype(np.int8)
+# ... and for Latin-1, with each character's case-folded code point beside it (0 for the one that
+# folds to two, "\u00df"): the unit hashes' kernel reads a folded Latin-1 text from them.
+LATIN1_IS_WORD = (np.frombuffer(_LATIN1_WORD, dtype=np.uint8) != ord(" ")).astype(np.int8)
+LATIN1_FOLD = np.array([ord(folded) if len(folded := chr(code).casefold()) == 1 else 0
+                        for code in range(256)], dtype=np.uint32)
 # Typographic punctuation: curly quotes, dashes, bullets, ellipses (U+2010 to U+2027 and U+2030
 # to U+205E, none of them a space) and guillemets. Like "'", each is a gap that is not
 # whitespace, so a text with them as "'" has the same units, unit spans and words; most
