@@ -335,6 +335,33 @@ def _check_bands() -> None:
     with pytest.raises(ValueError, match="power of two"):
         kernels.bands.candidates(np.zeros(12, np.uint32), np.zeros(12, np.uint32),
                                  np.zeros(1, np.uint64), 4, 0, 0)
+    for signature in rng.integers(0, 2**16, (200, dedup.PERMUTATIONS), dtype=np.uint16):
+        compiled_keys = dedup.band_keys(signature)
+        assert np.array_equal(compiled_keys, dedup.band_key_rows(signature[None, :])[0])
+    with pytest.raises(ValueError, match="bands of rows"):  # a signature of another width
+        kernels.bands.keys(np.empty(dedup.BANDS, np.uint64), np.zeros(64, np.uint16),
+                           dedup._BAND_MIX, dedup._BAND_SALT, 31, 3)
+
+
+def _check_frequencies() -> None:
+    """Document frequencies counted as ``counts[terms] += 1`` counts them: each distinct term
+    once, in sorted documents, shuffled ones and ones that repeat terms; a term past the
+    counters refused."""
+    assert kernels.terms is not None, "the compiled build has no terms kernel"
+    rng = np.random.default_rng(13)
+    compiled, walked = cluster.DocumentFrequencies(), cluster.DocumentFrequencies()
+    for case in range(300):
+        terms = rng.integers(0, 1 << cluster.DF_BITS if case % 3 else 64,
+                             int(rng.integers(0, 600)), dtype=np.uint64).astype(np.uint32)
+        if case % 2:
+            terms = np.unique(terms)
+        compiled.add(terms)
+        with _without("terms"):
+            walked.add(terms)
+        assert compiled.documents == walked.documents
+    assert np.array_equal(compiled.counts, walked.counts)
+    with pytest.raises(ValueError, match="outside"):
+        kernels.terms.count(np.zeros(4, np.uint32), np.array([4], np.uint32))
 
 
 def _check_strongest() -> None:
@@ -384,7 +411,8 @@ def _check_language() -> None:
 # Each kernel's checks: the kernels module attribute that holds it, and the check.
 _CHECKS = [("units", _check_units), ("units", _check_lines), ("units", _check_repair),
            ("terms", _check_dots), ("terms", _check_candidates), ("terms", _check_sums),
-           ("terms", _check_strongest), ("terms", _check_spans), ("bands", _check_bands),
+           ("terms", _check_strongest), ("terms", _check_spans), ("terms", _check_frequencies),
+           ("bands", _check_bands),
            ("langscore", _check_language)]
 
 

@@ -1,7 +1,8 @@
 /* An article's terms and sparse term vectors in C: the kernels the compiled build adds to
  * ``cluster`` (setup.py with ARTICLE_INGEST_COMPILE=1): the spans of names and numbers for
  * ``term_counts``, the strongest terms (``strongest``), dot products for ``cosines``, sums by
- * term for ``term_sums`` and the term index's candidate stories (``TermIndex.candidates``).
+ * term for ``term_sums``, the term index's candidate stories (``TermIndex.candidates``) and
+ * document frequencies (``DocumentFrequencies.add``).
  *
  * For dot products, the NumPy path numbers the query's terms in an 8 MB table over every term
  * id and looks each other term up there: at a large state, those lookups miss the caches
@@ -745,7 +746,58 @@ done:
     return result;
 }
 
+/* Document frequencies counted (``DocumentFrequencies.add``): each distinct term of the
+ * document adds one to its counter, as ``counts[terms] += 1`` does (a repeated term once).
+ * The counters are MBs, so each is a cache miss: a first pass marks each term's counter with
+ * the top bit (no counter comes near it: it counts documents of a window) with the counters a
+ * few terms ahead prefetched, a second adds one to each marked counter and clears its mark.
+ * NumPy gathers them into a copy, adds and scatters back.
+ *
+ * count(counts, terms)
+ *   counts  writable uint32[ids]; terms uint32[n], each below ids */
+#define MARK 0x80000000u
+#define COUNTS_AHEAD 8
+
+static PyObject *count(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer counts, terms;
+    if (!PyArg_ParseTuple(args, "w*y*", &counts, &terms)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t ids, n;
+    if (!items(&counts, 4, &ids, "counts") || !items(&terms, 4, &n, "terms")) {
+        goto done;
+    }
+    uint32_t *counter = counts.buf;
+    const uint32_t *term = terms.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (term[i] >= (uint64_t)ids) {
+            PyErr_Format(PyExc_ValueError, "term %u is outside the %zd counters", term[i], ids);
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i + COUNTS_AHEAD < n) {
+            __builtin_prefetch(counter + term[i + COUNTS_AHEAD], 1);
+        }
+        counter[term[i]] |= MARK;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t value = counter[term[i]];
+        if (value & MARK) {
+            counter[term[i]] = (value & ~MARK) + 1;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&counts), PyBuffer_Release(&terms);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"count", count, METH_VARARGS,
+     "count(counts, terms): one more in each distinct term's counter (uint32)."},
     {"names_and_numbers", names_and_numbers, METH_VARARGS,
      "names_and_numbers(text, table) -> (name spans, number spans), or None for a text with a "
      "code point past the basic plane or a surrogate."},
@@ -771,7 +823,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef definition = {
     PyModuleDef_HEAD_INIT, "_terms",
     "An article's terms: name and number spans, name units, the strongest terms, dot products, "
-    "sums by term, candidate stories (_terms.c).",
+    "sums by term, candidate stories, document frequencies (_terms.c).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 

@@ -252,7 +252,11 @@ class DocumentFrequencies:
         self.prior = prior_documents
 
     def add(self, terms: U32) -> None:
-        self.counts[terms] += np.uint32(1)
+        """One more document holding each of ``terms``."""
+        if kernels.terms is not None:  # the counters a few terms ahead prefetched, no copy
+            kernels.terms.count(self.counts, terms)
+        else:
+            self.counts[terms] += np.uint32(1)
         self.documents += 1
 
     def idf(self, terms: U32) -> npt.NDArray[np.float64]:

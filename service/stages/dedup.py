@@ -62,6 +62,7 @@ _A = _seeds.integers(1, 2**63, size=PERMUTATIONS, dtype=np.uint64) | np.uint64(1
 _B = _seeds.integers(0, 2**63, size=PERMUTATIONS, dtype=np.uint64)
 _BAND_MIX = _seeds.integers(1, 2**63, size=(BANDS, ROWS), dtype=np.uint64) | np.uint64(1)
 _BAND_SALT = np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+_KEY_SHIFT, _KEY_MULTIPLIER = 31, 0xBF58476D1CE4E5B9  # the keys' final mix (SplitMix64's)
 
 
 def minhash(shingles: U64) -> Signature:
@@ -82,16 +83,20 @@ def minhash(shingles: U64) -> Signature:
 
 def band_keys(signature: Signature) -> U64:
     """One 64-bit key per band; equal keys mean the band's ``ROWS`` minima all agree."""
-    keys: U64 = band_key_rows(signature[None, :])[0]
-    return keys
+    if kernels.bands is not None:  # one loop for six calls
+        keys = np.empty(BANDS, dtype=np.uint64)
+        kernels.bands.keys(keys, signature, _BAND_MIX, _BAND_SALT, _KEY_SHIFT, _KEY_MULTIPLIER)
+        return keys
+    found: U64 = band_key_rows(signature[None, :])[0]
+    return found
 
 
 def band_key_rows(signatures: Signature) -> npt.NDArray[np.uint64]:
     """``band_keys`` of each row of a (articles, PERMUTATIONS) matrix."""
     rows = signatures.astype(np.uint64).reshape(len(signatures), BANDS, ROWS)
     mixed = (rows * _BAND_MIX).sum(axis=2, dtype=np.uint64) ^ _BAND_SALT
-    mixed ^= mixed >> np.uint64(31)
-    keys: npt.NDArray[np.uint64] = mixed * np.uint64(0xBF58476D1CE4E5B9)
+    mixed ^= mixed >> np.uint64(_KEY_SHIFT)
+    keys: npt.NDArray[np.uint64] = mixed * np.uint64(_KEY_MULTIPLIER)
     return keys
 
 

@@ -22,11 +22,12 @@ def _built(name: str) -> ModuleType | None:
 # counts, title-casing and an ASCII line's word signals (``_units.c``): tokens, fingerprint,
 # dedup and normalize's lines.
 units = _built("service.stages._units")
-# The LSH band table's lookup (``_bands.c``): dedup.BandIndex.candidates.
+# The LSH band keys and table lookup (``_bands.c``): dedup.band_keys, BandIndex.candidates.
 bands = _built("service.stages._bands")
 # An article's terms and sparse term vectors (``_terms.c``): name and number spans and name
 # units for cluster.term_counts, the strongest terms for cluster.strongest, dot products for
-# cluster.cosines, sums by term for cluster.term_sums, votes for cluster.TermIndex.candidates.
+# cluster.cosines, sums by term for cluster.term_sums, votes for cluster.TermIndex.candidates,
+# document frequencies for cluster.DocumentFrequencies.add.
 terms = _built("service.stages._terms")
 # The language model's walk and scores (``normalize/_langscore.c``): normalize.language.
 langscore = _built("service.stages.normalize._langscore")
