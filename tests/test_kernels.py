@@ -343,6 +343,39 @@ def _check_bands() -> None:
                            dedup._BAND_MIX, dedup._BAND_SALT, 31, 3)
 
 
+def _check_normalized() -> None:
+    """Unit vectors as the NumPy path makes them, bit for bit: sorted and shuffled terms, tied
+    weights at the cut or none, weights across magnitudes (sums of 8 to 300 squares take
+    NumPy's pairwise blocks and halves), every kind of limit; a repeated term or a NaN weight
+    left to the NumPy path."""
+    assert kernels.terms is not None, "the compiled build has no terms kernel"
+    rng = np.random.default_rng(17)
+    for case in range(600):
+        n = int(rng.integers(0, 300))
+        terms = rng.choice(1 << cluster.DF_BITS, n, replace=False).astype(np.uint32)
+        if case % 3:
+            terms.sort()
+        if case % 7 == 0 and n > 1:
+            terms[-1] = terms[0]  # a repeated term
+        weights = (rng.integers(1, 4, n) if case % 2 else rng.random(n)) * 10.0 ** float(
+            rng.integers(-3, 4))
+        if case % 11 == 0 and n:
+            weights[int(rng.integers(0, n))] = np.nan
+        for limit in (1, 7, 64, max(1, n), n + 1):
+            kept = min(n, limit)
+            served = kernels.terms.normalized(np.empty(kept, np.uint32),
+                                              np.empty(kept, np.float32), terms, weights, limit)
+            if len(set(terms.tolist())) == n and not np.isnan(weights).any():
+                assert served is not None, case  # the kernel's own path is what is held
+            compiled = cluster._normalized(terms, weights, limit)
+            with _without("terms"):
+                walked = cluster._normalized(terms, weights, limit)
+            assert compiled.norm == walked.norm, case
+            assert np.array_equal(compiled.terms, walked.terms), case
+            assert compiled.weights.dtype == walked.weights.dtype == np.float32
+            assert np.array_equal(compiled.weights, walked.weights, equal_nan=True), case
+
+
 def _check_frequencies() -> None:
     """Document frequencies counted as ``counts[terms] += 1`` counts them: each distinct term
     once, in sorted documents, shuffled ones and ones that repeat terms; a term past the
@@ -412,6 +445,7 @@ def _check_language() -> None:
 _CHECKS = [("units", _check_units), ("units", _check_lines), ("units", _check_repair),
            ("terms", _check_dots), ("terms", _check_candidates), ("terms", _check_sums),
            ("terms", _check_strongest), ("terms", _check_spans), ("terms", _check_frequencies),
+           ("terms", _check_normalized),
            ("bands", _check_bands),
            ("langscore", _check_language)]
 

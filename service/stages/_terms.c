@@ -1,8 +1,8 @@
 /* An article's terms and sparse term vectors in C: the kernels the compiled build adds to
  * ``cluster`` (setup.py with ARTICLE_INGEST_COMPILE=1): the spans of names and numbers for
  * ``term_counts``, the strongest terms (``strongest``), dot products for ``cosines``, sums by
- * term for ``term_sums``, the term index's candidate stories (``TermIndex.candidates``) and
- * document frequencies (``DocumentFrequencies.add``).
+ * term for ``term_sums``, the term index's candidate stories (``TermIndex.candidates``),
+ * document frequencies (``DocumentFrequencies.add``) and unit vectors (``_normalized``).
  *
  * For dot products, the NumPy path numbers the query's terms in an 8 MB table over every term
  * id and looks each other term up there: at a large state, those lookups miss the caches
@@ -18,6 +18,7 @@
  *   vectors        a list of ``cluster.Vector``: (terms uint32[n], weights float32[n], norm)
  */
 #include "_buffers.h"
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +427,24 @@ static double kth_smallest(double *value, Py_ssize_t n, Py_ssize_t k) {
     return value[k];
 }
 
+/* Positions of the ``count`` largest of ``value[0..n)``, ascending, into ``position`` (as
+ * ``strongest`` writes them); ``scratch`` holds n doubles. No value may be NaN. */
+static void strongest_positions(const double *value, Py_ssize_t n, Py_ssize_t count,
+                                double *scratch, Py_ssize_t *position) {
+    memcpy(scratch, value, sizeof(double) * (size_t)n);
+    double cut = kth_smallest(scratch, n, n - count);
+    Py_ssize_t above = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        above += value[i] > cut;
+    }
+    Py_ssize_t tied = count - above, kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (value[i] > cut || (value[i] == cut && tied-- > 0)) {
+            position[kept++] = i;
+        }
+    }
+}
+
 static PyObject *strongest(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer out;
@@ -463,22 +482,130 @@ static PyObject *strongest(PyObject *module, PyObject *args) {
             goto done;
         }
     }
-    memcpy(value + n, value, sizeof(double) * (size_t)n);
-    double cut = kth_smallest(value + n, n, n - count);
-    Py_ssize_t above = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        above += value[i] > cut;
-    }
-    Py_ssize_t tied = count - above, *position = out.buf, kept = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (value[i] > cut || (value[i] == cut && tied-- > 0)) {
-            position[kept++] = i;
-        }
-    }
+    strongest_positions(value, n, count, value + n, out.buf);
     result = Py_NewRef(Py_True);
 done:
     free(value);
     PyBuffer_Release(&out), PyBuffer_Release(&weights);
+    return result;
+}
+
+/* NumPy's float64 sum (``np.add.reduce``): pairwise, eight accumulators in blocks of up to
+ * 128, from 0.0, so the same bits as the NumPy path's ``_norm``. */
+#define PAIRWISE_BLOCK 128
+
+static double pairwise_sum(const double *a, Py_ssize_t n) {
+    if (n < 8) {
+        double sum = 0.0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            sum += a[i];
+        }
+        return sum;
+    }
+    if (n <= PAIRWISE_BLOCK) {
+        double r[8];
+        for (int j = 0; j < 8; j++) {
+            r[j] = a[j];
+        }
+        Py_ssize_t i = 8;
+        for (; i < n - (n % 8); i += 8) {
+            for (int j = 0; j < 8; j++) {
+                r[j] += a[i + j];
+            }
+        }
+        double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) {
+            sum += a[i];
+        }
+        return sum;
+    }
+    Py_ssize_t half = n / 2;
+    half -= half % 8;
+    return pairwise_sum(a, half) + pairwise_sum(a + half, n - half);
+}
+
+/* A weighted article made a unit vector (``cluster._normalized``): weights rounded to float32,
+ * the ``limit`` strongest kept (as ``strongest`` keeps them), ordered by term, divided by their
+ * norm: a dozen NumPy calls on a few hundred values, here in one pass over each step.
+ * normalized(out_terms, out_weights, terms, weights, limit) -> (count, norm), or None where
+ * the NumPy path serves (a NaN weight, a repeated term, no limit)
+ *   out_terms    writable uint32[min(n, limit)], out_weights writable float32[min(n, limit)]
+ *   terms        uint32[n], weights float64[n] */
+static PyObject *normalized(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out_terms, out_weights, terms, weights;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "w*w*y*y*n", &out_terms, &out_weights, &terms, &weights,
+                          &limit)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    double *value = NULL;
+    Py_ssize_t *position = NULL;
+    Py_ssize_t n, nw, nterms, nweights;
+    if (!items(&terms, 4, &n, "terms") || !items(&weights, 8, &nw, "weights")
+        || !items(&out_terms, 4, &nterms, "out_terms")
+        || !items(&out_weights, 4, &nweights, "out_weights")) {
+        goto done;
+    }
+    Py_ssize_t kept = n < limit ? n : limit;
+    if (nw != n || nterms != kept || nweights != kept) {
+        PyErr_SetString(PyExc_ValueError, "terms and weights differ in length, or an out array "
+                                          "does not hold min(n, limit)");
+        goto done;
+    }
+    if (limit <= 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    value = malloc(sizeof(double) * (2 * (size_t)n + 1));
+    position = malloc(sizeof(Py_ssize_t) * ((size_t)n + 1));
+    if (value == NULL || position == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double *weight = weights.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        value[i] = (double)(float)weight[i];
+        if (value[i] != value[i]) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        position[i] = i;
+    }
+    if (n > limit) {
+        strongest_positions(value, n, limit, value + n, position);
+    }
+    const uint32_t *term = terms.buf;
+    uint32_t *out_term = out_terms.buf;
+    double *kept_value = value + n; /* the kept weights, in term order */
+    for (Py_ssize_t i = 0; i < kept; i++) { /* insertion sort: the terms come sorted */
+        uint32_t id = term[position[i]];
+        double kept_weight = value[position[i]];
+        Py_ssize_t at = i;
+        while (at > 0 && out_term[at - 1] > id) {
+            out_term[at] = out_term[at - 1], kept_value[at] = kept_value[at - 1];
+            at--;
+        }
+        if (at > 0 && out_term[at - 1] == id) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        out_term[at] = id, kept_value[at] = kept_weight;
+    }
+    for (Py_ssize_t i = 0; i < kept; i++) {
+        value[i] = kept_value[i] * kept_value[i];
+    }
+    double norm = sqrt(pairwise_sum(value, kept));
+    float *out_weight = out_weights.buf;
+    for (Py_ssize_t i = 0; i < kept; i++) {
+        out_weight[i] = (float)(norm > 0 ? kept_value[i] / norm : kept_value[i]);
+    }
+    result = Py_BuildValue("(nd)", kept, norm);
+done:
+    free(value), free(position);
+    PyBuffer_Release(&out_terms), PyBuffer_Release(&out_weights), PyBuffer_Release(&terms);
+    PyBuffer_Release(&weights);
     return result;
 }
 
@@ -814,6 +941,10 @@ static PyMethodDef methods[] = {
     {"candidates", candidates, METH_VARARGS,
      "candidates(lone, postings, terms, read, limit) -> the stories with the most votes among "
      "the newest read stories of each term's posting, most votes first, then the latest."},
+    {"normalized", normalized, METH_VARARGS,
+     "normalized(out_terms, out_weights, terms, weights, limit) -> (count, norm): the limit "
+     "strongest float32-rounded weights by term, divided by their norm; None where the NumPy "
+     "path serves."},
     {"sums", sums, METH_VARARGS,
      "sums(out_terms, out_sums, terms, weights) -> count: the distinct terms, ascending, and "
      "each one's weights summed in position order."},
@@ -823,7 +954,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef definition = {
     PyModuleDef_HEAD_INIT, "_terms",
     "An article's terms: name and number spans, name units, the strongest terms, dot products, "
-    "sums by term, candidate stories, document frequencies (_terms.c).",
+    "sums by term, candidate stories, document frequencies, unit vectors (_terms.c).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 

@@ -273,6 +273,12 @@ def weigh(terms: U32, tf: F64, df: DocumentFrequencies, limit: int) -> Vector:
 def _normalized(terms: U32, weights: npt.NDArray[np.float64], limit: int) -> Vector:
     # Rounded to float32 (what is stored) before anything compares or sums them: a last-bit
     # difference in ``np.log``, whose SIMD variant depends on the CPU, then changes nothing.
+    if kernels.terms is not None:  # every step below in one call, the same bits
+        kept = max(0, min(len(terms), limit))
+        out_terms, out_weights = np.empty(kept, np.uint32), np.empty(kept, np.float32)
+        made = kernels.terms.normalized(out_terms, out_weights, terms, weights, limit)
+        if made is not None:
+            return Vector(out_terms, out_weights, 1.0 if made[1] > 0 else 0.0)
     weights = weights.astype(np.float32).astype(np.float64)
     if len(terms) > limit:
         keep = strongest(weights, limit)
