@@ -205,9 +205,24 @@ def _check_sums() -> None:
             assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), report.title
         assert summed.norm == walked_sum.norm
         centroid = summed
+    for text in _texts():  # every script, names and numbers or none, a title or none
+        title = text[:40].upper() if len(text) % 3 else ""
+        hashes = fingerprint.body_hashes(text).terms
+        for weights in ((3.0, 1.5, 2.0), (0.0, 1.0, 1.0)):
+            counted = cluster.term_counts(title, text, hashes, *weights)
+            with _without("terms"):
+                walked = cluster.term_counts(title, text, hashes, *weights)
+            for mine, theirs in zip(counted, walked, strict=True):
+                assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), text
     with pytest.raises(ValueError, match="shorter"):
         kernels.terms.sums(np.empty(1, np.uint32), np.empty(2), np.zeros(2, np.uint32),
                            np.zeros(2))
+    with pytest.raises(ValueError, match="outnumber"):
+        kernels.terms.gathered(np.empty(1, np.uint32), np.empty(1), [([1, 2], 2, 1.0)], 7, 0,
+                               1, 29)
+    with pytest.raises(ValueError, match="kind"):
+        kernels.terms.gathered(np.empty(1, np.uint32), np.empty(1),
+                               [(np.zeros(1, np.uint64), 5, 1.0)], 7, 0, 1, 29)
 
 
 def _check_spans() -> None:

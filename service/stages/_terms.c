@@ -2,7 +2,8 @@
  * ``cluster`` (setup.py with ARTICLE_INGEST_COMPILE=1): the spans of names and numbers for
  * ``term_counts``, the strongest terms (``strongest``), dot products for ``cosines``, sums by
  * term for ``term_sums``, the term index's candidate stories (``TermIndex.candidates``),
- * document frequencies (``DocumentFrequencies.add``) and unit vectors (``_normalized``).
+ * document frequencies (``DocumentFrequencies.add``) and unit vectors (``_normalized``); an
+ * article's term ids gathered from its parts (``term_counts``).
  *
  * For dot products, the NumPy path numbers the query's terms in an 8 MB table over every term
  * id and looks each other term up there: at a large state, those lookups miss the caches
@@ -625,6 +626,58 @@ done:
 #define DIGITS 3 /* 33 bits: every uint32 id */
 #define BUCKETS (1 << DIGIT_BITS)
 
+/* The distinct ``term``s, ascending, into ``unique``, and each one's ``weight``s summed in
+ * position order from 0.0, into ``sum``: their count, or -1 with MemoryError set. */
+static Py_ssize_t sum_by_term(const uint32_t *term, const double *weight, Py_ssize_t n,
+                              uint32_t *unique, double *sum) {
+    if (n == 0) {
+        return 0;
+    }
+    uint64_t *keys = malloc(sizeof(uint64_t) * 2 * (size_t)n);
+    uint32_t *counts = calloc(DIGITS * BUCKETS, sizeof(uint32_t));
+    if (keys == NULL || counts == NULL) {
+        free(keys), free(counts);
+        PyErr_NoMemory();
+        return -1;
+    }
+    uint64_t *from = keys, *to = keys + n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        from[i] = (uint64_t)term[i] << 32 | (uint64_t)i;
+        for (int d = 0; d < DIGITS; d++) {
+            counts[d * BUCKETS + ((term[i] >> (d * DIGIT_BITS)) & (BUCKETS - 1))]++;
+        }
+    }
+    for (int d = 0; d < DIGITS; d++) {
+        uint32_t *count_of = counts + d * BUCKETS;
+        int shift = 32 + d * DIGIT_BITS;
+        if (count_of[(from[0] >> shift) & (BUCKETS - 1)] == (uint32_t)n) {
+            continue; /* one digit for all: this pass would keep the order */
+        }
+        uint32_t at = 0;
+        for (int b = 0; b < BUCKETS; b++) {
+            uint32_t here = count_of[b];
+            count_of[b] = at;
+            at += here;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            to[count_of[(from[i] >> shift) & (BUCKETS - 1)]++] = from[i];
+        }
+        uint64_t *swap = from;
+        from = to, to = swap;
+    }
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t id = (uint32_t)(from[i] >> 32);
+        if (count == 0 || unique[count - 1] != id) {
+            unique[count] = id;
+            sum[count++] = 0.0;
+        }
+        sum[count - 1] += weight[from[i] & UINT32_MAX];
+    }
+    free(keys), free(counts);
+    return count;
+}
+
 static PyObject *sums(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer out_terms, out_sums, terms, weights;
@@ -632,8 +685,6 @@ static PyObject *sums(PyObject *module, PyObject *args) {
         return NULL;
     }
     PyObject *result = NULL;
-    uint64_t *keys = NULL;
-    uint32_t *counts = NULL;
     Py_ssize_t n, nw, nterms, nsums;
     if (!items(&terms, 4, &n, "terms") || !items(&weights, 8, &nw, "weights")
         || !items(&out_terms, 4, &nterms, "out_terms")
@@ -645,57 +696,111 @@ static PyObject *sums(PyObject *module, PyObject *args) {
                                           "is shorter than them");
         goto done;
     }
-    Py_ssize_t count = 0;
-    if (n > 0) {
-        keys = malloc(sizeof(uint64_t) * 2 * (size_t)n);
-        counts = calloc(DIGITS * BUCKETS, sizeof(uint32_t));
-        if (keys == NULL || counts == NULL) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        const uint32_t *term = terms.buf;
-        uint64_t *from = keys, *to = keys + n;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            from[i] = (uint64_t)term[i] << 32 | (uint64_t)i;
-            for (int d = 0; d < DIGITS; d++) {
-                counts[d * BUCKETS + ((term[i] >> (d * DIGIT_BITS)) & (BUCKETS - 1))]++;
-            }
-        }
-        for (int d = 0; d < DIGITS; d++) {
-            uint32_t *count_of = counts + d * BUCKETS;
-            int shift = 32 + d * DIGIT_BITS;
-            if (count_of[(from[0] >> shift) & (BUCKETS - 1)] == (uint32_t)n) {
-                continue; /* one digit for all: this pass would keep the order */
-            }
-            uint32_t at = 0;
-            for (int b = 0; b < BUCKETS; b++) {
-                uint32_t here = count_of[b];
-                count_of[b] = at;
-                at += here;
-            }
-            for (Py_ssize_t i = 0; i < n; i++) {
-                to[count_of[(from[i] >> shift) & (BUCKETS - 1)]++] = from[i];
-            }
-            uint64_t *swap = from;
-            from = to, to = swap;
-        }
-        const double *weight = weights.buf;
-        uint32_t *unique = out_terms.buf;
-        double *sum = out_sums.buf;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            uint32_t id = (uint32_t)(from[i] >> 32);
-            if (count == 0 || unique[count - 1] != id) {
-                unique[count] = id;
-                sum[count++] = 0.0;
-            }
-            sum[count - 1] += weight[from[i] & UINT32_MAX];
-        }
+    Py_ssize_t count = sum_by_term(terms.buf, weights.buf, n, out_terms.buf, out_sums.buf);
+    if (count >= 0) {
+        result = PyLong_FromSsize_t(count);
     }
-    result = PyLong_FromSsize_t(count);
 done:
-    free(keys), free(counts);
     PyBuffer_Release(&out_terms), PyBuffer_Release(&out_sums), PyBuffer_Release(&terms);
     PyBuffer_Release(&weights);
+    return result;
+}
+
+/* An article's term ids made from its parts and summed by term (``term_counts``): the NumPy
+ * path masks or mixes each part's hashes, makes arrays of the phrase ids and of the weights,
+ * concatenates them and calls ``term_sums``: a dozen calls on a few hundred values. Here each
+ * part's ids and weight are written where the concatenation would put them, then summed as
+ * ``sums`` sums them.
+ *
+ * gathered(out_terms, out_sums, parts, mask, salt, mix, shift) -> count
+ *   out_terms, out_sums  as ``sums``', at least as long as the parts together
+ *   parts  a list of (values, kind, weight): kind 0, uint64 word hashes, each ``h & mask``;
+ *          1, uint64 name-word hashes, each ``((h ^ salt) * mix >> shift) & mask``; 2, a list
+ *          of ints (phrase ids), each ``& mask`` */
+enum { WORD_PART, NAME_PART, ID_PART };
+
+static PyObject *gathered(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer out_terms, out_sums;
+    PyObject *parts;
+    unsigned long long mask, salt, mix;
+    int shift;
+    if (!PyArg_ParseTuple(args, "w*w*O!KKKi", &out_terms, &out_sums, &PyList_Type, &parts,
+                          &mask, &salt, &mix, &shift)) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    uint32_t *ids = NULL;
+    double *weights = NULL;
+    Py_ssize_t nterms, nsums, n = 0;
+    if (!items(&out_terms, 4, &nterms, "out_terms") || !items(&out_sums, 8, &nsums, "out_sums")) {
+        goto done;
+    }
+    if (shift < 0 || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "the shift is not 0 to 63");
+        goto done;
+    }
+    Py_ssize_t capacity = nterms < nsums ? nterms : nsums;
+    ids = malloc(sizeof(uint32_t) * ((size_t)capacity + 1));
+    weights = malloc(sizeof(double) * ((size_t)capacity + 1));
+    if (ids == NULL || weights == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t p = 0; p < PyList_GET_SIZE(parts); p++) {
+        PyObject *values;
+        int kind;
+        double weight;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(parts, p), "Oid", &values, &kind, &weight)) {
+            goto done;
+        }
+        if (kind == ID_PART) {
+            if (!PyList_Check(values)) {
+                PyErr_SetString(PyExc_TypeError, "phrase ids are not a list");
+                goto done;
+            }
+            Py_ssize_t count = PyList_GET_SIZE(values);
+            if (count > capacity - n) {
+                PyErr_SetString(PyExc_ValueError, "the parts outnumber the out arrays");
+                goto done;
+            }
+            for (Py_ssize_t i = 0; i < count; i++) {
+                unsigned long long id = PyLong_AsUnsignedLongLongMask(PyList_GET_ITEM(values, i));
+                if (id == (unsigned long long)-1 && PyErr_Occurred()) {
+                    goto done;
+                }
+                ids[n] = (uint32_t)(id & mask), weights[n++] = weight;
+            }
+            continue;
+        }
+        Py_buffer view;
+        if (PyObject_GetBuffer(values, &view, PyBUF_C_CONTIGUOUS) < 0) {
+            goto done;
+        }
+        Py_ssize_t count;
+        int fine = items(&view, 8, &count, "hashes");
+        if (fine && (count > capacity - n || (kind != WORD_PART && kind != NAME_PART))) {
+            PyErr_SetString(PyExc_ValueError, "the parts outnumber the out arrays, or a part's "
+                                              "kind is unknown");
+            fine = 0;
+        }
+        const uint64_t *hash = view.buf;
+        for (Py_ssize_t i = 0; fine && i < count; i++) {
+            uint64_t h = kind == WORD_PART ? hash[i] : (hash[i] ^ salt) * mix >> shift;
+            ids[n] = (uint32_t)(h & mask), weights[n++] = weight;
+        }
+        PyBuffer_Release(&view);
+        if (!fine) {
+            goto done;
+        }
+    }
+    Py_ssize_t count = sum_by_term(ids, weights, n, out_terms.buf, out_sums.buf);
+    if (count >= 0) {
+        result = PyLong_FromSsize_t(count);
+    }
+done:
+    free(ids), free(weights);
+    PyBuffer_Release(&out_terms), PyBuffer_Release(&out_sums);
     return result;
 }
 
@@ -945,6 +1050,10 @@ static PyMethodDef methods[] = {
      "normalized(out_terms, out_weights, terms, weights, limit) -> (count, norm): the limit "
      "strongest float32-rounded weights by term, divided by their norm; None where the NumPy "
      "path serves."},
+    {"gathered", gathered, METH_VARARGS,
+     "gathered(out_terms, out_sums, parts, mask, salt, mix, shift) -> count: the term ids of "
+     "an article's parts (word hashes, name-word hashes, phrase ids), summed by term as sums "
+     "sums them."},
     {"sums", sums, METH_VARARGS,
      "sums(out_terms, out_sums, terms, weights) -> count: the distinct terms, ascending, and "
      "each one's weights summed in position order."},

@@ -73,10 +73,15 @@ _MASK = np.uint64((1 << DF_BITS) - 1)
 _NAME_SALT = np.uint64(0x9E3779B97F4A7C15)
 
 
+_NAME_MIX, _NAME_SHIFT = 0xBF58476D1CE4E5B9, 29
+# The kinds of an article's parts (``term_counts``): word hashes, name-word hashes, phrase ids.
+_WORDS, _NAME_WORDS, _PHRASES = range(3)
+
+
 def _name_ids(hashes: U64) -> U64:
     """Term ids of words used in a name: the word's hash re-mixed, so distinct from the word."""
-    mixed = (hashes ^ _NAME_SALT) * np.uint64(0xBF58476D1CE4E5B9)
-    return (mixed >> np.uint64(29)) & _MASK
+    mixed = (hashes ^ _NAME_SALT) * np.uint64(_NAME_MIX)
+    return (mixed >> np.uint64(_NAME_SHIFT)) & _MASK
 
 
 def _phrase_ids(kind: str, phrases: list[str]) -> list[int]:
@@ -196,24 +201,35 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
                    if any(hashes is None for _, hashes, _ in sources) else [])
     hashed = word_hashes(title_words + [token for found in name_words for token in found])
     at = len(title_words)
-    ids: list[U64] = []
-    # each run of ids weighs alike: one (weight, length) a run, repeated out in one call
-    weights: list[float] = []
-    lengths: list[int] = []
+    # each part's ids weigh alike: its words, its names' words, its names, its numbers
+    parts: list[tuple[U64 | list[int], int, float]] = []
     for (_, hashes, weight), (found, written), units in zip(sources, found_in, name_words,
                                                              strict=True):
-        hashes = hashed[:len(title_words)] if hashes is None else hashes
-        ids.append(hashes & _MASK)
-        phrases = _phrase_ids("e", [" ".join(name) for name in found])
-        numbers = _phrase_ids("n", written)
-        ids.append(_name_ids(hashed[at:at + len(units)]))
+        parts += [(hashed[:len(title_words)] if hashes is None else hashes, _WORDS, weight),
+                  (hashed[at:at + len(units)], _NAME_WORDS, name_weight * weight),
+                  (_phrase_ids("e", [" ".join(name) for name in found]), _PHRASES,
+                   name_weight * weight),
+                  (_phrase_ids("n", written), _PHRASES, number_weight * weight)]
         at += len(units)
-        ids.append(np.array(phrases + numbers, dtype=np.uint64))
-        weights += [weight, name_weight * weight, number_weight * weight]
-        lengths += [len(hashes), len(units) + len(phrases), len(numbers)]
-    if not ids:
+    if kernels.terms is not None:  # the ids made, placed and summed in one call
+        size = sum(len(values) for values, _, _ in parts)
+        unique, sums = np.empty(size, dtype=np.uint32), np.empty(size, dtype=np.float64)
+        count = kernels.terms.gathered(unique, sums, parts, int(_MASK), int(_NAME_SALT),
+                                       _NAME_MIX, _NAME_SHIFT)
+        return unique[:count], sums[:count]
+    if not parts:
         return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.float64)
-    return term_sums(np.concatenate(ids).astype(np.uint32), np.repeat(np.array(weights), lengths))
+    ids = [_part_ids(values, kind) for values, kind, _ in parts]
+    return term_sums(np.concatenate(ids).astype(np.uint32),
+                     np.repeat(np.array([weight for _, _, weight in parts]),
+                               [len(values) for values, _, _ in parts]))
+
+
+def _part_ids(values: U64 | list[int], kind: int) -> U64:
+    """The term ids of one part of an article (``term_counts``), by its kind."""
+    if isinstance(values, list):  # phrase ids, made whole
+        return np.array(values, dtype=np.uint64)
+    return values & _MASK if kind == _WORDS else _name_ids(values)
 
 
 def term_sums(terms: U32, weights: F64) -> tuple[U32, F64]:
