@@ -46,6 +46,7 @@
  */
 #include "_buffers.h"
 #include <stdint.h>
+#include <string.h>
 
 static PyObject *kinds(PyObject *module, PyObject *args) {
     (void)module;
@@ -476,10 +477,89 @@ static PyObject *title_case(PyObject *module, PyObject *args) {
     return Py_BuildValue("(nn)", eligible, titled);
 }
 
+/* The ASCII words of a frozenset of str (the others can never equal an ASCII line's word),
+ * grouped by length, to look a word up by its bytes: ``ascii_line`` keeps the last set it was
+ * given (by identity: a frozenset never changes) instead of making each word a str to ask the
+ * set. */
+#define LONGEST_LISTED 64
+
+typedef struct {
+    PyObject *set;                           /* held, so its address is not reused */
+    char *text;                              /* the words, one after another */
+    Py_ssize_t *offsets;                     /* of each word in text, the words by length */
+    Py_ssize_t first[LONGEST_LISTED + 2];    /* the words of length k: first[k] .. first[k+1] */
+} WordList;
+
+static WordList call_verb_list, address_list;
+
+static int list_words(WordList *list, PyObject *set) {
+    if (list->set == set) {
+        return 1;
+    }
+    Py_ssize_t size = PySet_GET_SIZE(set), total = 0, count = 0;
+    Py_ssize_t *offsets = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)size + 1));
+    Py_ssize_t *lengths = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)size + 1));
+    PyObject **items = PyMem_Malloc(sizeof(PyObject *) * ((size_t)size + 1));
+    PyObject *iterator = PyObject_GetIter(set), *item;
+    char *text = NULL;
+    if (offsets == NULL || lengths == NULL || items == NULL || iterator == NULL) {
+        goto failed;
+    }
+    while (count < size && (item = PyIter_Next(iterator)) != NULL) {
+        Py_DECREF(item); /* the set holds it */
+        if (PyUnicode_Check(item) && PyUnicode_IS_ASCII(item)
+            && PyUnicode_GET_LENGTH(item) <= LONGEST_LISTED) {
+            items[count] = item, lengths[count++] = PyUnicode_GET_LENGTH(item);
+            total += PyUnicode_GET_LENGTH(item);
+        }
+    }
+    Py_CLEAR(iterator);
+    text = PyErr_Occurred() ? NULL : PyMem_Malloc((size_t)total + 1);
+    if (text == NULL) {
+        goto failed;
+    }
+    Py_ssize_t at = 0, placed = 0;
+    for (Py_ssize_t length = 0; length <= LONGEST_LISTED; length++) {
+        list->first[length] = placed;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            if (lengths[i] == length) {
+                memcpy(text + at, PyUnicode_1BYTE_DATA(items[i]), (size_t)length);
+                offsets[placed++] = at;
+                at += length;
+            }
+        }
+    }
+    list->first[LONGEST_LISTED + 1] = placed;
+    PyMem_Free(lengths), PyMem_Free(items);
+    PyMem_Free(list->text), PyMem_Free(list->offsets);
+    Py_XSETREF(list->set, Py_NewRef(set));
+    list->text = text, list->offsets = offsets;
+    return 1;
+failed:
+    Py_XDECREF(iterator);
+    PyMem_Free(offsets), PyMem_Free(lengths), PyMem_Free(items), PyMem_Free(text);
+    if (!PyErr_Occurred()) {
+        PyErr_NoMemory();
+    }
+    return 0;
+}
+
+static int listed(const WordList *list, const char *word, Py_ssize_t length) {
+    if (length > LONGEST_LISTED) {
+        return 0;
+    }
+    for (Py_ssize_t i = list->first[length]; i < list->first[length + 1]; i++) {
+        if (memcmp(list->text + list->offsets[i], word, (size_t)length) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* An ASCII line's word signals in one pass over its characters: the words (runs of
  * ``is_word`` characters, as ``str.split`` gives them once the others are spaces), lower-cased
- * into one buffer that is also the repeat key, and each lower-cased word made a str once for
- * the set lookups and the content set. */
+ * into one buffer that is also the repeat key, each looked up in the call verbs and the
+ * address words by its bytes, and a content word made a str once for the content set. */
 static PyObject *ascii_line(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *text, *call_verbs, *address;
@@ -495,6 +575,9 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
     if (table.len != 128 || !PyUnicode_IS_ASCII(text)) {
         PyErr_SetString(PyExc_ValueError, table.len != 128 ? "is_word: not 128 flags"
                                                            : "text is not ASCII");
+        goto done;
+    }
+    if (!list_words(&call_verb_list, call_verbs) || !list_words(&address_list, address)) {
         goto done;
     }
     const char *chars = (const char *)PyUnicode_1BYTE_DATA(text);
@@ -529,20 +612,21 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
             eligible++;
             titled += is_ascii_upper((uint8_t)chars[start]);
         }
-        PyObject *folded = PyUnicode_New(length, 127);
-        if (folded == NULL) {
-            goto done;
+        call_verb |= !call_verb && listed(&call_verb_list, word, length);
+        hits += listed(&address_list, word, length)
+                && !(length == 2 && chars[start] == 'U' && chars[start + 1] == 'S');
+        if (length >= content_min) { /* only a content word is made a str */
+            PyObject *folded = PyUnicode_New(length, 127);
+            if (folded == NULL) {
+                goto done;
+            }
+            memcpy(PyUnicode_1BYTE_DATA(folded), word, (size_t)length);
+            int added = PySet_Add(content, folded);
+            Py_DECREF(folded);
+            if (added < 0) {
+                goto done;
+            }
         }
-        memcpy(PyUnicode_1BYTE_DATA(folded), word, (size_t)length);
-        int verb = call_verb ? 0 : PySet_Contains(call_verbs, folded);
-        int addressing = PySet_Contains(address, folded);
-        int added = length >= content_min ? PySet_Add(content, folded) : 0;
-        Py_DECREF(folded);
-        if (verb < 0 || addressing < 0 || added < 0) {
-            goto done;
-        }
-        call_verb |= verb;
-        hits += addressing && !(length == 2 && chars[start] == 'U' && chars[start + 1] == 'S');
     }
     PyObject *key = PyUnicode_FromStringAndSize(lowered, words <= repeat_max ? used : 0);
     if (key != NULL) {
