@@ -98,7 +98,7 @@ def _check_units() -> None:
     for beyond in ("Stra\u00dfe", "\u0101", "a\U0001f642"):  # folds to two; not Latin-1
         assert kernels.units.latin1_unit_hashes(np.empty(8, dtype=np.uint64), beyond,
                                                 tokens.LATIN1_IS_WORD, tokens.LATIN1_FOLD,
-                                                *fingerprint._KERNEL_HASH) == -1
+                                                *fingerprint.KERNEL_HASH) == -1
 
 
 def _vector(rng: np.random.Generator, size: int, ids: int) -> cluster.Vector:
@@ -247,8 +247,21 @@ def _check_spans() -> None:
         assert compiled == walked, text
         assert compiled == ([m.span() for m in cluster._NAME.finditer(text)],
                             [m.span() for m in cluster._NUMBER.finditer(text)]), text
+    served = 0
+    for text in [*texts, *(text.replace("\u00c9", "E").replace("\u0663", "3") for text in texts)]:
+        terms = cluster._name_terms(text)
+        served += kernels.terms.name_terms(text, cluster._class_table(), ".", 3, "",
+                                           tokens.ASCII_IS_WORD,
+                                           *fingerprint.KERNEL_HASH) is not None
+        with _without("terms"):
+            walked_terms = cluster._name_terms(text)
+        assert np.array_equal(terms[0], walked_terms[0]) and terms[1:] == walked_terms[1:], text
+    assert served > len(texts) // 2, "ASCII names and numbers are the kernel's to serve"
     with pytest.raises(ValueError, match="basic-plane"):
         kernels.terms.names_and_numbers("A", b"x" * 10)
+    with pytest.raises(ValueError, match="ASCII character"):
+        kernels.terms.name_terms("Ab", cluster._class_table(), ".", 3, "",
+                                 tokens.ASCII_IS_WORD[:64], *fingerprint.KERNEL_HASH)
     with pytest.raises(ValueError, match="within the text"):
         kernels.terms.name_units("Ab", [(1, 3)], ".", 3, "", tokens.ASCII_IS_WORD)
     with pytest.raises(ValueError, match="ASCII character"):

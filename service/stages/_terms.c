@@ -170,14 +170,42 @@ static int is_word(uint8_t c) { return c == 'A' || c == 'D' || c == 'W'; }
 static int in_name(uint8_t c) { return is_word(c) || c == '\''; }
 static int in_number(uint8_t c) { return c == 'D' || c == ',' || c == '.'; }
 
-static int add_span(PyObject *spans, Py_ssize_t start, Py_ssize_t end) {
-    PyObject *span = Py_BuildValue("(nn)", start, end);
-    int failed = span == NULL || PyList_Append(spans, span) < 0;
-    Py_XDECREF(span);
-    return !failed;
+/* Spans found, as (start, end) pairs one after another. */
+typedef struct {
+    Py_ssize_t *at;
+    Py_ssize_t count, capacity;
+} Spans;
+
+static int add_span(Spans *spans, Py_ssize_t start, Py_ssize_t end) {
+    if (spans->count == spans->capacity) {
+        Py_ssize_t capacity = spans->capacity ? 2 * spans->capacity : 64;
+        Py_ssize_t *grown = realloc(spans->at, sizeof(Py_ssize_t) * 2 * (size_t)capacity);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        spans->at = grown, spans->capacity = capacity;
+    }
+    spans->at[2 * spans->count] = start, spans->at[2 * spans->count + 1] = end;
+    spans->count++;
+    return 1;
 }
 
-static int scan_names(const uint8_t *classes, Py_ssize_t n, PyObject *spans) {
+/* The spans as a list of (start, end) tuples. */
+static PyObject *span_list(const Spans *spans) {
+    PyObject *list = PyList_New(spans->count);
+    for (Py_ssize_t i = 0; list != NULL && i < spans->count; i++) {
+        PyObject *span = Py_BuildValue("(nn)", spans->at[2 * i], spans->at[2 * i + 1]);
+        if (span == NULL) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, i, span);
+    }
+    return list;
+}
+
+static int scan_names(const uint8_t *classes, Py_ssize_t n, Spans *spans) {
     for (Py_ssize_t at = 0; at < n;) {
         if (classes[at] != 'A') {
             at++;
@@ -205,7 +233,7 @@ static int scan_names(const uint8_t *classes, Py_ssize_t n, PyObject *spans) {
     return 1;
 }
 
-static int scan_numbers(const uint8_t *classes, Py_ssize_t n, PyObject *spans) {
+static int scan_numbers(const uint8_t *classes, Py_ssize_t n, Spans *spans) {
     for (Py_ssize_t at = 0; at < n; at++) {
         if (classes[at] != 'D' || (at > 0 && is_word(classes[at - 1]))) {
             continue;
@@ -234,6 +262,28 @@ static int scan_numbers(const uint8_t *classes, Py_ssize_t n, PyObject *spans) {
     return 1;
 }
 
+/* The class of each character of ``text`` into ``classes`` (and a 0 past the end, as the
+ * patterns see the end of the text): 0 when one is a "Z", -1 with an error set. */
+static int classify(PyObject *text, const Py_buffer *table, uint8_t *classes) {
+    if (table->len != 0x10000) {
+        PyErr_SetString(PyExc_ValueError, "table: not one class for each basic-plane code point");
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const uint8_t *class_of = table->buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 point = PyUnicode_READ(kind, data, i);
+        if (point >= 0x10000 || class_of[point] == 'Z') {
+            return 0;
+        }
+        classes[i] = class_of[point];
+    }
+    classes[n] = 0;
+    return 1;
+}
+
 static PyObject *names_and_numbers(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *text;
@@ -242,35 +292,25 @@ static PyObject *names_and_numbers(PyObject *module, PyObject *args) {
         return NULL;
     }
     PyObject *result = NULL, *names = NULL, *numbers = NULL;
+    Spans name_spans = {NULL, 0, 0}, number_spans = {NULL, 0, 0};
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     uint8_t *classes = malloc((size_t)n + 1);
     if (classes == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    if (table.len != 0x10000) {
-        PyErr_SetString(PyExc_ValueError, "table: not one class for each basic-plane code point");
+    int classified = classify(text, &table, classes);
+    if (classified <= 0) {
+        result = classified == 0 ? Py_NewRef(Py_None) : NULL;
         goto done;
     }
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const uint8_t *class_of = table.buf;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 point = PyUnicode_READ(kind, data, i);
-        if (point >= 0x10000 || class_of[point] == 'Z') {
-            result = Py_NewRef(Py_None);
-            goto done;
-        }
-        classes[i] = class_of[point];
-    }
-    classes[n] = 0; /* past the end: no class, as the patterns see the end of the text */
-    names = PyList_New(0), numbers = PyList_New(0);
-    if (names != NULL && numbers != NULL && scan_names(classes, n, names)
-        && scan_numbers(classes, n, numbers)) {
+    if (scan_names(classes, n, &name_spans) && scan_numbers(classes, n, &number_spans)
+        && (names = span_list(&name_spans)) != NULL
+        && (numbers = span_list(&number_spans)) != NULL) {
         result = PyTuple_Pack(2, names, numbers);
     }
 done:
-    free(classes);
+    free(classes), free(name_spans.at), free(number_spans.at);
     Py_XDECREF(names), Py_XDECREF(numbers);
     PyBuffer_Release(&table);
     return result;
@@ -390,6 +430,137 @@ static PyObject *name_units(PyObject *module, PyObject *args) {
     }
     PyBuffer_Release(&ascii_word);
     return found;
+}
+
+/* An article's name and number terms at once (``cluster._name_terms``), for a text whose names
+ * are all ASCII and marks (``name_units``) and whose numbers are ASCII, nearly all: where the
+ * Python path makes span tuples, unit strings, joined phrases and their UTF-8, here the spans
+ * stay C arrays and each name's units are hashed and joined as they are lower-cased.
+ * name_terms(text, table, ends, gap, marks, ascii_word, base, length_mix, finals, shift)
+ *   -> (hashes, names, numbers), or None where the Python path serves (a "Z" in the text, a
+ *   name or a number of other characters)
+ *   hashes   bytes: the uint64 unit hash (``span_hashes``' hash of its code points) of each unit
+ *            of each name, in order, a name opening a sentence without its first
+ *   names    [bytes]: "e" and the units of each name that has any, joined by single spaces
+ *   numbers  [bytes]: "n" and each number without its thousands commas */
+static PyObject *name_terms(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *text, *ends, *marks;
+    Py_ssize_t gap;
+    Py_buffer table, ascii_word, finals;
+    unsigned long long base, length_mix;
+    int shift;
+    if (!PyArg_ParseTuple(args, "Uy*UnUy*KKy*i", &text, &table, &ends, &gap, &marks,
+                          &ascii_word, &base, &length_mix, &finals, &shift)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *names = NULL, *numbers = NULL, *hashes = NULL;
+    Spans name_spans = {NULL, 0, 0}, number_spans = {NULL, 0, 0};
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), nfinals, units = 0;
+    uint8_t *classes = malloc((size_t)n + 1);
+    char *phrase = malloc((size_t)n + 2);
+    uint64_t *unit_hashes = malloc(sizeof(uint64_t) * ((size_t)n / 2 + 1));
+    if (classes == NULL || phrase == NULL || unit_hashes == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (ascii_word.len != 128 || !items(&finals, 8, &nfinals, "finals") || shift < 0
+        || shift > 63) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ValueError, "ascii_word: not one flag for each ASCII "
+                                              "character, or the shift is not 0 to 63");
+        }
+        goto done;
+    }
+    int classified = classify(text, &table, classes);
+    if (classified <= 0) {
+        result = classified == 0 ? Py_NewRef(Py_None) : NULL;
+        goto done;
+    }
+    if (!scan_names(classes, n, &name_spans) || !scan_numbers(classes, n, &number_spans)
+        || (names = PyList_New(0)) == NULL || (numbers = PyList_New(0)) == NULL) {
+        goto done;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const int8_t *is_word_char = ascii_word.buf;
+    for (Py_ssize_t s = 0; s < name_spans.count; s++) {
+        Py_ssize_t start = name_spans.at[2 * s], end = name_spans.at[2 * s + 1];
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c > 127 && !holds(marks, c)) {
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+        }
+        int drop_first = opens_sentence(kind, data, start, ends, gap);
+        Py_ssize_t used = 1, named = 0;
+        phrase[0] = 'e';
+        for (Py_ssize_t i = start; i < end;) {
+            if (!is_word_in(is_word_char, PyUnicode_READ(kind, data, i))) {
+                i++;
+                continue;
+            }
+            Py_ssize_t first = i;
+            while (i < end && is_word_in(is_word_char, PyUnicode_READ(kind, data, i))) {
+                i++;
+            }
+            if (drop_first) {
+                drop_first = 0;
+                continue;
+            }
+            if (named++ > 0) {
+                phrase[used++] = ' ';
+            }
+            uint64_t hash = 0, power = 1;
+            for (Py_ssize_t j = first; j < i; j++) {
+                uint32_t c = ascii_lower(PyUnicode_READ(kind, data, j));
+                phrase[used++] = (char)c;
+                hash += (uint64_t)c * power;
+                power *= base;
+            }
+            unit_hashes[units++] = finished(hash, i - first, length_mix, finals.buf, nfinals,
+                                            shift);
+        }
+        if (named > 0) {
+            PyObject *joined = PyBytes_FromStringAndSize(phrase, used);
+            if (joined == NULL || PyList_Append(names, joined) < 0) {
+                Py_XDECREF(joined);
+                goto done;
+            }
+            Py_DECREF(joined);
+        }
+    }
+    for (Py_ssize_t s = 0; s < number_spans.count; s++) {
+        Py_ssize_t used = 1;
+        phrase[0] = 'n';
+        for (Py_ssize_t i = number_spans.at[2 * s]; i < number_spans.at[2 * s + 1]; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c > 127) {
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+            if (c != ',') {
+                phrase[used++] = (char)c;
+            }
+        }
+        PyObject *number = PyBytes_FromStringAndSize(phrase, used);
+        if (number == NULL || PyList_Append(numbers, number) < 0) {
+            Py_XDECREF(number);
+            goto done;
+        }
+        Py_DECREF(number);
+    }
+    hashes = PyBytes_FromStringAndSize((const char *)unit_hashes,
+                                       (Py_ssize_t)sizeof(uint64_t) * units);
+    if (hashes != NULL) {
+        result = PyTuple_Pack(3, hashes, names, numbers);
+    }
+done:
+    free(classes), free(phrase), free(unit_hashes), free(name_spans.at), free(number_spans.at);
+    Py_XDECREF(names), Py_XDECREF(numbers), Py_XDECREF(hashes);
+    PyBuffer_Release(&table), PyBuffer_Release(&ascii_word), PyBuffer_Release(&finals);
+    return result;
 }
 
 /* The strongest terms: ``cluster.strongest`` partitions the weights for the cut (the
@@ -1037,6 +1208,9 @@ static PyMethodDef methods[] = {
      "name_units(text, spans, ends, gap, marks, ascii_word) -> the units of each name of ASCII "
      "and marks "
      "(lower-cased, the first dropped where the name opens a sentence), None for another."},
+    {"name_terms", name_terms, METH_VARARGS,
+     "name_terms(text, table, ends, gap, marks, ascii_word, base, length_mix, finals, shift) -> "
+     "(unit hashes, names, numbers) of a text of ASCII names and numbers, else None."},
     {"strongest", strongest, METH_VARARGS,
      "strongest(out, weights) -> True: the positions of the len(out) largest weights, "
      "ascending, a tie at the cut to the lower positions; None for a NaN weight."},

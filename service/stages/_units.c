@@ -128,17 +128,6 @@ done:
     return result;
 }
 
-/* A span's polynomial hash made final: its length mixed in, then the finalizer's rounds. */
-static inline uint64_t finished(uint64_t hash, Py_ssize_t length, uint64_t length_mix,
-                                const uint64_t *fin, Py_ssize_t nfinals, int shift) {
-    hash ^= (uint64_t)length * length_mix;
-    for (Py_ssize_t f = 0; f < nfinals; f++) {
-        hash ^= hash >> shift;
-        hash *= fin[f];
-    }
-    return hash ^ (hash >> shift);
-}
-
 static PyObject *span_hashes(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer out, points, starts, ends, finals;

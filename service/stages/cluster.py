@@ -27,7 +27,7 @@ import numpy.typing as npt
 import xxhash
 
 from service.stages import kernels, tokens
-from service.stages.fingerprint import U64, word_hashes
+from service.stages.fingerprint import KERNEL_HASH, U64, word_hashes
 from service.stages.runs import run_opens
 
 # Terms are hashed to 2**DF_BITS ids (document frequencies: 8 MB of counters, and as much again
@@ -144,6 +144,24 @@ def _spans(text: str) -> tuple[_Spans, _Spans]:
     return found
 
 
+def _name_terms(text: str) -> tuple[U64, list[int], list[int]]:
+    """The hashes of the words of ``text``'s names (``word_hashes``), and the term ids of its
+    names and of its numbers (``_phrase_ids``)."""
+    if kernels.terms is not None:  # ASCII names and numbers (nearly all): one pass, no strings
+        found = kernels.terms.name_terms(text, _class_table(), _SENTENCE_END_CHARS,
+                                         _SENTENCE_GAP, tokens.TYPOGRAPHIC_MARKS,
+                                         tokens.ASCII_IS_WORD, *KERNEL_HASH)
+        if found is not None:
+            hashes, names, numbers = found
+            mask = int(_MASK)
+            return (np.frombuffer(hashes, dtype=np.uint64),
+                    [xxhash.xxh3_64_intdigest(name) & mask for name in names],
+                    [xxhash.xxh3_64_intdigest(number) & mask for number in numbers])
+    names, numbers = _names_and_numbers(text)
+    return (word_hashes([unit for name in names for unit in name]),
+            _phrase_ids("e", [" ".join(name) for name in names]), _phrase_ids("n", numbers))
+
+
 def _names_and_numbers(text: str) -> tuple[list[list[str]], list[str]]:
     """``_names`` and the numbers (separators dropped) of ``text``."""
     names, numbers = _spans(text)
@@ -193,24 +211,15 @@ def term_counts(title: str, text: str, text_hashes: U64, title_weight: float,
     """
     sources = [(source, hashes, weight) for source, hashes, weight in
                ((text, text_hashes, 1.0), (title, None, title_weight)) if source and weight > 0]
-    found_in = [_names_and_numbers(source) for source, _, _ in sources]
-    names = [found for found, _ in found_in]
-    name_words = [[token for name in found for token in name] for found in names]
-    # the title's words and every name's words in one hashing pass (its cost is mostly fixed)
-    title_words = (tokens.terms(title.casefold())
-                   if any(hashes is None for _, hashes, _ in sources) else [])
-    hashed = word_hashes(title_words + [token for found in name_words for token in found])
-    at = len(title_words)
     # each part's ids weigh alike: its words, its names' words, its names, its numbers
     parts: list[tuple[U64 | list[int], int, float]] = []
-    for (_, hashes, weight), (found, written), units in zip(sources, found_in, name_words,
-                                                             strict=True):
-        parts += [(hashed[:len(title_words)] if hashes is None else hashes, _WORDS, weight),
-                  (hashed[at:at + len(units)], _NAME_WORDS, name_weight * weight),
-                  (_phrase_ids("e", [" ".join(name) for name in found]), _PHRASES,
-                   name_weight * weight),
-                  (_phrase_ids("n", written), _PHRASES, number_weight * weight)]
-        at += len(units)
+    for source, hashes, weight in sources:
+        name_words, names, numbers = _name_terms(source)
+        parts += [(word_hashes(tokens.terms(source.casefold())) if hashes is None else hashes,
+                   _WORDS, weight),
+                  (name_words, _NAME_WORDS, name_weight * weight),
+                  (names, _PHRASES, name_weight * weight),
+                  (numbers, _PHRASES, number_weight * weight)]
     if kernels.terms is not None:  # the ids made, placed and summed in one call
         size = sum(len(values) for values, _, _ in parts)
         unique, sums = np.empty(size, dtype=np.uint32), np.empty(size, dtype=np.float64)

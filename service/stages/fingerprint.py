@@ -47,7 +47,7 @@ _FINAL = (np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))  # Murmu
 _FINALS = np.array(_FINAL, dtype=np.uint64)
 _SHIFT = np.uint64(33)
 # The same constants as the kernels take them (Python ints, the finals as an array), made once.
-_KERNEL_HASH = (_BASE, int(_LENGTH_MIX), _FINALS, int(_SHIFT))
+KERNEL_HASH = (_BASE, int(_LENGTH_MIX), _FINALS, int(_SHIFT))
 _powers = np.ones(1, dtype=np.uint64)
 _inverse_powers = np.ones(1, dtype=np.uint64)
 
@@ -73,7 +73,7 @@ def _span_hashes(points: tokens.U32, starts: tokens.IntP, ends: tokens.IntP) -> 
     """Hashes of the code point spans [start, end) of ``points``."""
     if kernels.units is not None:
         out = np.empty(len(starts), dtype=np.uint64)
-        kernels.units.span_hashes(out, points, starts, ends, *_KERNEL_HASH)
+        kernels.units.span_hashes(out, points, starts, ends, *KERNEL_HASH)
         return out
     powers, inverse_powers = _power_tables(len(points) + 1)
     prefix = np.zeros(len(points) + 1, dtype=np.uint64)
@@ -108,7 +108,7 @@ def body_hashes(text: str) -> BodyHashes:
         text = tokens.plain_punctuation(text)
         units = np.empty((len(text) + 1) // 2, dtype=np.uint64)
         count = kernels.units.latin1_unit_hashes(units, text, tokens.LATIN1_IS_WORD,
-                                                 tokens.LATIN1_FOLD, *_KERNEL_HASH)
+                                                 tokens.LATIN1_FOLD, *KERNEL_HASH)
         if count >= 0:
             hashes = units[:count]
             return BodyHashes(hashes, hashes, shingle_hashes(hashes))
@@ -135,7 +135,7 @@ def word_hashes(units: list[str]) -> U64:
     fixed cost."""
     if kernels.units is not None:
         out = np.empty(len(units), dtype=np.uint64)
-        kernels.units.string_hashes(out, units, *_KERNEL_HASH)
+        kernels.units.string_hashes(out, units, *KERNEL_HASH)
         return out
     get = _cache.get
     values = [get(unit) for unit in units]
