@@ -230,10 +230,11 @@ def _check_spans() -> None:
     the text itself, and the names' units as the Python path cuts them: texts of every class
     (capitals, digits in two scripts, other word characters, spaces, separators, apostrophes,
     hyphens, sentence ends) in random order, reports, and texts past the basic plane that the
-    kernel leaves to the patterns."""
+    kernel leaves to the patterns. The names' and numbers' terms likewise, with Latin-1 letters
+    that fold outside it or to two."""
     assert kernels.terms is not None, "the compiled build has no terms kernel"
     rng = random.Random(13)
-    alphabet = "AZÉb1٣_ \t\n,.'\u2019-!é?\"\u201d\u00a0ǅ\u2014\u00ab\u2026"
+    alphabet = "AZÉb1٣_ \t\n,.'\u2019-!é?\"\u201d\u00a0ǅ\u2014\u00ab\u2026\u00b5\u00df"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
              for _ in range(3000)]
     texts += [report.text for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)]
@@ -251,7 +252,7 @@ def _check_spans() -> None:
     for text in [*texts, *(text.replace("\u00c9", "E").replace("\u0663", "3") for text in texts)]:
         terms = cluster._name_terms(text)
         served += kernels.terms.name_terms(text, cluster._class_table(), ".", 3, "",
-                                           tokens.ASCII_IS_WORD,
+                                           tokens.LATIN1_IS_WORD, tokens.LATIN1_FOLD,
                                            *fingerprint.KERNEL_HASH) is not None
         with _without("terms"):
             walked_terms = cluster._name_terms(text)
@@ -259,9 +260,10 @@ def _check_spans() -> None:
     assert served > len(texts) // 2, "ASCII names and numbers are the kernel's to serve"
     with pytest.raises(ValueError, match="basic-plane"):
         kernels.terms.names_and_numbers("A", b"x" * 10)
-    with pytest.raises(ValueError, match="ASCII character"):
+    with pytest.raises(ValueError, match="256 flags"):
         kernels.terms.name_terms("Ab", cluster._class_table(), ".", 3, "",
-                                 tokens.ASCII_IS_WORD[:64], *fingerprint.KERNEL_HASH)
+                                 tokens.ASCII_IS_WORD, tokens.LATIN1_FOLD,
+                                 *fingerprint.KERNEL_HASH)
     with pytest.raises(ValueError, match="within the text"):
         kernels.terms.name_units("Ab", [(1, 3)], ".", 3, "", tokens.ASCII_IS_WORD)
     with pytest.raises(ValueError, match="ASCII character"):

@@ -433,42 +433,44 @@ static PyObject *name_units(PyObject *module, PyObject *args) {
 }
 
 /* An article's name and number terms at once (``cluster._name_terms``), for a text whose names
- * are all ASCII and marks (``name_units``) and whose numbers are ASCII, nearly all: where the
- * Python path makes span tuples, unit strings, joined phrases and their UTF-8, here the spans
- * stay C arrays and each name's units are hashed and joined as they are lower-cased.
- * name_terms(text, table, ends, gap, marks, ascii_word, base, length_mix, finals, shift)
+ * are Latin-1 and typographic marks (``tokens.TYPOGRAPHIC_MARKS``: "O\u2019Brien") and whose
+ * numbers are ASCII, nearly all: where the Python path makes span tuples, unit strings, joined
+ * phrases and their UTF-8, here the spans stay C arrays and each name's units (runs of
+ * ``is_word`` characters, the marks gaps) are hashed and joined as they are case-folded (each
+ * character as ``fold``, its case-folded code point; 0 where that is several).
+ * name_terms(text, table, ends, gap, marks, is_word, fold, base, length_mix, finals, shift)
  *   -> (hashes, names, numbers), or None where the Python path serves (a "Z" in the text, a
- *   name or a number of other characters)
+ *   name of other characters or of one that folds to several, a number of other digits)
  *   hashes   bytes: the uint64 unit hash (``span_hashes``' hash of its code points) of each unit
  *            of each name, in order, a name opening a sentence without its first
- *   names    [bytes]: "e" and the units of each name that has any, joined by single spaces
+ *   names    [bytes]: UTF-8 of "e" and the units of each name that has any, joined by spaces
  *   numbers  [bytes]: "n" and each number without its thousands commas */
 static PyObject *name_terms(PyObject *module, PyObject *args) {
     (void)module;
     PyObject *text, *ends, *marks;
     Py_ssize_t gap;
-    Py_buffer table, ascii_word, finals;
+    Py_buffer table, word_table, fold_table, finals;
     unsigned long long base, length_mix;
     int shift;
-    if (!PyArg_ParseTuple(args, "Uy*UnUy*KKy*i", &text, &table, &ends, &gap, &marks,
-                          &ascii_word, &base, &length_mix, &finals, &shift)) {
+    if (!PyArg_ParseTuple(args, "Uy*UnUy*y*KKy*i", &text, &table, &ends, &gap, &marks,
+                          &word_table, &fold_table, &base, &length_mix, &finals, &shift)) {
         return NULL;
     }
     PyObject *result = NULL, *names = NULL, *numbers = NULL, *hashes = NULL;
     Spans name_spans = {NULL, 0, 0}, number_spans = {NULL, 0, 0};
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), nfinals, units = 0;
     uint8_t *classes = malloc((size_t)n + 1);
-    char *phrase = malloc((size_t)n + 2);
+    char *phrase = malloc(2 * (size_t)n + 2); /* a folded character is 2 UTF-8 bytes at most */
     uint64_t *unit_hashes = malloc(sizeof(uint64_t) * ((size_t)n / 2 + 1));
     if (classes == NULL || phrase == NULL || unit_hashes == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    if (ascii_word.len != 128 || !items(&finals, 8, &nfinals, "finals") || shift < 0
-        || shift > 63) {
+    if (word_table.len != 256 || fold_table.len != 256 * 4
+        || !items(&finals, 8, &nfinals, "finals") || shift < 0 || shift > 63) {
         if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "ascii_word: not one flag for each ASCII "
-                                              "character, or the shift is not 0 to 63");
+            PyErr_SetString(PyExc_ValueError, "is_word not 256 flags, fold not 256 code points, "
+                                              "or the shift is not 0 to 63");
         }
         goto done;
     }
@@ -483,12 +485,13 @@ static PyObject *name_terms(PyObject *module, PyObject *args) {
     }
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    const int8_t *is_word_char = ascii_word.buf;
+    const int8_t *is_word = word_table.buf;
+    const uint32_t *fold = fold_table.buf;
     for (Py_ssize_t s = 0; s < name_spans.count; s++) {
         Py_ssize_t start = name_spans.at[2 * s], end = name_spans.at[2 * s + 1];
         for (Py_ssize_t i = start; i < end; i++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            if (c > 127 && !holds(marks, c)) {
+            if (c > 255 ? !holds(marks, c) : is_word[c] && fold[c] == 0) {
                 result = Py_NewRef(Py_None);
                 goto done;
             }
@@ -497,12 +500,13 @@ static PyObject *name_terms(PyObject *module, PyObject *args) {
         Py_ssize_t used = 1, named = 0;
         phrase[0] = 'e';
         for (Py_ssize_t i = start; i < end;) {
-            if (!is_word_in(is_word_char, PyUnicode_READ(kind, data, i))) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c > 255 || !is_word[c]) {
                 i++;
                 continue;
             }
             Py_ssize_t first = i;
-            while (i < end && is_word_in(is_word_char, PyUnicode_READ(kind, data, i))) {
+            while (i < end && (c = PyUnicode_READ(kind, data, i)) <= 255 && is_word[c]) {
                 i++;
             }
             if (drop_first) {
@@ -514,9 +518,14 @@ static PyObject *name_terms(PyObject *module, PyObject *args) {
             }
             uint64_t hash = 0, power = 1;
             for (Py_ssize_t j = first; j < i; j++) {
-                uint32_t c = ascii_lower(PyUnicode_READ(kind, data, j));
-                phrase[used++] = (char)c;
-                hash += (uint64_t)c * power;
+                uint32_t folded = fold[PyUnicode_READ(kind, data, j)];
+                if (folded < 0x80) {
+                    phrase[used++] = (char)folded;
+                } else { /* below 0x800: two UTF-8 bytes */
+                    phrase[used++] = (char)(0xC0 | folded >> 6);
+                    phrase[used++] = (char)(0x80 | (folded & 0x3F));
+                }
+                hash += (uint64_t)folded * power;
                 power *= base;
             }
             unit_hashes[units++] = finished(hash, i - first, length_mix, finals.buf, nfinals,
@@ -559,7 +568,8 @@ static PyObject *name_terms(PyObject *module, PyObject *args) {
 done:
     free(classes), free(phrase), free(unit_hashes), free(name_spans.at), free(number_spans.at);
     Py_XDECREF(names), Py_XDECREF(numbers), Py_XDECREF(hashes);
-    PyBuffer_Release(&table), PyBuffer_Release(&ascii_word), PyBuffer_Release(&finals);
+    PyBuffer_Release(&table), PyBuffer_Release(&word_table), PyBuffer_Release(&fold_table);
+    PyBuffer_Release(&finals);
     return result;
 }
 
@@ -1209,8 +1219,9 @@ static PyMethodDef methods[] = {
      "and marks "
      "(lower-cased, the first dropped where the name opens a sentence), None for another."},
     {"name_terms", name_terms, METH_VARARGS,
-     "name_terms(text, table, ends, gap, marks, ascii_word, base, length_mix, finals, shift) -> "
-     "(unit hashes, names, numbers) of a text of ASCII names and numbers, else None."},
+     "name_terms(text, table, ends, gap, marks, is_word, fold, base, length_mix, finals, "
+     "shift) -> (unit hashes, names, numbers) of a text of Latin-1 names and ASCII numbers, "
+     "else None."},
     {"strongest", strongest, METH_VARARGS,
      "strongest(out, weights) -> True: the positions of the len(out) largest weights, "
      "ascending, a tie at the cut to the lower positions; None for a NaN weight."},

@@ -147,10 +147,10 @@ def _spans(text: str) -> tuple[_Spans, _Spans]:
 def _name_terms(text: str) -> tuple[U64, list[int], list[int]]:
     """The hashes of the words of ``text``'s names (``word_hashes``), and the term ids of its
     names and of its numbers (``_phrase_ids``)."""
-    if kernels.terms is not None:  # ASCII names and numbers (nearly all): one pass, no strings
+    if kernels.terms is not None:  # Latin-1 names and numbers (nearly all): one pass
         found = kernels.terms.name_terms(text, _class_table(), _SENTENCE_END_CHARS,
                                          _SENTENCE_GAP, tokens.TYPOGRAPHIC_MARKS,
-                                         tokens.ASCII_IS_WORD, *KERNEL_HASH)
+                                         tokens.LATIN1_IS_WORD, tokens.LATIN1_FOLD, *KERNEL_HASH)
         if found is not None:
             hashes, names, numbers = found
             mask = int(_MASK)
