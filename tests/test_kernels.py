@@ -316,11 +316,11 @@ def _check_word_signals(lines: list[str]) -> None:
             assert compiled == (text_extractor._word_signals(line),
                                 furniture_memory._fold(line)), line
     # other sets than the service's are read as given (the kernel keeps the last ones it read)
-    words, _, _, verb, hits, content, key = kernels.units.ascii_line(
+    words, _, _, verb, hits, content, key, counts = kernels.units.ascii_line(
         "Alpha be gamma, be", tokens.ASCII_IS_WORD, 5, 20, 3,
         frozenset({"be", "n\u00e9", 7}), frozenset({"alpha", "gamma", "delta"}))
-    assert (words, verb, hits, content, key) == (4, True, 2, frozenset({"alpha", "gamma"}),
-                                                 "alpha be gamma be")
+    assert (words, verb, hits, content, key, counts) == (
+        4, True, 2, frozenset({"alpha", "gamma"}), "alpha be gamma be", (0, 1, 14))
     line = "Subscribe: you and US get our news"
     compiled = text_extractor._word_signals(line)
     with _without("units"):

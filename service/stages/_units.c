@@ -32,11 +32,11 @@
  * title_case(words, min_letters) -> (words of min_letters or more, not all digits; those of
  *     them whose first character is upper case)
  * ascii_line(text, is_word, content_min, repeat_max, title_min, call_verbs, address)
- *     -> (words, eligible, titled, has_call_verb, address_hits, content, repeat_key): an ASCII
- *     line's words (runs of is_word[c]), lower-cased; title_case's counts over them; whether
- *     one is in call_verbs; how many are in address, "US" (upper case) aside; the frozenset of
- *     those of content_min characters or more; and, for at most repeat_max words, the words
- *     joined by single spaces (else "")
+ *     -> (words, eligible, titled, has_call_verb, address_hits, content, repeat_key, counts):
+ *     an ASCII line's words (runs of is_word[c]), lower-cased; title_case's counts over them;
+ *     whether one is in call_verbs; how many are in address, "US" (upper case) aside; the
+ *     frozenset of those of content_min characters or more; for at most repeat_max words, the
+ *     words joined by single spaces (else ""); and char_counts' counts of the line
  * ascii_fold(text) -> an ASCII line lower-cased, each run of digits one "0", each run of other
  *     characters one space, none at the ends (the furniture memory's line key)
  * marks_as(text, marks, replacement) -> text with each character of marks as replacement, as
@@ -580,6 +580,15 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    Py_ssize_t digits_in_line = 0, upper = 0, letters = 0;
+    for (Py_ssize_t i = 0; i < n; i++) { /* char_counts' counts, ASCII's classes */
+        uint8_t class = latin1_classes[(uint8_t)chars[i]];
+        digits_in_line += (class & DIGIT) != 0;
+        if (class & ALPHA) {
+            letters++;
+            upper += (class & UPPER) != 0;
+        }
+    }
     for (Py_ssize_t i = 0; i < n;) {
         if (!is_word[(uint8_t)chars[i]]) {
             i++;
@@ -619,8 +628,9 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
     }
     PyObject *key = PyUnicode_FromStringAndSize(lowered, words <= repeat_max ? used : 0);
     if (key != NULL) {
-        result = Py_BuildValue("(nnnOnON)", words, eligible, titled,
-                               call_verb ? Py_True : Py_False, hits, content, key);
+        result = Py_BuildValue("(nnnOnON(nnn))", words, eligible, titled,
+                               call_verb ? Py_True : Py_False, hits, content, key,
+                               digits_in_line, upper, letters);
     }
 done:
     PyMem_Free(lowered);
@@ -830,7 +840,7 @@ static PyMethodDef methods[] = {
     {"ascii_line", ascii_line, METH_VARARGS,
      "ascii_line(text, is_word, content_min, repeat_max, title_min, call_verbs, address) -> "
      "(words, title-case eligible, titled, has a call verb, reader address hits, content words, "
-     "repeat key) of an ASCII line."},
+     "repeat key, (digits, upper-case letters, letters)) of an ASCII line."},
     {"ascii_fold", ascii_fold, METH_O,
      "ascii_fold(text) -> text lower-cased, digit runs as one 0, other runs as one space, "
      "stripped."},

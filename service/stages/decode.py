@@ -108,6 +108,8 @@ def decode(value: bytes | None, max_bytes: int, now: datetime) -> RawArticle | R
 
 
 def _first_unprintable(text: str) -> int | None:
+    if text.isprintable():  # one scan: every category in _UNPRINTABLE is unprintable
+        return None
     return next((at for at, char in enumerate(text)
                  if unicodedata.category(char) in _UNPRINTABLE), None)
 

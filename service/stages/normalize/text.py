@@ -224,10 +224,11 @@ def candidate(text: str, furniture: bool = False) -> Line:
 
     Memoized: a source repeats its page furniture on every page."""
     plain = plain_form(text)
-    words, title_case, call_verb, reader_address, content, repeat_key = _word_signals(plain)
+    words, title_case, call_verb, reader_address, content, repeat_key, counts = _word_signals(
+        plain)
     sentence = looks_like_sentence(text, words)
     clock = ":" in text and _CLOCK.match(text) is not None  # the test spares most lines a regex
-    digits, upper, letters = _char_counts(plain)
+    digits, upper, letters = counts
     return Line(
         text=text,
         words=words,
@@ -249,17 +250,18 @@ def candidate(text: str, furniture: bool = False) -> Line:
     )
 
 
-def _word_signals(plain: str) -> tuple[int, float, bool, float, frozenset[str], str]:
+def _word_signals(plain: str) -> tuple[int, float, bool, float, frozenset[str], str,
+                                       tuple[int, int, int]]:
     """The signals of ``plain`` (a line's ``plain_form``) read from its words: how many; the
     title-case share; whether one is a call verb; the share addressing the reader; its content
     words; its repeat key (its words case-folded, for a short line; a paragraph's is never
-    compared by ``_repeated``, so not built)."""
+    compared by ``_repeated``, so not built); and its ``_char_counts``."""
     if kernels.units is not None and plain.isascii():  # one pass, no list of words
-        words, eligible, titled, call_verb, hits, content, key = kernels.units.ascii_line(
+        words, eligible, titled, call_verb, hits, content, key, counts = kernels.units.ascii_line(
             plain, units.ASCII_IS_WORD, CONTENT_MIN, REPEAT_MAX_WORDS, TITLE_CASE_MIN_LETTERS,
             CALL_VERBS, _ADDRESS)
         return (words, titled / eligible if eligible else 0.0, call_verb, hits / max(1, words),
-                content, key)
+                content, key, counts)
     tokens, lowered, lower_tokens = _tokens(plain)
     is_ascii = plain.isascii()
     words = len(tokens) if is_ascii else units.unit_words(plain)
@@ -271,6 +273,7 @@ def _word_signals(plain: str) -> tuple[int, float, bool, float, frozenset[str], 
         frozenset([w for w in lower_tokens if len(w) >= CONTENT_MIN] if is_ascii
                   else units.topic_terms(plain.casefold(), CONTENT_MIN)),
         " ".join(lower_tokens) if words <= REPEAT_MAX_WORDS else "",
+        _char_counts(plain),
     )
 
 
