@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import bench_text, bench_tokens, peer
+from bench import bench_state, bench_text, bench_tokens, peer
 from bench.bench_restore import compacted
 from bench.corpus import CorpusSettings, TextCorpus, html_messages
 from bench.run import (
@@ -125,10 +125,22 @@ def test_state_figures_are_read_from_result_line_or_text() -> None:
     assert parse_state_output("state_cost_ratio: 1.4\nstate_mb_per_1m = 1500.5\n") == {
         "state_cost_ratio": 1.4, "state_mb_per_1m": 1500.5}
     lines = ("   10,000 articles in window: decide   80.0 us/article  peak RSS 120 MB\n"
-             "cost ratio 100,000 vs 10,000: 1.31x\n"
+             "cost 100,000 vs 10,000 at their own checkpoints, minutes apart: 1.45x\n"
+             "cost ratio 100,000 vs 10,000: 1.31x (median over slices alternating with ...)\n"
              "memory extrapolated to 1,000,000 articles: 1,730 MB (+1.6 KB/article)\n")
     assert parse_state_output(lines) == {"state_cost_ratio": 1.31, "state_mb_per_1m": 1730.0}
     assert isinstance(parse_state_output("nothing here"), str)
+
+
+def test_the_state_benchmarks_reference_decides_its_feeds_next_articles() -> None:
+    """bench_state's 10k reference, small: filled from the feed's start, then each slice times
+    the articles after those it holds."""
+    bench_state._fill_reference(300)
+    assert bench_state._reference is not None
+    state = bench_state._reference[0]
+    assert state.article_count() == 300
+    assert 0.0 < bench_state._reference_slice(20) < 1.0
+    assert state.article_count() == 320
 
 
 def test_latency_pairs_by_key_and_ignores_unmatched() -> None:
