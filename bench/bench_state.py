@@ -181,11 +181,7 @@ def _fill_reference(count: int) -> None:
     """Fill the helper process's reference state with the feed's first ``count`` articles."""
     global _reference
     state, articles = StoryState(_SETTINGS), Feed().articles(10**9)
-    weights = _SETTINGS.term_weights
-    for article in itertools.islice(articles, count):
-        hashes = body_hashes(article.text)
-        state.decide(article, fingerprint(article.text, hashes),
-                     story_features(article, weights, hashes))
+    _timed(state, list(itertools.islice(articles, count)))  # the times are not read
     state.drain_changes()
     gc.collect()
     _reference = state, articles
@@ -202,14 +198,15 @@ def _reference_slice(size: int) -> float:
 
 def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int, done: int,
                 size: int, costs: dict[int, float], memory: dict[int, float],
-                resident: dict[int, float], reference: Executor | None = None) -> int:
+                resident: dict[int, float], paired: dict[int, float],
+                reference: Executor | None = None) -> int:
     """Time ``size`` decisions and one settle at this fill; the articles decided so far.
 
     The cost is CPU time per decision as the median over slices of ``_SLICE`` decisions: on a
     shared machine, wall time also counts what the other processes got of the cores, and one
     slice's burst of that should not be read as cost. Wall time is printed beside it. With
     ``reference`` (the helper process holding the reference state), a slice there follows each
-    slice here, and ``costs[-checkpoint]`` is the median of the slices' ratios."""
+    slice here, and ``paired[checkpoint]`` is the median of the slices' ratios."""
     settings = state.settings
     batch = [next(articles) for _ in range(size)]
     gc.collect()
@@ -225,7 +222,7 @@ def _checkpoint(state: StoryState, articles: Iterator[Article], checkpoint: int,
     slices = [statistics.fmean(cpu[at:at + _SLICE]) for at in range(0, size, _SLICE)]
     costs[checkpoint] = statistics.median(slices) * 1e6
     if references:
-        costs[-checkpoint] = statistics.median(
+        paired[checkpoint] = statistics.median(
             mine / theirs for mine, theirs in zip(slices, references, strict=True))
         print(f"  the reference state's slices between these: "
               f"{statistics.median(references) * 1e6:.1f} us/article CPU", flush=True)
@@ -258,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     costs: dict[int, float] = {}
     memory: dict[int, float] = {}
     resident: dict[int, float] = {}
+    paired: dict[int, float] = {}  # the last checkpoint's, against the reference state
     first, last = checkpoints[0], checkpoints[-1]
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         pool.submit(_fill_reference, first)  # ahead of the chunks this process fills with
@@ -269,10 +267,10 @@ def main(argv: list[str] | None = None) -> int:
                 if done % 5000 == 0:
                     state.drain_changes()
             done = _checkpoint(state, articles, checkpoint, done, args.batch, costs, memory,
-                               resident, pool if checkpoint == last else None)
+                               resident, paired, pool if checkpoint == last else None)
     print(f"cost {last:,} vs {first:,} at their own checkpoints, minutes apart: "
           f"{costs[last] / costs[first]:.2f}x")
-    print(f"cost ratio {last:,} vs {first:,}: {costs[-last]:.2f}x (median over slices "
+    print(f"cost ratio {last:,} vs {first:,}: {paired[last]:.2f}x (median over slices "
           f"alternating with the {first:,}-article reference state's)")
     if args.quick:
         # Fixed allocations (the DF counters) are in place by the first checkpoint. Two tables

@@ -410,12 +410,8 @@ static uint8_t char_class(Py_UCS4 c) {
 
 static uint8_t latin1_classes[256]; /* filled when the module loads */
 
-static PyObject *char_counts(PyObject *module, PyObject *text) {
-    (void)module;
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "char_counts: text is not a str");
-        return NULL;
-    }
+/* ``char_counts``' counts of a str, as a (digits, upper-case letters, letters) tuple. */
+static PyObject *counted(PyObject *text) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), digits = 0, upper = 0, letters = 0;
@@ -429,6 +425,15 @@ static PyObject *char_counts(PyObject *module, PyObject *text) {
         }
     }
     return Py_BuildValue("(nnn)", digits, upper, letters);
+}
+
+static PyObject *char_counts(PyObject *module, PyObject *text) {
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "char_counts: text is not a str");
+        return NULL;
+    }
+    return counted(text);
 }
 
 static int all_digits(PyObject *word) {
@@ -580,15 +585,6 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t digits_in_line = 0, upper = 0, letters = 0;
-    for (Py_ssize_t i = 0; i < n; i++) { /* char_counts' counts, ASCII's classes */
-        uint8_t class = latin1_classes[(uint8_t)chars[i]];
-        digits_in_line += (class & DIGIT) != 0;
-        if (class & ALPHA) {
-            letters++;
-            upper += (class & UPPER) != 0;
-        }
-    }
     for (Py_ssize_t i = 0; i < n;) {
         if (!is_word[(uint8_t)chars[i]]) {
             i++;
@@ -627,10 +623,12 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
         }
     }
     PyObject *key = PyUnicode_FromStringAndSize(lowered, words <= repeat_max ? used : 0);
-    if (key != NULL) {
-        result = Py_BuildValue("(nnnOnON(nnn))", words, eligible, titled,
-                               call_verb ? Py_True : Py_False, hits, content, key,
-                               digits_in_line, upper, letters);
+    PyObject *counts = key != NULL ? counted(text) : NULL;
+    if (counts != NULL) {
+        result = Py_BuildValue("(nnnOnONN)", words, eligible, titled,
+                               call_verb ? Py_True : Py_False, hits, content, key, counts);
+    } else {
+        Py_XDECREF(key);
     }
 done:
     PyMem_Free(lowered);

@@ -85,8 +85,13 @@ def _name_ids(hashes: U64) -> U64:
 
 
 def _phrase_ids(kind: str, phrases: list[str]) -> list[int]:
+    return _encoded_ids([(kind + phrase).encode() for phrase in phrases])
+
+
+def _encoded_ids(phrases: list[bytes]) -> list[int]:
+    """The term id of each phrase, given as its kind's letter and its UTF-8."""
     mask = int(_MASK)
-    return [xxhash.xxh3_64_intdigest((kind + phrase).encode()) & mask for phrase in phrases]
+    return [xxhash.xxh3_64_intdigest(phrase) & mask for phrase in phrases]
 
 
 @lru_cache(maxsize=1)
@@ -153,10 +158,8 @@ def _name_terms(text: str) -> tuple[U64, list[int], list[int]]:
                                          tokens.LATIN1_IS_WORD, tokens.LATIN1_FOLD, *KERNEL_HASH)
         if found is not None:
             hashes, names, numbers = found
-            mask = int(_MASK)
-            return (np.frombuffer(hashes, dtype=np.uint64),
-                    [xxhash.xxh3_64_intdigest(name) & mask for name in names],
-                    [xxhash.xxh3_64_intdigest(number) & mask for number in numbers])
+            return (np.frombuffer(hashes, dtype=np.uint64), _encoded_ids(names),
+                    _encoded_ids(numbers))
     names, numbers = _names_and_numbers(text)
     return (word_hashes([unit for name in names for unit in name]),
             _phrase_ids("e", [" ".join(name) for name in names]), _phrase_ids("n", numbers))

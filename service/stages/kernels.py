@@ -18,14 +18,15 @@ def _built(name: str) -> ModuleType | None:
         return None
 
 
-# A text's unit kinds and runs, unit and shingle hashes, MinHash and SimHash, a line's character
-# counts, title-casing and an ASCII line's word signals (``_units.c``): tokens, fingerprint,
-# dedup and normalize's lines.
+# A text's unit kinds and runs, unit, string and shingle hashes, MinHash and SimHash, a line's
+# character counts, title-casing and an ASCII line's word signals (``_units.c``): tokens,
+# fingerprint, dedup and normalize's lines.
 units = _built("service.stages._units")
 # The LSH band keys and table lookup (``_bands.c``): dedup.band_keys, BandIndex.candidates.
 bands = _built("service.stages._bands")
-# An article's terms and sparse term vectors (``_terms.c``): name and number spans and name
-# units for cluster.term_counts, the strongest terms for cluster.strongest, dot products for
+# An article's terms and sparse term vectors (``_terms.c``): name and number spans, name units
+# and names' terms, and the ids gathered from an article's parts for cluster.term_counts, the
+# strongest terms for cluster.strongest, unit vectors for cluster.weigh, dot products for
 # cluster.cosines, sums by term for cluster.term_sums, votes for cluster.TermIndex.candidates,
 # document frequencies for cluster.DocumentFrequencies.add.
 terms = _built("service.stages._terms")
