@@ -62,8 +62,8 @@ def load(shared: Path) -> list[Page]:
         gold_shingles = set(shingles(body))
         gold_tokens = f" {' '.join(_WORDS.findall(body))} "
         title = message.get("title")
-        items, features = text.analyse(text.split_lines(repair(message["text"])), set(), title,
-                                       url_words(message["url"]))
+        items, _learned, features = text.analyse(
+            text.split_lines(repair(message["text"])), set(), title, url_words(message["url"]))
         if not items:
             continue
         rows = np.array(features)
@@ -99,7 +99,7 @@ def score(pages: list[Page], weights: np.ndarray, bias: float) -> tuple[float, f
     text.WEIGHTS, text.BIAS = tuple(float(w) for w in weights), bias
     try:
         results = [page_scores("\n\n".join(text.select(
-            p.items, text.probabilities(p.rows.tolist()), p.rows[:, text.SHARE].tolist())),
+            p.items, set(), text.probabilities(p.rows.tolist()), p.rows[:, text.SHARE].tolist())),
             p.gold) for p in pages]
     finally:
         text.WEIGHTS, text.BIAS = saved

@@ -622,6 +622,10 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
             }
         }
     }
+    /* A frozenset of str can be in no reference cycle: untracked (as CPython untracks a tuple
+     * of such), the collector never walks the content words of the lines the line cache keeps,
+     * which outlive the collections of the young generation. */
+    PyObject_GC_UnTrack(content);
     PyObject *key = PyUnicode_FromStringAndSize(lowered, words <= repeat_max ? used : 0);
     PyObject *counts = key != NULL ? counted(text) : NULL;
     if (counts != NULL) {

@@ -190,12 +190,13 @@ _LATIN1_CLASS = bytes(
 class Line:
     """One candidate line with every per-line signal the model and the selection read, computed
     once (by ``candidate``) since several steps consult each line. Immutable (``Final``), since
-    ``candidate`` hands the same one to every article that prints the line. A plain class, not
-    a ``NamedTuple``: the compiled build makes it a native one, built in a fifth of the time and
-    read by field offset (``candidate`` builds one a line)."""
+    ``candidate`` hands the same one to every article that prints the line (so what only one
+    article knows of it, such as whether its source taught it as furniture, is not here). A
+    plain class, not a ``NamedTuple``: the compiled build makes it a native one, built in a
+    fifth of the time and read by field offset (``candidate`` builds one a line)."""
 
     def __init__(self, *, text: str, words: int, sentence: bool, long_sentence: bool,
-                 furniture: bool, call_to_action: bool, truncated: bool, clock: bool,
+                 call_to_action: bool, truncated: bool, clock: bool,
                  furniture_shape: bool, title_case: float, reader_address: float, digits: float,
                  upper_case: float, linkish: bool, ends_colon: bool, content: frozenset[str],
                  repeat_key: str) -> None:
@@ -203,7 +204,6 @@ class Line:
         self.words: Final = words
         self.sentence: Final = sentence
         self.long_sentence: Final = long_sentence
-        self.furniture: Final = furniture
         self.call_to_action: Final = call_to_action
         self.truncated: Final = truncated
         self.clock: Final = clock
@@ -219,10 +219,11 @@ class Line:
 
 
 @lru_cache(maxsize=LINE_CACHE)
-def candidate(text: str, furniture: bool = False) -> Line:
+def candidate(text: str) -> Line:
     """``text`` as a ``Line``, from one pass of word splitting shared by all its signals.
 
-    Memoized: a source repeats its page furniture on every page."""
+    Memoized: a source repeats its page furniture on every page. (Keyed by the text alone: a
+    key of one str is the str itself, where two arguments would make a tuple a line.)"""
     plain = plain_form(text)
     words, title_case, call_verb, reader_address, content, repeat_key, counts = _word_signals(
         plain)
@@ -234,7 +235,6 @@ def candidate(text: str, furniture: bool = False) -> Line:
         words=words,
         sentence=sentence,
         long_sentence=sentence and words >= LONG_SENTENCE_WORDS,
-        furniture=furniture,
         call_to_action=call_verb and is_call_to_action(text),
         truncated=is_truncated(text, words),
         clock=clock,
@@ -496,19 +496,24 @@ def _best_span(scores: list[float]) -> tuple[int, int]:
     return best_span
 
 
-def prepare(lines: list[str], furniture: set[int], title: str | None) -> list[Line]:
-    """Lines as candidates: a caption printed twice kept once, the headline line dropped."""
+def prepare(lines: list[str], furniture: set[int],
+            title: str | None) -> tuple[list[Line], set[int]]:
+    """Lines as candidates: a caption printed twice kept once, the headline line dropped; and
+    the indexes among them of the lines ``furniture`` (indexes of ``lines``) names."""
     items: list[Line] = []
+    learned: set[int] = set()
     headline = title.strip().lower() if title else None
     for index, text in enumerate(lines):
         if items and _same(items[-1].text, text):
             if len(text) < len(items[-1].text):
-                items[-1] = candidate(text, items[-1].furniture)
+                items[-1] = candidate(text)  # learned or not as the line it stands for
             continue
         if headline is not None and _is_headline_line(text, headline):
             continue
-        items.append(candidate(text, index in furniture))
-    return items
+        if index in furniture:
+            learned.add(len(items))
+        items.append(candidate(text))
+    return items, learned
 
 
 def _is_headline_line(text: str, headline: str) -> bool:
@@ -547,31 +552,40 @@ def _strip_appeals(body: list[int], items: list[Line], shares: list[float]) -> l
     """Drop a run of appeal lines at either end of the body (donation and newsletter boxes sit
     just before or after the story) when, taken together, it speaks to the reader and shares
     much less of the story's vocabulary than the rest of the body does."""
-    def mean(run: list[int], value: list[float]) -> float:
-        words = sum(items[i].words for i in run)
-        return sum(value[i] * items[i].words for i in run) / max(1, words)
-
-    address = [item.reader_address for item in items]
-
-    def is_appeal_run(run: list[int], rest: list[int]) -> bool:
-        if not rest or sum(items[i].words for i in run) < APPEAL_RUN_WORDS:
-            return False
-        topic = mean(rest, shares)
-        return (mean(run, address) >= APPEAL_ADDRESS and topic >= APPEAL_TOPIC
-                and mean(run, shares) < APPEAL_SHARE_RATIO * topic)
-
     head = 0
     while head < len(body) and _is_appeal(items[body[head]], shares[body[head]]):
         head += 1
     tail = len(body)
     while tail > head and _is_appeal(items[body[tail - 1]], shares[body[tail - 1]]):
         tail -= 1
-    start = head if is_appeal_run(body[:head], body[head:tail]) else 0
-    end = tail if is_appeal_run(body[tail:], body[head:tail]) else len(body)
+    start = head if _is_appeal_run(body[:head], body[head:tail], items, shares) else 0
+    end = tail if _is_appeal_run(body[tail:], body[head:tail], items, shares) else len(body)
     return body[start:end]
 
 
-def _body_indexes(items: list[Line], probs: list[float], shares: list[float]) -> list[int]:
+def _is_appeal_run(run: list[int], rest: list[int], items: list[Line],
+                   shares: list[float]) -> bool:
+    """Whether the lines ``run`` (an end of the body, ``rest`` the lines between its ends) are
+    an appeal: enough words, addressing the reader, while the rest is on topic and shares far
+    more of the story's words."""
+    if not rest or sum(items[i].words for i in run) < APPEAL_RUN_WORDS:
+        return False
+    address = [item.reader_address for item in items]
+    topic = _word_weighted_mean(rest, shares, items)
+    return (_word_weighted_mean(run, address, items) >= APPEAL_ADDRESS and topic >= APPEAL_TOPIC
+            and _word_weighted_mean(run, shares, items) < APPEAL_SHARE_RATIO * topic)
+
+
+def _word_weighted_mean(run: list[int], value: list[float], items: list[Line]) -> float:
+    """The mean of ``value`` over the lines ``run``, each weighed by its words. (A module
+    function, not a closure: the compiled build's closures hold their scope in a cycle, which
+    kept every article's lines alive until the collector's next pass.)"""
+    words = sum(items[i].words for i in run)
+    return sum(value[i] * items[i].words for i in run) / max(1, words)
+
+
+def _body_indexes(items: list[Line], learned: set[int], probs: list[float],
+                  shares: list[float]) -> list[int]:
     scores = [(p - THRESHOLD) * math.sqrt(item.words) for item, p in zip(items, probs,
                                                                           strict=True)]
     widget = _media_widget(items)
@@ -579,20 +593,22 @@ def _body_indexes(items: list[Line], probs: list[float], shares: list[float]) ->
     body = [i for i in range(start, end)
             if probs[i] >= THRESHOLD and i not in widget
             and not items[i].furniture_shape and not items[i].call_to_action]
-    learned = sum(items[i].words for i in body if items[i].furniture)
-    if learned * 2 <= sum(items[i].words for i in body):
+    learned_words = sum(items[i].words for i in body if i in learned)
+    if learned_words * 2 <= sum(items[i].words for i in body):
         # Mostly "furniture" means a copy of an article seen before: keep it whole.
-        body = [i for i in body if not items[i].furniture]
+        body = [i for i in body if i not in learned]
     body = _strip_appeals(body, items, shares)
     while body and items[body[-1]].ends_colon:
         body.pop()  # a label ("A message from us:") whose content was dropped
     return body
 
 
-def select(items: list[Line], probs: list[float], shares: list[float]) -> list[str]:
+def select(items: list[Line], learned: set[int], probs: list[float],
+           shares: list[float]) -> list[str]:
     """The body: the best run of probable lines, without improbable lines, calls to action,
-    datelines, media players, learned furniture, or appeals at its ends."""
-    return [items[i].text for i in _body_indexes(items, probs, shares)]
+    datelines, media players, learned furniture (``learned``: indexes of ``items``), or appeals
+    at its ends."""
+    return [items[i].text for i in _body_indexes(items, learned, probs, shares)]
 
 
 def _is_headline(item: Line, share: float) -> bool:
@@ -601,12 +617,13 @@ def _is_headline(item: Line, share: float) -> bool:
 
 
 def analyse(lines: list[str], furniture: set[int], title: str | None,
-            anchor: str) -> tuple[list[Line], list[list[float]]]:
-    """Candidate lines and their features. The topic is anchored on the title, the URL's words
-    and the first line (a crawler's text usually opens with the page title)."""
-    items = prepare(lines, furniture, title)
+            anchor: str) -> tuple[list[Line], set[int], list[list[float]]]:
+    """Candidate lines, those of them learned as furniture (``prepare``), and their features.
+    The topic is anchored on the title, the URL's words and the first line (a crawler's text
+    usually opens with the page title)."""
+    items, learned = prepare(lines, furniture, title)
     topic = f"{title or ''} {anchor} {lines[0] if lines else ''}"
-    return items, line_features(items, topic)
+    return items, learned, line_features(items, topic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -620,11 +637,11 @@ def extract_lines(lines: list[str], furniture: set[int], title: str | None,
     """The body lines among ``lines`` (furniture indexes come from the source memory;
     ``anchor`` is extra topic text such as the words of the URL path), and, when no title is
     given, the headline: the on-topic heading-like line nearest above the body."""
-    items, rows = analyse(lines, furniture, title, anchor)
+    items, learned, rows = analyse(lines, furniture, title, anchor)
     if not items:
         return TextBody([], None)
     shares = [row[SHARE] for row in rows]
-    body = _body_indexes(items, probabilities(rows), shares)
+    body = _body_indexes(items, learned, probabilities(rows), shares)
     headline: str | None = None
     if title is None and body:
         if _is_headline(items[body[0]], shares[body[0]]):
