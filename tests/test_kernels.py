@@ -6,6 +6,7 @@ A pure checkout has no kernel, so here the tests skip; ``tests/test_compiled.py`
 
 from __future__ import annotations
 
+import gc
 import importlib
 import random
 from collections.abc import Callable, Iterator
@@ -481,8 +482,35 @@ def _check_language() -> None:
                                 identifier.nb_pc)
 
 
+def _check_untrack() -> None:
+    """``untrack_acyclic`` untracks an object only when none of its referents is tracked: a set
+    of strings, a line holding one; not a tuple holding a list, nor a line whose set of words
+    the collector still tracks; it refuses a list, dict or set; and it leaves what it untracks
+    whole."""
+    assert kernels.units is not None, "the compiled build has no units kernel"
+    words = frozenset({"minister", "rates"})
+    for changing in ([1], {1: [2]}, {1}):
+        with pytest.raises(TypeError, match="can change"):
+            kernels.units.untrack_acyclic(changing)
+        assert gc.is_tracked(changing)
+    nested = ((1, [2]),)
+    kernels.units.untrack_acyclic(nested)
+    assert gc.is_tracked(nested)
+    with _without("units"):  # the Python path's line: its set of words is tracked
+        held = text_extractor.candidate.__wrapped__("The minister said rates rise.")
+    kernels.units.untrack_acyclic(held)
+    assert gc.is_tracked(held.content) and gc.is_tracked(held)
+    assert gc.is_tracked(words)
+    kernels.units.untrack_acyclic(words)
+    assert not gc.is_tracked(words) and words == {"minister", "rates"}
+    line = text_extractor.candidate.__wrapped__("The minister said rates would rise again.")
+    assert not gc.is_tracked(line) and not gc.is_tracked(line.content)
+    assert line.content == {"minister", "rates", "would", "again"}
+
+
 # Each kernel's checks: the kernels module attribute that holds it, and the check.
 _CHECKS = [("units", _check_units), ("units", _check_lines), ("units", _check_repair),
+           ("units", _check_untrack),
            ("terms", _check_dots), ("terms", _check_candidates), ("terms", _check_sums),
            ("terms", _check_strongest), ("terms", _check_spans), ("terms", _check_frequencies),
            ("terms", _check_normalized),

@@ -37,6 +37,8 @@
  *     whether one is in call_verbs; how many are in address, "US" (upper case) aside; the
  *     frozenset of those of content_min characters or more; for at most repeat_max words, the
  *     words joined by single spaces (else ""); and char_counts' counts of the line
+ * untrack_acyclic(*objects): each object (one that never changes), in order, untracked by the
+ *     collector when none of its referents is tracked (so it can be in no cycle)
  * ascii_fold(text) -> an ASCII line lower-cased, each run of digits one "0", each run of other
  *     characters one space, none at the ends (the furniture memory's line key)
  * marks_as(text, marks, replacement) -> text with each character of marks as replacement, as
@@ -622,10 +624,6 @@ static PyObject *ascii_line(PyObject *module, PyObject *args) {
             }
         }
     }
-    /* A frozenset of str can be in no reference cycle: untracked (as CPython untracks a tuple
-     * of such), the collector never walks the content words of the lines the line cache keeps,
-     * which outlive the collections of the young generation. */
-    PyObject_GC_UnTrack(content);
     PyObject *key = PyUnicode_FromStringAndSize(lowered, words <= repeat_max ? used : 0);
     PyObject *counts = key != NULL ? counted(text) : NULL;
     if (counts != NULL) {
@@ -639,6 +637,38 @@ done:
     Py_XDECREF(content);
     PyBuffer_Release(&table);
     return result;
+}
+
+/* Whether a referent is an object the collector tracks (tp_traverse's visit: nonzero stops). */
+static int visit_tracked(PyObject *referent, void *unused) {
+    (void)unused;
+    return PyObject_IS_GC(referent) && PyObject_GC_IsTracked(referent);
+}
+
+/* Each object untracked by the collector, in order, when none of its referents is tracked (so
+ * it can be in no reference cycle): the rule CPython applies to a tuple of atoms, for objects
+ * that never change (a frozenset, an instance of a class of Final attributes) that a cache
+ * keeps. The line cache's lines outlive the young generation's collections, and each
+ * collection walked every line and its set of words again. A list, dict or set could come to
+ * hold a cycle: refused. */
+static PyObject *untrack_acyclic(PyObject *module, PyObject *const *objects,
+                                 Py_ssize_t count) {
+    (void)module;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *object = objects[i];
+        if (PyList_Check(object) || PyDict_Check(object) || PySet_Check(object)
+            || PyByteArray_Check(object)) {
+            PyErr_Format(PyExc_TypeError, "untrack_acyclic: a %s can change",
+                         Py_TYPE(object)->tp_name);
+            return NULL;
+        }
+        traverseproc traverse = Py_TYPE(object)->tp_traverse;
+        if (PyObject_IS_GC(object) && PyObject_GC_IsTracked(object) && traverse != NULL
+            && traverse(object, visit_tracked, NULL) == 0) {
+            PyObject_GC_UnTrack(object);
+        }
+    }
+    Py_RETURN_NONE;
 }
 
 /* An ASCII line folded as the furniture memory keys it, in one pass: letters lower-cased, each
@@ -846,6 +876,9 @@ static PyMethodDef methods[] = {
     {"ascii_fold", ascii_fold, METH_O,
      "ascii_fold(text) -> text lower-cased, digit runs as one 0, other runs as one space, "
      "stripped."},
+    {"untrack_acyclic", (PyCFunction)(void (*)(void))untrack_acyclic, METH_FASTCALL,
+     "untrack_acyclic(*objects): each object (one that never changes), in order, untracked by "
+     "the garbage collector when none of its referents is tracked."},
     {"marks_as", marks_as, METH_VARARGS,
      "marks_as(text, marks, replacement) -> text with each character of marks as replacement "
      "(text itself when it holds none)."},

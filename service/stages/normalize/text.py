@@ -230,7 +230,7 @@ def candidate(text: str) -> Line:
     sentence = looks_like_sentence(text, words)
     clock = ":" in text and _CLOCK.match(text) is not None  # the test spares most lines a regex
     digits, upper, letters = counts
-    return Line(
+    line = Line(
         text=text,
         words=words,
         sentence=sentence,
@@ -248,6 +248,11 @@ def candidate(text: str) -> Line:
         content=content,
         repeat_key=repeat_key,
     )
+    if kernels.units is not None:
+        # A line and its set of words hold only strings and numbers: no cycle. Cached, they
+        # outlive the collections of the young generation; untracked, none walks them.
+        kernels.units.untrack_acyclic(content, line)
+    return line
 
 
 def _word_signals(plain: str) -> tuple[int, float, bool, float, frozenset[str], str,
