@@ -322,6 +322,15 @@ def test_text_input_drops_furniture_lines_and_repeated_caption() -> None:
     assert article.published_at == "2024-03-05T00:00:00Z"
 
 
+def test_window_shares_of_flags_are_the_window_means_bit_for_bit() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        flags = [float(rng.random() < 0.4) for _ in range(rng.randrange(0, 40))]
+        for radius in (1, 2, 6):
+            assert (text_stage._window_shares(flags, radius)
+                    == text_stage._window_means(flags, radius)), (flags, radius)
+
+
 def test_glued_sentences_are_split() -> None:
     assert split_lines("It makes all the difference.North Korean leaders met.") == [
         "It makes all the difference.", "North Korean leaders met."]

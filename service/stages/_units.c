@@ -541,11 +541,13 @@ failed:
 }
 
 static int listed(const WordList *list, const char *word, Py_ssize_t length) {
-    if (length > LONGEST_LISTED) {
+    if (length < 1 || length > LONGEST_LISTED) { /* a line's words have a character at least */
         return 0;
     }
     for (Py_ssize_t i = list->first[length]; i < list->first[length + 1]; i++) {
-        if (memcmp(list->text + list->offsets[i], word, (size_t)length) == 0) {
+        const char *listed_word = list->text + list->offsets[i];
+        /* the first letters told apart inline: most words differ there, and memcmp is a call */
+        if (listed_word[0] == word[0] && memcmp(listed_word, word, (size_t)length) == 0) {
             return 1;
         }
     }

@@ -376,7 +376,7 @@ def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     itself mentions the headline."""
     signatures = [item.content for item in items]
     anchor_words = _content_words(anchor)
-    on_topic = [len(words & anchor_words) >= TOPIC_SHARED for words in signatures]
+    on_topic = [_shared(words, anchor_words) >= TOPIC_SHARED for words in signatures]
     support: dict[str, int] = {}  # a dict, not a Counter, whose counting runs as Python
     for words, flag in zip(signatures, on_topic, strict=True):
         if flag:
@@ -387,8 +387,14 @@ def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     story = anchor_words | {w for w, lines in support.items() if lines >= TOPIC_SUPPORT}
     story_for_mention = anchor_words | {w for w, lines in support.items()
                                         if lines - 1 >= TOPIC_SUPPORT}
-    return [len(words & (story_for_mention if flag else story)) / len(words) if words else 0.0
+    return [_shared(words, story_for_mention if flag else story) / len(words) if words else 0.0
             for words, flag in zip(signatures, on_topic, strict=True)], on_topic
+
+
+def _shared(words: frozenset[str], other: set[str]) -> int:
+    """How many of ``words`` are in ``other``: most lines share none with the headline, told
+    without making the set of the words they share."""
+    return 0 if words.isdisjoint(other) else len(words & other)
 
 
 def _repeated(items: list[Line]) -> set[int]:
@@ -420,6 +426,23 @@ def _window_means(values: list[float], radius: int) -> list[float]:
     return means
 
 
+def _window_shares(flags: list[float], radius: int) -> list[float]:
+    """``_window_means`` of values that are each 0.0 or 1.0, from a running count: every sum of
+    such values is a whole number, exact in any order, so the means are the same bits at one
+    step a line instead of a window's."""
+    count = len(flags)
+    ahead = [0] * (count + 1)  # ahead[i]: the flags before index i
+    for index in range(count):
+        ahead[index + 1] = ahead[index] + (1 if flags[index] else 0)
+    means: list[float] = []
+    for index in range(count):
+        low, high = max(index - radius, 0), min(index + radius + 1, count)
+        size = high - low - 1
+        own = 1 if flags[index] else 0
+        means.append((ahead[high] - ahead[low] - own) / size if size > 0 else 0.0)
+    return means
+
+
 def _shape_score(line: Line, share: float) -> float:
     """A hand-set prose score: positive for on-topic sentences, negative for furniture."""
     if line.furniture_shape or line.call_to_action or line.truncated:
@@ -437,8 +460,8 @@ def line_features(items: list[Line], anchor: str) -> list[list[float]]:
     shares, on_topic = _topic(items, anchor)
     repeated = _repeated(items)
     long_sentence = [1.0 if item.long_sentence else 0.0 for item in items]
-    near = _window_means(long_sentence, NEAR_LINES)
-    wide = _window_means(long_sentence, WIDE_LINES)
+    near = _window_shares(long_sentence, NEAR_LINES)
+    wide = _window_shares(long_sentence, WIDE_LINES)
     near_shares = _window_means(shares, TOPIC_LINES)
     start, end = _best_span([_shape_score(item, share) for item, share in zip(items, shares,
                                                                               strict=True)])
