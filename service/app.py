@@ -48,7 +48,7 @@ def utc_now() -> datetime:
 def build_pipeline(config: Config, metrics: Metrics | None = None) -> Pipeline:
     def observe(stage: str, seconds: float) -> None:
         if metrics is not None:
-            metrics.stage_seconds(stage).observe(seconds)
+            metrics.processing_seconds.observe(stage, seconds)
 
     def unparsed(field: str) -> None:
         if metrics is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from service.edges.http import Health, HttpServer
 from service.edges.kafka import consumer_lag
-from service.metrics import Metrics
+from service.metrics import LabelledHistogram, Metrics
 from service.runtime.routing import shard_for
 
 
@@ -45,7 +46,7 @@ def test_metrics_expose_the_spec_names() -> None:
     metrics.articles.labels("dead_letter").inc()
     metrics.articles_by_outcome("dead_letter").inc()  # the same series, memoized
     metrics.consumer_lag.labels("articles.raw", "0").set(3)
-    metrics.stage_seconds("normalize").observe(0.01)
+    metrics.processing_seconds.observe("normalize", 0.01)
     metrics.produced_to("articles.clean").inc()
     _, kind, body = HttpServer("127.0.0.1", 0, metrics, Health()).respond("GET", "/metrics")
     text = body.decode()
@@ -57,6 +58,26 @@ def test_metrics_expose_the_spec_names() -> None:
                  'ingest_processing_seconds_bucket{le="0.025",stage="normalize"} 1.0',
                  "ingest_clusters_active 0.0", "ingest_ready 0.0", "process_start_time_seconds"):
         assert line in text
+
+
+def test_a_labelled_histogram_is_exposed_as_prometheus_clients_histogram() -> None:
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    buckets = (0.001, 0.01, 0.1, 1.0)
+    fast = LabelledHistogram("stage_seconds", "Time per stage.", "stage", buckets, ours)
+    reference = Histogram("stage_seconds", "Time per stage.", ["stage"], buckets=buckets,
+                          registry=theirs)
+    for stage, amount in [("decode", 0.0005), ("decode", 0.001), ("normalize", 0.02),
+                          ("normalize", 3.0), ("decode", 0.1000001), ("settle", 0.0)]:
+        fast.observe(stage, amount)
+        reference.labels(stage).observe(amount)
+    unlabelled = LabelledHistogram("delay_seconds", "Delay.", None, buckets, ours)
+    unlabelled_reference = Histogram("delay_seconds", "Delay.", buckets=buckets, registry=theirs)
+    for amount in (0.002, 5.0):
+        unlabelled.observe("", amount)
+        unlabelled_reference.observe(amount)
+    assert generate_latest(ours) == generate_latest(theirs)
+    assert b'stage_seconds_bucket{le="0.001",stage="decode"} 2.0' in generate_latest(ours)
+    assert b'delay_seconds_bucket{le="+Inf"} 2.0' in generate_latest(ours)
 
 
 @pytest.mark.parametrize(("end", "position", "lag"),
