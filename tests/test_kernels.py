@@ -482,6 +482,28 @@ def _check_language() -> None:
                                 identifier.nb_pc)
 
 
+def _check_sentence_openers() -> None:
+    """An ASCII line's sentence and opener counts as ``lines.sentence_openers`` gives them, on
+    the lines of the reports and random lines of call verbs, "you", other words and the marks
+    and whitespace sentences are cut at (the separators 0x1c-0x1f among it)."""
+    assert kernels.units is not None, "the compiled build has no units kernel"
+    rng = random.Random(23)
+    words = ["Sign", "up", "YOU", "you", "can", "share", "Read", "more", "The", "minister", "x_1",
+             "42", "e-mail", "subscribe"]
+    marks = [" ", ". ", "! ", "? ", ".", "...", ".\t", "?\x1c", "!\n\n", " . ", "-", ",", ".\x0b"]
+    lines = [line for report in (*REPORTS, *EDITED, *OTHER_EVENTS, *REWRITES)
+             for line in report.text.split("\n")]
+    lines += ["".join(rng.choice(words) + rng.choice(marks) for _ in range(rng.randrange(0, 12)))
+              for _ in range(3000)]
+    for line in [*lines, "", ".", ". . ", "Sign up. ", " you"]:
+        if line.isascii():
+            sentences, openers = line_signals.sentence_openers(line)
+            assert kernels.units.sentence_openers(line, line_signals._CTA_OPENERS) == (
+                sentences, len(openers)), line
+    with pytest.raises(ValueError, match="not ASCII"):
+        kernels.units.sentence_openers("caf\u00e9.", line_signals._CTA_OPENERS)
+
+
 def _check_untrack() -> None:
     """``untrack_acyclic`` untracks an object only when none of its referents is tracked: a set
     of strings, a line holding one; not a tuple holding a list, nor a line whose set of words
@@ -510,7 +532,7 @@ def _check_untrack() -> None:
 
 # Each kernel's checks: the kernels module attribute that holds it, and the check.
 _CHECKS = [("units", _check_units), ("units", _check_lines), ("units", _check_repair),
-           ("units", _check_untrack),
+           ("units", _check_untrack), ("units", _check_sentence_openers),
            ("terms", _check_dots), ("terms", _check_candidates), ("terms", _check_sums),
            ("terms", _check_strongest), ("terms", _check_spans), ("terms", _check_frequencies),
            ("terms", _check_normalized),

@@ -171,8 +171,22 @@ def _sentence_spans(text: str) -> Iterator[tuple[int, int]]:
 def is_call_to_action(text: str) -> bool:
     """A line that is mostly imperatives aimed at the reader (by sentence). Never one without a
     word of ``CALL_VERBS``: a caller that has the line's words tests that first."""
+    if kernels.units is not None and text.isascii():  # the counts below, in one pass
+        sentences, opening = kernels.units.sentence_openers(text, _CTA_OPENERS)
+        if not sentences or opening * 2 < sentences:
+            return False
+    sentences, openers = sentence_openers(text)
+    if not sentences or len(openers) * 2 < sentences:
+        return False  # decided without splitting every sentence into words
+    calls = sum(1 for sentence in openers if _is_cta_sentence(_WORD.findall(sentence)))
+    return calls * 2 >= sentences
+
+
+def sentence_openers(text: str) -> tuple[int, list[str]]:
+    """The sentences of ``text`` that hold a word, and those of them (lower-cased) that open
+    with a call verb or "you"."""
     sentences = 0
-    openers: list[str] = []  # the lowered sentences that open with a call verb or "you"
+    openers: list[str] = []
     for start, end in _sentence_spans(text):
         first = _WORD.search(text, start, end)
         if first is None:
@@ -180,7 +194,4 @@ def is_call_to_action(text: str) -> bool:
         sentences += 1
         if first.group().lower() in _CTA_OPENERS:
             openers.append(text[start:end].lower())
-    if not sentences or len(openers) * 2 < sentences:
-        return False  # decided without splitting every sentence into words
-    calls = sum(1 for sentence in openers if _is_cta_sentence(_WORD.findall(sentence)))
-    return calls * 2 >= sentences
+    return sentences, openers
