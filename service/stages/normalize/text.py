@@ -376,7 +376,7 @@ def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     itself mentions the headline."""
     signatures = [item.content for item in items]
     anchor_words = _content_words(anchor)
-    on_topic = [_shared(words, anchor_words) >= TOPIC_SHARED for words in signatures]
+    on_topic = [len(words & anchor_words) >= TOPIC_SHARED for words in signatures]
     support: dict[str, int] = {}  # a dict, not a Counter, whose counting runs as Python
     for words, flag in zip(signatures, on_topic, strict=True):
         if flag:
@@ -387,14 +387,8 @@ def _topic(items: list[Line], anchor: str) -> tuple[list[float], list[bool]]:
     story = anchor_words | {w for w, lines in support.items() if lines >= TOPIC_SUPPORT}
     story_for_mention = anchor_words | {w for w, lines in support.items()
                                         if lines - 1 >= TOPIC_SUPPORT}
-    return [_shared(words, story_for_mention if flag else story) / len(words) if words else 0.0
+    return [len(words & (story_for_mention if flag else story)) / len(words) if words else 0.0
             for words, flag in zip(signatures, on_topic, strict=True)], on_topic
-
-
-def _shared(words: frozenset[str], other: set[str]) -> int:
-    """How many of ``words`` are in ``other``: most lines share none with the headline, told
-    without making the set of the words they share."""
-    return 0 if words.isdisjoint(other) else len(words & other)
 
 
 def _repeated(items: list[Line]) -> set[int]:
