@@ -498,10 +498,15 @@ def _check_sentence_openers() -> None:
     for line in [*lines, "", ".", ". . ", "Sign up. ", " you"]:
         if line.isascii():
             sentences, openers = line_signals.sentence_openers(line)
-            assert kernels.units.sentence_openers(line, line_signals._CTA_OPENERS) == (
+            assert kernels.units.sentence_openers(line, tokens.ASCII_IS_WORD,
+                                                  line_signals._CTA_OPENERS) == (
                 sentences, len(openers)), line
     with pytest.raises(ValueError, match="not ASCII"):
-        kernels.units.sentence_openers("caf\u00e9.", line_signals._CTA_OPENERS)
+        kernels.units.sentence_openers("caf\u00e9.", tokens.ASCII_IS_WORD,
+                                       line_signals._CTA_OPENERS)
+    with pytest.raises(ValueError, match="not 128 flags"):
+        kernels.units.sentence_openers("Sign up.", tokens.ASCII_IS_WORD[:64],
+                                       line_signals._CTA_OPENERS)
 
 
 def _check_untrack() -> None:

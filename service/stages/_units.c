@@ -37,9 +37,9 @@
  *     whether one is in call_verbs; how many are in address, "US" (upper case) aside; the
  *     frozenset of those of content_min characters or more; for at most repeat_max words, the
  *     words joined by single spaces (else ""); and char_counts' counts of the line
- * sentence_openers(text, openers) -> (sentences, opening): an ASCII line's sentences that hold
- *     a word (cut after each of .!? that whitespace follows) and how many open with a word of
- *     openers, lower-cased
+ * sentence_openers(text, is_word, openers) -> (sentences, opening): an ASCII line's sentences
+ *     that hold a word (cut after each of .!? that whitespace follows) and how many open with a
+ *     word (a run of is_word characters) of openers, lower-cased
  * untrack_acyclic(*objects): each object (one that never changes), in order, untracked by the
  *     collector when none of its referents is tracked (so it can be in no cycle)
  * ascii_fold(text) -> an ASCII line lower-cased, each run of digits one "0", each run of other
@@ -644,33 +644,27 @@ done:
     return result;
 }
 
-/* Python's ``\s`` and ``\w`` over ASCII: the characters str.isspace names (tab to carriage
- * return, the four separators 0x1c-0x1f, space); letters, digits and the underscore. */
-static inline int is_regex_space(uint8_t c) {
-    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
-static inline int is_regex_word(uint8_t c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
 /* An ASCII line's sentences that hold a word, cut as ``lines._sentence_spans`` cuts them (after
- * each full stop, question or exclamation mark that whitespace follows, the whitespace left
- * out), and how many open with a word of ``openers`` once lower-cased: the counts that decide
- * ``is_call_to_action`` for most lines, without a regex search or a str a sentence. */
+ * each full stop, question or exclamation mark that whitespace follows, ``Py_UNICODE_ISSPACE``
+ * as the regex's ``\s``, the whitespace left out), and how many open with a word (a run of
+ * ``is_word`` characters, the regex's ``\w``) of ``openers`` once lower-cased: the counts that
+ * decide ``is_call_to_action`` for most lines, without a regex search or a str a sentence. */
 static PyObject *sentence_openers(PyObject *module, PyObject *args) {
     (void)module;
-    PyObject *text, *openers;
-    if (!PyArg_ParseTuple(args, "UO!", &text, &PyFrozenSet_Type, &openers)) {
+    PyObject *text, *openers, *result = NULL;
+    Py_buffer table;
+    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &table, &PyFrozenSet_Type, &openers)) {
         return NULL;
     }
-    if (!PyUnicode_IS_ASCII(text)) {
-        PyErr_SetString(PyExc_ValueError, "sentence_openers: text is not ASCII");
-        return NULL;
+    if (table.len != 128 || !PyUnicode_IS_ASCII(text)) {
+        PyErr_SetString(PyExc_ValueError, table.len != 128 ? "is_word: not 128 flags"
+                                                           : "text is not ASCII");
+        goto done;
     }
     if (!list_words(&opener_list, openers)) {
-        return NULL;
+        goto done;
     }
+    const int8_t *is_word = table.buf;
     const uint8_t *chars = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), sentences = 0, opening = 0;
     char word[LONGEST_LISTED];
@@ -678,30 +672,34 @@ static PyObject *sentence_openers(PyObject *module, PyObject *args) {
         Py_ssize_t end = n, next = n + 1;  /* this sentence [start, end); the next from next */
         for (Py_ssize_t i = start; i + 1 < n; i++) {
             if ((chars[i] == '.' || chars[i] == '!' || chars[i] == '?')
-                && is_regex_space(chars[i + 1])) {
-                for (end = i + 1, next = i + 2; next < n && is_regex_space(chars[next]); next++) {
+                && Py_UNICODE_ISSPACE(chars[i + 1])) {
+                for (end = i + 1, next = i + 2; next < n && Py_UNICODE_ISSPACE(chars[next]);
+                     next++) {
                 }
                 break;
             }
         }
         Py_ssize_t first = start;
-        while (first < end && !is_regex_word(chars[first])) {
+        while (first < end && !is_word[chars[first]]) {
             first++;
         }
         if (first < end) {
             Py_ssize_t length = 0;
             sentences++;
-            while (first + length < end && is_regex_word(chars[first + length])) {
-                if (length < LONGEST_LISTED) {
+            while (first + length < end && is_word[chars[first + length]]) {
+                if (length < LONGEST_LISTED) { /* a longer word is none of the list's */
                     word[length] = (char)ascii_lower(chars[first + length]);
                 }
                 length++;
             }
-            opening += length <= LONGEST_LISTED && listed(&opener_list, word, length);
+            opening += listed(&opener_list, word, length);
         }
         start = next;
     }
-    return Py_BuildValue("(nn)", sentences, opening);
+    result = Py_BuildValue("(nn)", sentences, opening);
+done:
+    PyBuffer_Release(&table);
+    return result;
 }
 
 /* Whether a referent is an object the collector tracks (tp_traverse's visit: nonzero stops). */
@@ -942,8 +940,8 @@ static PyMethodDef methods[] = {
      "ascii_fold(text) -> text lower-cased, digit runs as one 0, other runs as one space, "
      "stripped."},
     {"sentence_openers", sentence_openers, METH_VARARGS,
-     "sentence_openers(text, openers) -> (sentences holding a word, those opening with a word "
-     "of openers, lower-cased) of an ASCII line."},
+     "sentence_openers(text, is_word, openers) -> (sentences holding a word, those opening with "
+     "a word of openers, lower-cased) of an ASCII line."},
     {"untrack_acyclic", (PyCFunction)(void (*)(void))untrack_acyclic, METH_FASTCALL,
      "untrack_acyclic(*objects): each object (one that never changes), in order, untracked by "
      "the garbage collector when none of its referents is tracked."},

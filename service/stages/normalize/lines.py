@@ -172,7 +172,8 @@ def is_call_to_action(text: str) -> bool:
     """A line that is mostly imperatives aimed at the reader (by sentence). Never one without a
     word of ``CALL_VERBS``: a caller that has the line's words tests that first."""
     if kernels.units is not None and text.isascii():  # the counts below, in one pass
-        sentences, opening = kernels.units.sentence_openers(text, _CTA_OPENERS)
+        sentences, opening = kernels.units.sentence_openers(text, tokens.ASCII_IS_WORD,
+                                                            _CTA_OPENERS)
         if not sentences or opening * 2 < sentences:
             return False
     sentences, openers = sentence_openers(text)
